@@ -1,0 +1,240 @@
+//! A simulator of AcWing's OAuth2 API, faithful to AcWing's documentation,
+//! for demo mode and for tests over real HTTP on loopback.
+
+mod pages;
+mod store;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde::Deserialize;
+use serde_json::json;
+
+pub use store::Endpoint;
+use store::{Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct SimUser {
+    pub openid: String,
+    pub username: String,
+    pub photo: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub appid: String,
+    pub secret: String,
+    pub users: Vec<SimUser>,
+    /// Where the AcApp window page loads `/acapp/game.js` from by default.
+    pub app_public_url: Option<String>,
+}
+
+impl SimConfig {
+    pub fn demo_users() -> Vec<SimUser> {
+        let user = |openid: &str, username: &str, photo: &str| SimUser {
+            openid: openid.into(),
+            username: username.into(),
+            photo: photo.into(),
+        };
+        vec![
+            user("openid-yxc", "yxc", "https://cdn.acwing.com/media/user/profile/photo/1_lg_yxc.jpg"),
+            user("openid-alice", "alice", "https://cdn.acwing.com/media/user/profile/photo/2_lg_alice.jpg"),
+            user("openid-bob", "bob", "https://cdn.acwing.com/media/user/profile/photo/3_lg_bob.jpg"),
+            user("openid-hostile", "<img src=x onerror=alert(1)>", "javascript:alert(1)"),
+        ]
+    }
+}
+
+/// What the server-to-server endpoints do instead of answering normally.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Wait, then answer normally.
+    Latency(Duration),
+    /// HTTP 500.
+    ServerError,
+    /// HTTP 200 with a body that is not JSON.
+    Garbage,
+    /// Answer nothing for 60 s.
+    Hang,
+    /// HTTP 200 with an errcode body; the errcode as a JSON number or string.
+    Errcode { code: String, msg: String, as_number: bool },
+}
+
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    base_url: String,
+    config: SimConfig,
+    store: Store,
+    fault: parking_lot::Mutex<Option<Fault>>,
+}
+
+impl Simulator {
+    /// Serves on `listener` from the current runtime and returns at once.
+    pub fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<Simulator> {
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let inner = Arc::new(Inner {
+            base_url,
+            store: Store::new(config.users.clone()),
+            config,
+            fault: parking_lot::Mutex::new(None),
+        });
+        let data = web::Data::from(inner.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/", web::get().to(pages::index))
+                .route(AUTHORIZE, web::get().to(pages::consent))
+                .route(AUTHORIZE, web::post().to(pages::decide))
+                .route("/acapp/", web::get().to(pages::acapp_window))
+                .route("/_sim/code", web::get().to(sim_code))
+                .route("/third_party/api/oauth2/access_token/", web::get().to(access_token))
+                .route("/third_party/api/oauth2/refresh_token/", web::get().to(refresh_token))
+                .route("/third_party/api/meta/identity/getinfo/", web::get().to(getinfo))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        actix_web::rt::spawn(server);
+        Ok(Simulator { inner })
+    }
+
+    pub fn base_url(&self) -> String {
+        self.inner.base_url.clone()
+    }
+
+    pub fn add_user(&self, user: SimUser) {
+        self.inner.store.add_user(user);
+    }
+
+    pub fn issue_code(&self, openid: &str) -> Option<String> {
+        self.inner.store.issue_code(openid)
+    }
+
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        *self.inner.fault.lock() = fault;
+    }
+
+    pub fn advance_clock(&self, by: Duration) {
+        self.inner.store.advance_clock(by);
+    }
+
+    pub fn calls(&self, endpoint: Endpoint) -> usize {
+        self.inner.store.calls(endpoint)
+    }
+}
+
+const AUTHORIZE: &str = "/third_party/api/oauth2/web/authorize/";
+
+fn errcode(code: &str, msg: &str, as_number: bool) -> HttpResponse {
+    let code = match code.parse::<i64>() {
+        Ok(n) if as_number => json!(n),
+        _ => json!(code),
+    };
+    HttpResponse::Ok().json(json!({ "errcode": code, "errmsg": msg }))
+}
+
+fn store_error(err: StoreError) -> HttpResponse {
+    let (code, msg, as_number) = err.errcode();
+    errcode(code, msg, as_number)
+}
+
+/// Applies the injected fault, if any; `None` means answer normally.
+async fn faulted(sim: &Inner, endpoint: Endpoint) -> Option<HttpResponse> {
+    sim.store.count(endpoint);
+    let fault = sim.fault.lock().clone();
+    match fault? {
+        Fault::Latency(by) => {
+            tokio::time::sleep(by).await;
+            None
+        }
+        Fault::ServerError => Some(HttpResponse::InternalServerError().body("internal error")),
+        Fault::Garbage => Some(
+            HttpResponse::Ok()
+                .content_type("text/html")
+                .body("<html>oops, the upstream is down</html>"),
+        ),
+        Fault::Hang => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Some(HttpResponse::GatewayTimeout().finish())
+        }
+        Fault::Errcode { code, msg, as_number } => Some(errcode(&code, &msg, as_number)),
+    }
+}
+
+#[derive(Deserialize)]
+struct AccessTokenQuery {
+    appid: Option<String>,
+    secret: Option<String>,
+    code: Option<String>,
+}
+
+async fn access_token(sim: web::Data<Inner>, q: web::Query<AccessTokenQuery>) -> HttpResponse {
+    if let Some(fault) = faulted(&sim, Endpoint::AccessToken).await {
+        return fault;
+    }
+    if q.appid.as_deref() != Some(sim.config.appid.as_str()) {
+        return store_error(StoreError::BadAppid);
+    }
+    if q.secret.as_deref() != Some(sim.config.secret.as_str()) {
+        return store_error(StoreError::BadSecret);
+    }
+    match sim.store.redeem_code(q.code.as_deref().unwrap_or("")) {
+        Ok(grant) => HttpResponse::Ok().json(grant),
+        Err(err) => store_error(err),
+    }
+}
+
+#[derive(Deserialize)]
+struct RefreshQuery {
+    appid: Option<String>,
+    refresh_token: Option<String>,
+}
+
+async fn refresh_token(sim: web::Data<Inner>, q: web::Query<RefreshQuery>) -> HttpResponse {
+    if let Some(fault) = faulted(&sim, Endpoint::RefreshToken).await {
+        return fault;
+    }
+    if q.appid.as_deref() != Some(sim.config.appid.as_str()) {
+        return store_error(StoreError::BadAppid);
+    }
+    match sim.store.refresh(q.refresh_token.as_deref().unwrap_or("")) {
+        Ok(grant) => HttpResponse::Ok().json(grant),
+        Err(err) => store_error(err),
+    }
+}
+
+#[derive(Deserialize)]
+struct GetinfoQuery {
+    access_token: Option<String>,
+    openid: Option<String>,
+}
+
+async fn getinfo(sim: web::Data<Inner>, q: web::Query<GetinfoQuery>) -> HttpResponse {
+    if let Some(fault) = faulted(&sim, Endpoint::GetInfo).await {
+        return fault;
+    }
+    let token = q.access_token.as_deref().unwrap_or("");
+    match sim.store.profile(token, q.openid.as_deref().unwrap_or("")) {
+        Ok(user) => HttpResponse::Ok().json(json!({ "username": user.username, "photo": user.photo })),
+        Err(err) => store_error(err),
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeQuery {
+    openid: String,
+}
+
+async fn sim_code(sim: web::Data<Inner>, q: web::Query<CodeQuery>) -> HttpResponse {
+    match sim.store.issue_code(&q.openid) {
+        Some(code) => HttpResponse::Ok().json(json!({ "code": code })),
+        None => HttpResponse::NotFound().json(json!({"errcode": "40009", "errmsg": "no such user"})),
+    }
+}

@@ -1,0 +1,251 @@
+//! The pages a player sees on "AcWing": the consent page and the page that
+//! hosts an AcApp window with a simulated AcWingOS.
+
+use actix_web::{http::header, web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::Inner;
+
+fn escape(raw: &str) -> String {
+    raw.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+fn html(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+fn user_options(sim: &Inner) -> String {
+    sim.store
+        .users()
+        .iter()
+        .map(|u| {
+            format!(
+                r#"<option value="{}">{}</option>"#,
+                escape(&u.openid),
+                escape(&u.username)
+            )
+        })
+        .collect()
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f3f4f6;margin:0}
+.card{max-width:420px;margin:10vh auto;background:#fff;border-radius:12px;padding:2em;box-shadow:0 4px 20px #0002}
+button{padding:.6em 1.6em;border:0;border-radius:6px;font-size:1em;cursor:pointer;margin:.3em}
+#agree,#acapp-agree{background:#3fa66a;color:#fff}#reject,#acapp-reject{background:#ddd}";
+
+pub async fn index() -> HttpResponse {
+    html(format!(
+        "<!doctype html><meta charset=utf-8><title>AcWing (simulated)</title><style>{STYLE}</style>
+<div class=card><h1>AcWing 模拟器</h1><p><a href=\"/acapp/\">打开 AcApp 窗口</a></p></div>"
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AuthorizeQuery {
+    appid: Option<String>,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+}
+
+fn errcode(code: &str, msg: &str) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "errcode": code, "errmsg": msg }))
+}
+
+/// The redirect_uri if it is an absolute http(s) URL (it arrives decoded).
+fn valid_redirect(raw: Option<&str>) -> Option<url::Url> {
+    let url = url::Url::parse(raw?).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+fn check(sim: &Inner, q: &AuthorizeQuery) -> Result<url::Url, HttpResponse> {
+    if q.appid.as_deref() != Some(sim.config.appid.as_str()) {
+        return Err(errcode("40002", "appid invalid"));
+    }
+    let redirect = valid_redirect(q.redirect_uri.as_deref()).ok_or_else(|| errcode("40003", "redirect_uri invalid"))?;
+    if q.scope.as_deref() != Some("userinfo") {
+        return Err(errcode("40005", "scope invalid"));
+    }
+    Ok(redirect)
+}
+
+pub async fn consent(sim: web::Data<Inner>, q: web::Query<AuthorizeQuery>) -> HttpResponse {
+    if let Err(refusal) = check(&sim, &q) {
+        return refusal;
+    }
+    let hidden = |name: &str, value: &Option<String>| {
+        format!(
+            r#"<input type="hidden" name="{name}" value="{}">"#,
+            escape(value.as_deref().unwrap_or(""))
+        )
+    };
+    html(format!(
+        r#"<!doctype html><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">
+<title>授权登录 - AcWing (simulated)</title><style>{STYLE}</style>
+<div class=card><h1>授权登录</h1><p>应用 <b>{appid}</b> 申请获取你的用户名和头像。</p>
+<form method="post" action="/third_party/api/oauth2/web/authorize/">
+{h_appid}{h_redirect}{h_scope}{h_state}
+<p><label>当前 AcWing 用户：<select id="user" name="openid">{options}</select></label></p>
+<button id="agree" name="decision" value="agree">同意</button>
+<button id="reject" name="decision" value="reject">拒绝</button>
+</form></div>"#,
+        appid = escape(q.appid.as_deref().unwrap_or("")),
+        h_appid = hidden("appid", &q.appid),
+        h_redirect = hidden("redirect_uri", &q.redirect_uri),
+        h_scope = hidden("scope", &q.scope),
+        h_state = hidden("state", &q.state),
+        options = user_options(&sim),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct Decision {
+    appid: Option<String>,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    openid: Option<String>,
+    decision: Option<String>,
+}
+
+pub async fn decide(sim: web::Data<Inner>, form: web::Form<Decision>) -> HttpResponse {
+    let form = form.into_inner();
+    let query = AuthorizeQuery {
+        appid: form.appid,
+        redirect_uri: form.redirect_uri,
+        scope: form.scope,
+        state: form.state,
+    };
+    let mut target = match check(&sim, &query) {
+        Ok(url) => url,
+        Err(refusal) => return refusal,
+    };
+    {
+        let mut pairs = target.query_pairs_mut();
+        if form.decision.as_deref() == Some("agree") {
+            let Some(code) = sim.store.issue_code(form.openid.as_deref().unwrap_or("")) else {
+                return errcode("40009", "no such user");
+            };
+            pairs.append_pair("code", &code);
+        } else {
+            pairs.append_pair("errcode", "40010").append_pair("errmsg", "user reject");
+        }
+        if let Some(state) = query.state.as_deref().filter(|s| !s.is_empty()) {
+            pairs.append_pair("state", state);
+        }
+    }
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, target.as_str()))
+        .finish()
+}
+
+#[derive(Deserialize)]
+pub struct WindowQuery {
+    module: Option<String>,
+    css: Option<String>,
+    class: Option<String>,
+    reject: Option<String>,
+}
+
+pub async fn acapp_window(sim: web::Data<Inner>, q: web::Query<WindowQuery>) -> HttpResponse {
+    let app = sim.config.app_public_url.clone().unwrap_or_default();
+    let config = json!({
+        "module": q.module.clone().unwrap_or_else(|| format!("{app}/acapp/game.js")),
+        "css": q.css.clone().unwrap_or_else(|| format!("{app}/acapp/game.css")),
+        "className": q.class.clone().unwrap_or_else(|| "AcGame".into()),
+        "reject": if q.reject.as_deref() == Some("redirect") { "redirect" } else { "callback" },
+    });
+    // `</` cannot appear in JSON we embed in a script, so it cannot close it.
+    let config = config.to_string().replace("</", "<\\/");
+    html(format!(
+        r#"<!doctype html><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">
+<title>AcWing AcApp (simulated)</title>
+<style>{STYLE}
+#toolbar{{padding:.6em 1em;background:#23272e;color:#eee}}
+#acapp-window{{width:min(1280px,96vw);height:min(720px,80vh);margin:1em auto;background:#000;position:relative;overflow:hidden}}
+#app-1{{width:100%;height:100%}}
+#consent{{position:fixed;inset:0;background:#0008;display:none}}
+#consent .card{{margin-top:15vh}}</style>
+<div id="toolbar">AcWing 模拟器 · 当前用户
+<select id="user">{options}</select>
+· 拒绝方式 <select id="reject-style"><option value="callback">callback 直接收到 errcode</option><option value="redirect">请求 redirect_uri?errcode=…</option></select>
+<span id="sim-error" style="color:#f88"></span><span id="sim-closed"></span></div>
+<div id="acapp-window"><div id="app-1"></div></div>
+<div id="consent"><div class="card"><h2>授权登录</h2><p>应用 <b id="consent-appid"></b> 申请获取你的用户名和头像。</p>
+<button id="acapp-agree">同意</button><button id="acapp-reject">拒绝</button></div></div>
+<script type="module">
+const config = {config};
+document.getElementById("reject-style").value = config.reject;
+const link = document.createElement("link");
+link.rel = "stylesheet"; link.href = config.css; document.head.append(link);
+const closeHandlers = [];
+const consent = document.getElementById("consent");
+function ask(appid) {{
+  document.getElementById("consent-appid").textContent = appid;
+  consent.style.display = "block";
+  return new Promise(resolve => {{
+    document.getElementById("acapp-agree").onclick = () => {{ consent.style.display = "none"; resolve(true); }};
+    document.getElementById("acapp-reject").onclick = () => {{ consent.style.display = "none"; resolve(false); }};
+  }});
+}}
+async function callRedirect(redirectUri, params) {{
+  const target = new URL(decodeURIComponent(redirectUri));
+  for (const [k, v] of Object.entries(params)) if (v) target.searchParams.append(k, v);
+  try {{
+    const resp = await fetch(target, {{ mode: "cors", credentials: "omit" }});
+    return await resp.json();
+  }} catch (err) {{
+    return {{ errcode: "-1", errmsg: String(err) }};
+  }}
+}}
+const AcWingOS = {{
+  api: {{
+    oauth2: {{
+      async authorize(appid, redirectUri, scope, state, callback) {{
+        const agreed = await ask(appid);
+        if (agreed) {{
+          const openid = document.getElementById("user").value;
+          const resp = await fetch("/_sim/code?openid=" + encodeURIComponent(openid));
+          const {{ code }} = await resp.json();
+          callback(await callRedirect(redirectUri, {{ code, state }}));
+        }} else if (document.getElementById("reject-style").value === "redirect") {{
+          callback(await callRedirect(redirectUri, {{ errcode: "40010", errmsg: "user reject", state }}));
+        }} else {{
+          callback({{ errcode: "40010", errmsg: "user reject" }});
+        }}
+      }},
+    }},
+    window: {{
+      close() {{
+        document.getElementById("acapp-window").replaceChildren();
+        closeHandlers.splice(0).forEach(fn => fn());
+        document.body.dataset.acappClosed = "1";
+        document.getElementById("sim-closed").textContent = " AcApp 窗口已关闭";
+      }},
+      on_close(fn) {{ closeHandlers.push(fn); }},
+      resize() {{}},
+    }},
+  }},
+}};
+try {{
+  const mod = await import(config.module);
+  new mod[config.className]("app-1", AcWingOS);
+}} catch (err) {{
+  document.getElementById("sim-error").textContent = " " + String(err);
+}}
+</script>"#,
+        options = user_options(&sim),
+    ))
+}

@@ -1,0 +1,34 @@
+//! Demo mode: no AcWing credentials, so the built-in simulator plays AcWing
+//! on its own port (its own origin, as acwing.com is).
+
+use std::net::{SocketAddr, TcpListener};
+
+use acwing_sim::{SimConfig, Simulator};
+use url::Url;
+
+use crate::config::AcwingSettings;
+use crate::secret::{random_hex, AppSecret};
+
+pub const DEMO_APPID: &str = "1000";
+
+/// Starts the simulator with a fresh secret that exists only in this process.
+pub fn start_simulator(bind: SocketAddr, app_public_url: &Url) -> std::io::Result<(Simulator, AcwingSettings)> {
+    let secret = random_hex(16);
+    let listener = TcpListener::bind(bind)?;
+    let simulator = Simulator::start(
+        listener,
+        SimConfig {
+            appid: DEMO_APPID.to_owned(),
+            secret: secret.clone(),
+            users: SimConfig::demo_users(),
+            app_public_url: Some(app_public_url.as_str().trim_end_matches('/').to_owned()),
+        },
+    )?;
+    let base_url = Url::parse(&simulator.base_url()).map_err(std::io::Error::other)?;
+    let settings = AcwingSettings {
+        appid: DEMO_APPID.to_owned(),
+        secret: AppSecret::new(secret),
+        base_url,
+    };
+    Ok((simulator, settings))
+}

@@ -1,0 +1,15 @@
+//! The AcApp's server. See README.md for the map of modules.
+
+pub mod acwing;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod login;
+pub mod players;
+pub mod request_log;
+pub mod routes;
+pub mod secret;
+pub mod sessions;
+pub mod startup;
+pub mod state_store;

@@ -1,0 +1,70 @@
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use backend::config::{AcwingMode, Cli, Settings};
+use backend::demo::start_simulator;
+use backend::startup::Application;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// Bad settings exit with this status, like clap's own usage errors.
+const EXIT_BAD_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let settings = match Cli::try_parse() {
+        Ok(cli) => cli.into_settings(),
+        Err(err) if !err.use_stderr() => {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            let rendered = err.render().to_string();
+            eprintln!("{}", rendered.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let settings = match settings {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    match actix_web::rt::System::new().block_on(serve(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind(settings.bind)
+        .map_err(|e| format!("cannot listen on {} (ACAPP_BIND): {e}", settings.bind))?;
+    let (acwing, extra_origins, simulator) = match &settings.acwing {
+        AcwingMode::Real(acwing) => (acwing.clone(), Vec::new(), None),
+        AcwingMode::Demo { simulator_bind } => {
+            let (simulator, acwing) = start_simulator(*simulator_bind, &settings.public_url)
+                .map_err(|e| format!("cannot start the AcWing simulator on {simulator_bind} (ACWING_SIMULATOR_BIND): {e}"))?;
+            tracing::warn!(
+                simulator = %simulator.base_url(),
+                "DEMO MODE: ACWING_APPID and ACWING_SECRET are unset, so logins go to the built-in AcWing simulator, not to AcWing"
+            );
+            (acwing, vec![simulator.base_url()], Some(simulator))
+        }
+    };
+    let app = Application::build(&settings, &acwing, listener, &extra_origins).await?;
+    let public = settings.public_url.as_str().trim_end_matches('/');
+    println!("AcApp server listening on {}", settings.bind);
+    println!("  standalone site: {public}/");
+    println!("  AcApp module:    {public}/acapp/game.js (CSS: {public}/acapp/game.css, class AcGame)");
+    if let Some(simulator) = &simulator {
+        println!("  simulated AcWing AcApp window: {}/acapp/", simulator.base_url());
+    }
+    app.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! Newtypes for every secret and token, so that a mix-up is a compile error
+//! and `Debug` never prints one.
+
+use rand::RngCore;
+
+macro_rules! secret_string {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The only way to read the value: grep for it when auditing.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    };
+}
+
+secret_string!(
+    /// The AcApp's secret, shown in AcWing's AcApp settings.
+    AppSecret
+);
+secret_string!(
+    /// A single-use authorization code from AcWing.
+    AuthCode
+);
+secret_string!(
+    /// AcWing's access token for one player (2 h).
+    AcwingAccessToken
+);
+secret_string!(
+    /// AcWing's refresh token for one player (30 days).
+    AcwingRefreshToken
+);
+secret_string!(
+    /// One of our own credentials: a session cookie, an access or a refresh token.
+    SessionToken
+);
+
+/// `bytes` random bytes from the OS CSPRNG, hex-encoded.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_redacted() {
+        let secret = AppSecret::new("hunter2");
+        assert_eq!(format!("{secret:?}"), "AppSecret(<redacted>)");
+    }
+
+    #[test]
+    fn random_hex_has_the_asked_length_and_differs() {
+        let a = random_hex(16);
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, random_hex(16));
+    }
+}

@@ -1,0 +1,147 @@
+//! Builds the actix app from settings, binds, and hands back the port so
+//! tests can spawn it on port 0.
+
+use std::net::TcpListener;
+use std::str::FromStr;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use shared::api::paths;
+use shared::ErrorCode;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::SqlitePool;
+
+use crate::acwing::AcwingClient;
+use crate::config::{AcwingSettings, Settings};
+use crate::error::AppError;
+use crate::login::Login;
+use crate::players::PlayerRepo;
+use crate::request_log::log_request;
+use crate::routes::{self, assets::StaticDir, AppState};
+use crate::sessions::Sessions;
+use crate::state_store::MemoryStateStore;
+
+/// Enough for a flood of abandoned logins, small enough to bound memory.
+const STATE_CAP: usize = 100_000;
+const STATE_SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// `extra_origins` are allowed for CORS on top of the configured ones
+    /// (demo mode adds its simulator, which hosts the AcApp window).
+    pub async fn build(
+        settings: &Settings,
+        acwing: &AcwingSettings,
+        listener: TcpListener,
+        extra_origins: &[String],
+    ) -> Result<Self, StartupError> {
+        let pool = connect_database(&settings.database_url).await?;
+        let states = MemoryStateStore::new(STATE_CAP);
+        states.spawn_sweeper(STATE_SWEEP_EVERY);
+        let players = PlayerRepo::new(pool.clone());
+        let state = web::Data::new(AppState {
+            login: Login {
+                states,
+                acwing: AcwingClient::new(acwing, settings.acwing_timeout)?,
+                players: players.clone(),
+                state_ttl: settings.state_ttl,
+            },
+            sessions: Sessions::new(pool),
+            players,
+            public_url: settings.public_url.clone(),
+        });
+        let mut origins = settings.allowed_origins.clone();
+        origins.push(settings.public_url.origin().ascii_serialization());
+        origins.extend_from_slice(extra_origins);
+        let static_dir = web::Data::new(StaticDir(settings.static_dir.clone()));
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(cors(&origins))
+                .wrap(from_fn(log_request))
+                .app_data(state.clone())
+                .app_data(static_dir.clone())
+                .app_data(web::JsonConfig::default().error_handler(|err, _| {
+                    AppError::new(ErrorCode::InvalidRequest, format!("The request body is not valid JSON for this endpoint: {err}")).into()
+                }))
+                .configure(api_routes)
+                .route("/", web::get().to(routes::assets::index))
+                .service(routes::assets::acapp_files(&static_dir))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn api_routes(cfg: &mut web::ServiceConfig) {
+    use routes::{acapp, health, session, web as web_flow};
+    cfg.route(paths::WEB_APPLY_CODE, web::get().to(web_flow::apply_code))
+        .route(paths::WEB_RECEIVE_CODE, web::get().to(web_flow::receive_code))
+        .route(paths::ACAPP_APPLY_CODE, web::get().to(acapp::apply_code))
+        .route(paths::ACAPP_RECEIVE_CODE, web::get().to(acapp::receive_code))
+        .route(paths::GETINFO, web::get().to(session::getinfo))
+        .route(paths::TOKEN_REFRESH, web::post().to(session::refresh))
+        .route(paths::LOGOUT, web::post().to(session::logout))
+        .route(paths::HEALTHZ, web::get().to(health::healthz));
+}
+
+/// The AcApp runs inside www.acwing.com, so everything it fetches from us is
+/// cross-origin. Requests from other origins are not blocked, they simply
+/// get no CORS headers and the browser keeps the answer from the page.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(3600)
+        .block_on_origin_mismatch(false)
+}
+
+pub async fn connect_database(url: &str) -> Result<SqlitePool, StartupError> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    if let Some(parent) = std::path::Path::new(options.get_filename()).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)?;
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}

@@ -1,0 +1,312 @@
+//! Both login flows end to end, against the simulator over real HTTP.
+
+mod support;
+
+use std::time::Duration;
+
+use acwing_sim::{Endpoint, Fault};
+use support::{browser, spawn, spawn_with, Options};
+
+fn login_error(location: &str) -> &str {
+    location
+        .strip_prefix("/?login_error=")
+        .unwrap_or_else(|| panic!("not a login error redirect: {location}"))
+}
+
+#[tokio::test]
+async fn web_flow_logs_the_browser_in_with_a_cookie() {
+    let app = spawn().await;
+    let apply = app.web_apply(&app.browser).await;
+    assert_eq!(apply.path(), "/third_party/api/oauth2/web/authorize/");
+    let query: std::collections::HashMap<_, _> = apply.query_pairs().into_owned().collect();
+    assert_eq!(query["appid"], support::APPID);
+    assert_eq!(query["scope"], "userinfo");
+    assert_eq!(query["redirect_uri"], app.url("/settings/acwing/web/receive_code/"));
+    assert!(query["state"].len() >= 32, "128 bits of state");
+
+    let callback = app.consent(&apply, "openid-yxc", "agree").await;
+    let response = app.browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 302);
+    assert_eq!(response.headers()["location"], "/");
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("acapp_session="))
+        .expect("a session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http public URL: {cookie}");
+
+    let (status, me) = app.get_json(&app.browser, "/settings/getinfo/").await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["result"], "success");
+    assert_eq!(me["username"], "yxc");
+    assert!(me["photo"].as_str().unwrap().starts_with("https://"));
+}
+
+#[tokio::test]
+async fn acapp_flow_answers_our_own_credentials() {
+    let app = spawn().await;
+    let (status, body) = app.acapp_login("openid-alice").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"], "success");
+    assert_eq!(body["username"], "alice");
+    let access = body["access"].as_str().unwrap();
+    assert!(body["refresh"].as_str().unwrap().len() >= 32);
+    let me: serde_json::Value = browser()
+        .get(app.url("/settings/getinfo/"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "alice");
+}
+
+#[tokio::test]
+async fn a_returning_player_skips_getinfo() {
+    let app = spawn().await;
+    assert_eq!(app.acapp_login("openid-bob").await.0, 200);
+    assert_eq!(app.sim.calls(Endpoint::GetInfo), 1);
+    let (status, body) = app.acapp_login("openid-bob").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["username"], "bob");
+    assert_eq!(app.sim.calls(Endpoint::GetInfo), 1, "no second getinfo");
+    assert_eq!(app.sim.calls(Endpoint::AccessToken), 2);
+}
+
+#[tokio::test]
+async fn a_taken_username_gets_a_unique_variant() {
+    let app = spawn().await;
+    app.add_user("openid-dup-1", "twin");
+    app.add_user("openid-dup-2", "twin");
+    app.add_user("openid-dup-3", "twin");
+    let names: Vec<String> = [1, 2, 3, 1]
+        .into_iter()
+        .map(|n| format!("openid-dup-{n}"))
+        .collect();
+    let mut seen = Vec::new();
+    for openid in names {
+        let (status, body) = app.acapp_login(&openid).await;
+        assert_eq!(status, 200, "{body}");
+        seen.push(body["username"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(seen, ["twin", "twin_2", "twin_3", "twin"]);
+}
+
+#[tokio::test]
+async fn concurrent_first_logins_of_one_openid_make_one_player() {
+    let app = spawn().await;
+    app.add_user("openid-racer", "racer");
+    let logins = (0..6).map(|_| app.acapp_login("openid-racer"));
+    let results = futures::future::join_all(logins).await;
+    for (status, body) in &results {
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body["username"], "racer", "one player, one name");
+    }
+    // A different openid with the same name still gets a variant, so the
+    // racers above really were stored as one row.
+    app.add_user("openid-racer-2", "racer");
+    assert_eq!(app.acapp_login("openid-racer-2").await.1["username"], "racer_2");
+}
+
+#[tokio::test]
+async fn states_that_are_missing_unknown_or_replayed_are_refused() {
+    let app = spawn().await;
+    let (state, redirect_uri) = app.acapp_apply().await;
+    let code = app.sim.issue_code("openid-yxc").unwrap();
+    let (status, body) = app.acapp_callback(&redirect_uri, &[("code", &code)]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_state")));
+    let (_, body) = app
+        .acapp_callback(&redirect_uri, &[("code", &code), ("state", "0123456789abcdef")])
+        .await;
+    assert_eq!(body["error"], "invalid_state");
+    assert_eq!(body["result"], "error");
+    assert!(!body["message"].as_str().unwrap().is_empty());
+
+    let (status, _) = app
+        .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
+        .await;
+    assert_eq!(status, 200);
+    let code = app.sim.issue_code("openid-yxc").unwrap();
+    let (_, body) = app
+        .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
+        .await;
+    assert_eq!(body["error"], "invalid_state", "a state works once");
+}
+
+#[tokio::test]
+async fn an_expired_state_is_refused() {
+    let app = spawn_with(Options {
+        state_ttl: Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    let (state, redirect_uri) = app.acapp_apply().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let code = app.sim.issue_code("openid-yxc").unwrap();
+    let (status, body) = app
+        .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
+        .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_state")));
+}
+
+#[tokio::test]
+async fn a_state_from_the_other_flow_is_refused() {
+    let app = spawn().await;
+    let apply = app.web_apply(&app.browser).await;
+    let web_state = apply
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let (_, redirect_uri) = app.acapp_apply().await;
+    let code = app.sim.issue_code("openid-yxc").unwrap();
+    let (_, body) = app
+        .acapp_callback(&redirect_uri, &[("code", &code), ("state", &web_state)])
+        .await;
+    assert_eq!(body["error"], "invalid_state");
+
+    let (acapp_state, _) = app.acapp_apply().await;
+    let code = app.sim.issue_code("openid-yxc").unwrap();
+    let response = app
+        .browser
+        .get(app.url("/settings/acwing/web/receive_code/"))
+        .query(&[("code", code.as_str()), ("state", acapp_state.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login_error(response.headers()["location"].to_str().unwrap()), "invalid_state");
+}
+
+#[tokio::test]
+async fn a_code_delivered_to_another_browser_fails() {
+    let app = spawn().await;
+    let attacker = browser();
+    let apply = app.web_apply(&attacker).await;
+    let callback = app.consent(&apply, "openid-alice", "agree").await;
+    // The victim's browser follows the attacker's callback link.
+    let victim = browser();
+    let response = victim.get(&callback).send().await.unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(login_error(&location), "invalid_state");
+    let (status, _) = app.get_json(&victim, "/settings/getinfo/").await;
+    assert_eq!(status, 401, "the victim is not logged in as the attacker");
+}
+
+#[tokio::test]
+async fn rejection_arrives_in_both_styles() {
+    let app = spawn().await;
+    // Web: the consent page's reject button.
+    let apply = app.web_apply(&app.browser).await;
+    let callback = app.consent(&apply, "openid-yxc", "reject").await;
+    let response = app.browser.get(&callback).send().await.unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(login_error(&location), "user_rejected");
+
+    // AcApp: errcode and errmsg on a request to redirect_uri.
+    let (state, redirect_uri) = app.acapp_apply().await;
+    let (status, body) = app
+        .acapp_callback(
+            &redirect_uri,
+            &[("errcode", "40010"), ("errmsg", "user reject"), ("state", &state)],
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("user_rejected")));
+    assert_eq!(app.sim.calls(Endpoint::AccessToken), 0);
+}
+
+#[tokio::test]
+async fn a_callback_without_code_is_missing_code() {
+    let app = spawn().await;
+    let (state, redirect_uri) = app.acapp_apply().await;
+    let (status, body) = app.acapp_callback(&redirect_uri, &[("state", &state)]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("missing_code")));
+}
+
+#[tokio::test]
+async fn acwing_errcodes_map_to_error_codes_as_string_or_number() {
+    let app = spawn().await;
+    let cases = [
+        ("40001", true, "code_expired"),
+        ("40001", false, "code_expired"),
+        ("40010", false, "user_rejected"),
+        ("40002", false, "acwing_error"),
+        ("40006", true, "acwing_error"),
+        ("40004", false, "acwing_error"),
+    ];
+    for (code, as_number, expected) in cases {
+        app.sim.set_fault(Some(Fault::Errcode {
+            code: code.into(),
+            msg: "simulated".into(),
+            as_number,
+        }));
+        let (status, body) = app.acapp_login("openid-yxc").await;
+        assert_eq!(body["error"], expected, "errcode {code} (number: {as_number}): {body}");
+        assert!(status >= 400);
+    }
+}
+
+#[tokio::test]
+async fn an_expired_or_reused_code_is_code_expired() {
+    let app = spawn().await;
+    let code = app.sim.issue_code("openid-yxc").unwrap();
+    let (state, redirect_uri) = app.acapp_apply().await;
+    assert_eq!(
+        app.acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)]).await.0,
+        200
+    );
+    let (state, _) = app.acapp_apply().await;
+    let (_, body) = app
+        .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
+        .await;
+    assert_eq!(body["error"], "code_expired", "a code works once");
+
+    let code = app.sim.issue_code("openid-yxc").unwrap();
+    app.sim.advance_clock(Duration::from_secs(3600));
+    let (state, _) = app.acapp_apply().await;
+    let (_, body) = app
+        .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
+        .await;
+    assert_eq!(body["error"], "code_expired");
+}
+
+#[tokio::test]
+async fn acwing_5xx_garbage_and_timeouts_are_acwing_unavailable() {
+    let app = spawn_with(Options {
+        acwing_timeout: Duration::from_millis(700),
+        ..Options::default()
+    })
+    .await;
+    for fault in [Fault::ServerError, Fault::Garbage, Fault::Hang] {
+        let label = format!("{fault:?}");
+        app.sim.set_fault(Some(fault));
+        let (status, body) = app.acapp_login("openid-yxc").await;
+        assert_eq!((status, body["error"].as_str()), (503, Some("acwing_unavailable")), "{label}");
+        assert!(!body["message"].as_str().unwrap().is_empty());
+    }
+    app.sim.set_fault(Some(Fault::Latency(Duration::from_millis(100))));
+    assert_eq!(app.acapp_login("openid-yxc").await.0, 200, "slow but in time");
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_acwing_unavailable() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let app = spawn_with(Options {
+        acwing_base_url: Some(base),
+        ..Options::default()
+    })
+    .await;
+    let (state, redirect_uri) = app.acapp_apply().await;
+    let (status, body) = app
+        .acapp_callback(&redirect_uri, &[("code", "abc"), ("state", &state)])
+        .await;
+    assert_eq!((status, body["error"].as_str()), (503, Some("acwing_unavailable")));
+}

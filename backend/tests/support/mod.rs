@@ -1,0 +1,226 @@
+//! Spawns the real server and the AcWing simulator on random loopback
+//! ports, with a fresh SQLite file, and drives them over real HTTP.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use acwing_sim::{SimConfig, SimUser, Simulator};
+use backend::config::{AcwingMode, AcwingSettings, Settings};
+use backend::secret::{random_hex, AppSecret};
+use backend::startup::Application;
+use serde_json::Value;
+use url::Url;
+
+pub const APPID: &str = "4242";
+
+/// Every log line of this test binary, to prove no secret is ever logged.
+pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_ansi(false)
+            .with_writer(move || Writer(sink.clone()))
+            .init();
+        logs
+    })
+    .clone()
+}
+
+struct Writer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub sim: Simulator,
+    pub secret: String,
+    /// A browser: keeps cookies, never follows redirects.
+    pub browser: reqwest::Client,
+    pub db: PathBuf,
+}
+
+pub struct Options {
+    pub state_ttl: Duration,
+    pub acwing_timeout: Duration,
+    /// Point the app at this AcWing instead of the simulator.
+    pub acwing_base_url: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            state_ttl: Duration::from_secs(60),
+            acwing_timeout: Duration::from_secs(2),
+            acwing_base_url: None,
+        }
+    }
+}
+
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(Options::default()).await
+}
+
+pub async fn spawn_with(options: Options) -> TestApp {
+    captured_logs();
+    let secret = random_hex(16);
+    let sim = Simulator::start(
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        SimConfig {
+            appid: APPID.into(),
+            secret: secret.clone(),
+            users: SimConfig::demo_users(),
+            app_public_url: None,
+        },
+    )
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let address = format!("http://127.0.0.1:{port}");
+    let db = std::env::temp_dir().join(format!("acapp-test-{}.db", random_hex(8)));
+    let acwing = AcwingSettings {
+        appid: APPID.into(),
+        secret: AppSecret::new(secret.clone()),
+        base_url: Url::parse(&options.acwing_base_url.unwrap_or_else(|| sim.base_url())).unwrap(),
+    };
+    let settings = Settings {
+        acwing: AcwingMode::Real(acwing.clone()),
+        acwing_timeout: options.acwing_timeout,
+        bind: listener.local_addr().unwrap(),
+        public_url: Url::parse(&address).unwrap(),
+        database_url: format!("sqlite://{}", db.display()),
+        allowed_origins: vec!["https://www.acwing.com".into()],
+        state_ttl: options.state_ttl,
+        static_dir: std::env::temp_dir().join("acapp-no-dist"),
+    };
+    let app = Application::build(&settings, &acwing, listener, &[])
+        .await
+        .expect("the app starts");
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        sim,
+        secret,
+        browser: browser(),
+        db,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get_json(&self, client: &reqwest::Client, path: &str) -> (u16, Value) {
+        let response = client.get(self.url(path)).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Web flow up to AcWing's consent page: returns the apply_code_url.
+    pub async fn web_apply(&self, client: &reqwest::Client) -> Url {
+        let (status, body) = self.get_json(client, "/settings/acwing/web/apply_code/").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["result"], "success");
+        Url::parse(body["apply_code_url"].as_str().unwrap()).unwrap()
+    }
+
+    /// Presses a button on the simulator's consent page, as a browser would,
+    /// and returns where AcWing redirects.
+    pub async fn consent(&self, apply_code_url: &Url, openid: &str, decision: &str) -> String {
+        let query: std::collections::HashMap<_, _> =
+            apply_code_url.query_pairs().into_owned().collect();
+        let form = [
+            ("appid", query["appid"].as_str()),
+            ("redirect_uri", query["redirect_uri"].as_str()),
+            ("scope", query["scope"].as_str()),
+            ("state", query["state"].as_str()),
+            ("openid", openid),
+            ("decision", decision),
+        ];
+        let response = browser()
+            .post(format!("{}/third_party/api/oauth2/web/authorize/", self.sim.base_url()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 302);
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// A whole web login in `client`; returns where the app redirected.
+    pub async fn web_login(&self, client: &reqwest::Client, openid: &str) -> String {
+        let apply = self.web_apply(client).await;
+        let callback = self.consent(&apply, openid, "agree").await;
+        let response = client.get(callback).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 302);
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// The AcApp flow's apply_code: (state, decoded redirect_uri).
+    pub async fn acapp_apply(&self) -> (String, String) {
+        let (status, body) = self
+            .get_json(&browser(), "/settings/acwing/acapp/apply_code/")
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["appid"], APPID);
+        assert_eq!(body["scope"], "userinfo");
+        let encoded = body["redirect_uri"].as_str().unwrap();
+        let redirect_uri = url::form_urlencoded::parse(format!("x={encoded}").as_bytes())
+            .next()
+            .unwrap()
+            .1
+            .into_owned();
+        (body["state"].as_str().unwrap().to_owned(), redirect_uri)
+    }
+
+    /// What AcWingOS does after "agree": call redirect_uri with code and state.
+    pub async fn acapp_callback(&self, redirect_uri: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let response = browser()
+            .get(redirect_uri)
+            .query(query)
+            .header("Origin", "https://www.acwing.com")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn acapp_login(&self, openid: &str) -> (u16, Value) {
+        let (state, redirect_uri) = self.acapp_apply().await;
+        let code = self.sim.issue_code(openid).expect("a simulated user");
+        self.acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
+            .await
+    }
+
+    pub fn add_user(&self, openid: &str, username: &str) {
+        self.sim.add_user(SimUser {
+            openid: openid.into(),
+            username: username.into(),
+            photo: format!("https://cdn.acwing.com/media/user/profile/photo/{openid}.png"),
+        });
+    }
+}

@@ -1,0 +1,150 @@
+//! `cargo xtask run | test | dist`: everything a person or CI types.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+const USAGE: &str = "usage: cargo xtask <run|test|dist>
+  run   set up what is missing, build the frontend, start the app in demo mode
+  test  fmt, clippy (-D warnings) and every test
+  dist  build the frontend bundle into dist/ and print its sizes";
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1);
+    let outcome = match task.as_deref() {
+        Some("run") => run(),
+        Some("test") => test(),
+        Some("dist") => dist().map(|_| ()),
+        _ => Err(USAGE.to_owned()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_owned()
+}
+
+fn step(what: &str) {
+    eprintln!("\n==> {what}");
+}
+
+/// Runs `cmd` from the workspace root, failing on a non-zero exit.
+fn sh(mut cmd: Command) -> Result {
+    cmd.current_dir(root());
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(args);
+    cmd
+}
+
+fn run() -> Result {
+    dist()?;
+    step("starting the server (demo mode unless ACWING_APPID and ACWING_SECRET are set)");
+    sh(cargo(&["run", "--package", "backend", "--bin", "acapp-server"]))
+}
+
+fn test() -> Result {
+    step("rustfmt");
+    sh(cargo(&["fmt", "--all", "--check"]))?;
+    step("clippy (native crates)");
+    sh(cargo(&["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    tools::ensure_wasm_target()?;
+    step("clippy (frontend, wasm32)");
+    let mut clippy = cargo(&[
+        "clippy",
+        "--package",
+        "frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    clippy.env("CARGO_TARGET_DIR", wasm_target_dir());
+    sh(clippy)?;
+    step("tests");
+    sh(cargo(&["test", "--workspace", "--exclude", "frontend"]))
+}
+
+/// The wasm build keeps its own target dir so it never invalidates the
+/// backend's artifacts.
+fn wasm_target_dir() -> PathBuf {
+    root().join("target").join("wasm")
+}
+
+/// cargo build → wasm-bindgen → wasm-opt, the same three steps trunk takes.
+fn dist() -> Result<PathBuf> {
+    let tools = tools::ensure_all()?;
+    step("building the frontend (release, wasm32)");
+    let mut build = cargo(&[
+        "build",
+        "--release",
+        "--package",
+        "frontend",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]);
+    build.env("CARGO_TARGET_DIR", wasm_target_dir());
+    sh(build)?;
+    let out = root().join("dist").join("acapp");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let wasm = wasm_target_dir().join("wasm32-unknown-unknown/release/frontend.wasm");
+    let raw_size = file_size(&wasm)?;
+    step("wasm-bindgen");
+    let mut bindgen = Command::new(&tools.wasm_bindgen);
+    bindgen
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(&out)
+        .arg(&wasm);
+    sh(bindgen)?;
+    step("wasm-opt -Oz");
+    let bundle = out.join("frontend_bg.wasm");
+    let mut opt = Command::new(&tools.wasm_opt);
+    opt.arg("-Oz")
+        .arg("--enable-bulk-memory")
+        .arg("--enable-nontrapping-float-to-int")
+        .arg(&bundle)
+        .arg("-o")
+        .arg(&bundle);
+    sh(opt)?;
+    for file in ["game.js", "game.css"] {
+        let from = root().join("frontend/acapp").join(file);
+        std::fs::copy(&from, out.join(file)).map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+    }
+    eprintln!(
+        "wasm: {} KB before wasm-opt, {} KB after; glue JS {} KB",
+        raw_size / 1024,
+        file_size(&bundle)? / 1024,
+        file_size(&out.join("frontend.js"))? / 1024
+    );
+    Ok(out)
+}
+
+fn file_size(path: &Path) -> Result<u64> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+}

@@ -1,0 +1,83 @@
+//! Pinned build tools, installed once per user into
+//! `~/.cache/acwing-acapp/tools/<tool>-<version>` and reused by every clone.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::{cargo, sh, step, Result};
+
+/// Must equal the `wasm-bindgen` pinned in the workspace Cargo.toml.
+pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
+/// Debian's binaryen is too old for current wasm; npm's ships a good one.
+pub const BINARYEN_VERSION: &str = "132.0.0";
+
+pub struct Tools {
+    pub wasm_bindgen: PathBuf,
+    pub wasm_opt: PathBuf,
+}
+
+fn cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
+    base.join("acwing-acapp").join("tools")
+}
+
+pub fn ensure_wasm_target() -> Result {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    if String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    step("installing the wasm32-unknown-unknown target");
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", "wasm32-unknown-unknown"]);
+    sh(add)
+}
+
+pub fn ensure_all() -> Result<Tools> {
+    ensure_wasm_target()?;
+    Ok(Tools {
+        wasm_bindgen: ensure_wasm_bindgen()?,
+        wasm_opt: ensure_wasm_opt()?,
+    })
+}
+
+fn ensure_wasm_bindgen() -> Result<PathBuf> {
+    let root = cache_dir().join(format!("wasm-bindgen-{WASM_BINDGEN_VERSION}"));
+    let bin = root.join("bin").join("wasm-bindgen");
+    if bin.exists() {
+        return Ok(bin);
+    }
+    step(&format!(
+        "installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} into {} (once; a few minutes)",
+        root.display()
+    ));
+    // Not --locked: its lock file pins a crate the reachable registry lacks.
+    let mut install = cargo(&["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION, "--root"]);
+    install
+        .arg(&root)
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+    sh(install)?;
+    Ok(bin)
+}
+
+fn ensure_wasm_opt() -> Result<PathBuf> {
+    let root = cache_dir().join(format!("binaryen-{BINARYEN_VERSION}"));
+    let bin = root.join("node_modules").join(".bin").join("wasm-opt");
+    if bin.exists() {
+        return Ok(bin);
+    }
+    step(&format!("installing binaryen {BINARYEN_VERSION} (wasm-opt) from npm into {}", root.display()));
+    std::fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+    let mut npm = Command::new("npm");
+    npm.args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&root)
+        .arg(format!("binaryen@{BINARYEN_VERSION}"));
+    sh(npm)?;
+    Ok(bin)
+}
