@@ -39,10 +39,26 @@ impl SimConfig {
             photo: photo.into(),
         };
         vec![
-            user("openid-yxc", "yxc", "https://cdn.acwing.com/media/user/profile/photo/1_lg_yxc.jpg"),
-            user("openid-alice", "alice", "https://cdn.acwing.com/media/user/profile/photo/2_lg_alice.jpg"),
-            user("openid-bob", "bob", "https://cdn.acwing.com/media/user/profile/photo/3_lg_bob.jpg"),
-            user("openid-hostile", "<img src=x onerror=alert(1)>", "javascript:alert(1)"),
+            user(
+                "openid-yxc",
+                "yxc",
+                "https://cdn.acwing.com/media/user/profile/photo/1_lg_yxc.jpg",
+            ),
+            user(
+                "openid-alice",
+                "alice",
+                "https://cdn.acwing.com/media/user/profile/photo/2_lg_alice.jpg",
+            ),
+            user(
+                "openid-bob",
+                "bob",
+                "https://cdn.acwing.com/media/user/profile/photo/3_lg_bob.jpg",
+            ),
+            user(
+                "openid-hostile",
+                "<img src=x onerror=alert(1)>",
+                "javascript:alert(1)",
+            ),
         ]
     }
 }
@@ -59,7 +75,11 @@ pub enum Fault {
     /// Answer nothing for 60 s.
     Hang,
     /// HTTP 200 with an errcode body; the errcode as a JSON number or string.
-    Errcode { code: String, msg: String, as_number: bool },
+    Errcode {
+        code: String,
+        msg: String,
+        as_number: bool,
+    },
 }
 
 #[derive(Clone)]
@@ -93,9 +113,18 @@ impl Simulator {
                 .route(AUTHORIZE, web::post().to(pages::decide))
                 .route("/acapp/", web::get().to(pages::acapp_window))
                 .route("/_sim/code", web::get().to(sim_code))
-                .route("/third_party/api/oauth2/access_token/", web::get().to(access_token))
-                .route("/third_party/api/oauth2/refresh_token/", web::get().to(refresh_token))
-                .route("/third_party/api/meta/identity/getinfo/", web::get().to(getinfo))
+                .route(
+                    "/third_party/api/oauth2/access_token/",
+                    web::get().to(access_token),
+                )
+                .route(
+                    "/third_party/api/oauth2/refresh_token/",
+                    web::get().to(refresh_token),
+                )
+                .route(
+                    "/third_party/api/meta/identity/getinfo/",
+                    web::get().to(getinfo),
+                )
         })
         .workers(1)
         .disable_signals()
@@ -164,7 +193,11 @@ async fn faulted(sim: &Inner, endpoint: Endpoint) -> Option<HttpResponse> {
             tokio::time::sleep(Duration::from_secs(60)).await;
             Some(HttpResponse::GatewayTimeout().finish())
         }
-        Fault::Errcode { code, msg, as_number } => Some(errcode(&code, &msg, as_number)),
+        Fault::Errcode {
+            code,
+            msg,
+            as_number,
+        } => Some(errcode(&code, &msg, as_number)),
     }
 }
 
@@ -222,7 +255,9 @@ async fn getinfo(sim: web::Data<Inner>, q: web::Query<GetinfoQuery>) -> HttpResp
     }
     let token = q.access_token.as_deref().unwrap_or("");
     match sim.store.profile(token, q.openid.as_deref().unwrap_or("")) {
-        Ok(user) => HttpResponse::Ok().json(json!({ "username": user.username, "photo": user.photo })),
+        Ok(user) => {
+            HttpResponse::Ok().json(json!({ "username": user.username, "photo": user.photo }))
+        }
         Err(err) => store_error(err),
     }
 }
@@ -235,6 +270,8 @@ struct CodeQuery {
 async fn sim_code(sim: web::Data<Inner>, q: web::Query<CodeQuery>) -> HttpResponse {
     match sim.store.issue_code(&q.openid) {
         Some(code) => HttpResponse::Ok().json(json!({ "code": code })),
-        None => HttpResponse::NotFound().json(json!({"errcode": "40009", "errmsg": "no such user"})),
+        None => {
+            HttpResponse::NotFound().json(json!({"errcode": "40009", "errmsg": "no such user"}))
+        }
     }
 }

@@ -70,20 +70,24 @@ fn valid_redirect(raw: Option<&str>) -> Option<url::Url> {
     matches!(url.scheme(), "http" | "https").then_some(url)
 }
 
-fn check(sim: &Inner, q: &AuthorizeQuery) -> Result<url::Url, HttpResponse> {
+/// The errcode AcWing answers for a bad authorize request.
+type Refusal = (&'static str, &'static str);
+
+fn check(sim: &Inner, q: &AuthorizeQuery) -> Result<url::Url, Refusal> {
     if q.appid.as_deref() != Some(sim.config.appid.as_str()) {
-        return Err(errcode("40002", "appid invalid"));
+        return Err(("40002", "appid invalid"));
     }
-    let redirect = valid_redirect(q.redirect_uri.as_deref()).ok_or_else(|| errcode("40003", "redirect_uri invalid"))?;
+    let redirect =
+        valid_redirect(q.redirect_uri.as_deref()).ok_or(("40003", "redirect_uri invalid"))?;
     if q.scope.as_deref() != Some("userinfo") {
-        return Err(errcode("40005", "scope invalid"));
+        return Err(("40005", "scope invalid"));
     }
     Ok(redirect)
 }
 
 pub async fn consent(sim: web::Data<Inner>, q: web::Query<AuthorizeQuery>) -> HttpResponse {
-    if let Err(refusal) = check(&sim, &q) {
-        return refusal;
+    if let Err((code, msg)) = check(&sim, &q) {
+        return errcode(code, msg);
     }
     let hidden = |name: &str, value: &Option<String>| {
         format!(
@@ -130,7 +134,7 @@ pub async fn decide(sim: web::Data<Inner>, form: web::Form<Decision>) -> HttpRes
     };
     let mut target = match check(&sim, &query) {
         Ok(url) => url,
-        Err(refusal) => return refusal,
+        Err((code, msg)) => return errcode(code, msg),
     };
     {
         let mut pairs = target.query_pairs_mut();
@@ -140,7 +144,9 @@ pub async fn decide(sim: web::Data<Inner>, form: web::Form<Decision>) -> HttpRes
             };
             pairs.append_pair("code", &code);
         } else {
-            pairs.append_pair("errcode", "40010").append_pair("errmsg", "user reject");
+            pairs
+                .append_pair("errcode", "40010")
+                .append_pair("errmsg", "user reject");
         }
         if let Some(state) = query.state.as_deref().filter(|s| !s.is_empty()) {
             pairs.append_pair("state", state);

@@ -160,7 +160,9 @@ impl Store {
         state.users.iter().find(|u| u.openid == openid)?;
         let code = token();
         let expires_at = state.now() + CODE_LIFETIME;
-        state.codes.insert(code.clone(), (openid.to_owned(), expires_at));
+        state
+            .codes
+            .insert(code.clone(), (openid.to_owned(), expires_at));
         Some(code)
     }
 
@@ -205,7 +207,10 @@ impl Store {
 
     pub fn profile(&self, access_token: &str, openid: &str) -> Result<SimUser, StoreError> {
         let state = self.state.lock();
-        let access = state.access.get(access_token).ok_or(StoreError::AccessInvalid)?;
+        let access = state
+            .access
+            .get(access_token)
+            .ok_or(StoreError::AccessInvalid)?;
         if access.openid != openid {
             return Err(StoreError::AccessInvalid);
         }
@@ -234,10 +239,16 @@ mod tests {
         let store = store();
         let code = store.issue_code("openid-yxc").unwrap();
         assert!(store.redeem_code(&code).is_ok());
-        assert_eq!(store.redeem_code(&code).unwrap_err(), StoreError::CodeExpired);
+        assert_eq!(
+            store.redeem_code(&code).unwrap_err(),
+            StoreError::CodeExpired
+        );
         let code = store.issue_code("openid-yxc").unwrap();
         store.advance_clock(CODE_LIFETIME);
-        assert_eq!(store.redeem_code(&code).unwrap_err(), StoreError::CodeExpired);
+        assert_eq!(
+            store.redeem_code(&code).unwrap_err(),
+            StoreError::CodeExpired
+        );
         assert!(store.issue_code("nobody").is_none());
     }
 
@@ -251,13 +262,24 @@ mod tests {
         assert_eq!(extended.access_token, grant.access_token);
         store.advance_clock(Duration::from_secs(3 * 3600));
         assert_eq!(
-            store.profile(&grant.access_token, "openid-alice").unwrap_err(),
+            store
+                .profile(&grant.access_token, "openid-alice")
+                .unwrap_err(),
             StoreError::AccessExpired
         );
         let renewed = store.refresh(&grant.refresh_token).unwrap();
         assert_ne!(renewed.access_token, grant.access_token);
-        assert_eq!(store.profile(&renewed.access_token, "openid-alice").unwrap().username, "alice");
+        assert_eq!(
+            store
+                .profile(&renewed.access_token, "openid-alice")
+                .unwrap()
+                .username,
+            "alice"
+        );
         store.advance_clock(REFRESH_LIFETIME);
-        assert_eq!(store.refresh(&grant.refresh_token).unwrap_err(), StoreError::RefreshExpired);
+        assert_eq!(
+            store.refresh(&grant.refresh_token).unwrap_err(),
+            StoreError::RefreshExpired
+        );
     }
 }

@@ -186,12 +186,10 @@ impl AcwingClient {
         if status.is_server_error() {
             return Err(AcwingError::Status(status.as_u16()));
         }
-        parse_body(&body).or_else(|err| match err {
+        parse_body(&body).map_err(|err| match err {
             // A 4xx without an errcode body is as unexpected as garbage.
-            AcwingError::Garbage if !status.is_success() => {
-                Err(AcwingError::Status(status.as_u16()))
-            }
-            other => Err(other),
+            AcwingError::Garbage if !status.is_success() => AcwingError::Status(status.as_u16()),
+            other => other,
         })
     }
 }
@@ -210,7 +208,8 @@ impl From<RawGrant> for TokenGrant {
 /// AcWing answers errors with HTTP 200 and an errcode body, whose errcode is
 /// a number in some places and a string in others.
 fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, AcwingError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| AcwingError::Garbage)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| AcwingError::Garbage)?;
     if let Some(errcode) = value.get("errcode") {
         let code = match errcode {
             serde_json::Value::String(s) => s.trim().to_owned(),
@@ -238,9 +237,7 @@ mod tests {
     #[test]
     fn errcode_arrives_as_string_or_number() {
         let as_number = parse_body::<RawProfile>(br#"{"errcode":40001,"errmsg":"code expired"}"#);
-        assert!(
-            matches!(as_number, Err(AcwingError::Api { ref code, .. }) if code == "40001")
-        );
+        assert!(matches!(as_number, Err(AcwingError::Api { ref code, .. }) if code == "40001"));
         assert_eq!(as_number.unwrap_err().code(), ErrorCode::CodeExpired);
         let as_string = parse_body::<RawProfile>(br#"{"errcode":"40010","errmsg":"user reject"}"#);
         assert_eq!(as_string.unwrap_err().code(), ErrorCode::UserRejected);

@@ -40,7 +40,11 @@ pub struct Cli {
     #[arg(long, env = "ACAPP_DATABASE_URL")]
     pub database_url: Option<String>,
     /// CORS allowlist, comma-separated origins.
-    #[arg(long, env = "ACAPP_ALLOWED_ORIGINS", default_value = "https://www.acwing.com")]
+    #[arg(
+        long,
+        env = "ACAPP_ALLOWED_ORIGINS",
+        default_value = "https://www.acwing.com"
+    )]
     pub allowed_origins: String,
     /// Lifetime of a login `state`, in seconds (or like 90s, 10m); at most 2 h.
     #[arg(long, env = "ACAPP_STATE_TTL", default_value = "600", value_parser = parse_duration)]
@@ -137,7 +141,9 @@ impl Cli {
                     base_url: http_url("ACWING_BASE_URL", &raw)?,
                 })
             }
-            (None, None) if self.acwing_base_url.is_some() => return Err(ConfigError::BaseUrlInDemo),
+            (None, None) if self.acwing_base_url.is_some() => {
+                return Err(ConfigError::BaseUrlInDemo)
+            }
             (None, None) => AcwingMode::Demo {
                 simulator_bind: self.simulator_bind,
             },
@@ -182,8 +188,7 @@ fn http_url(name: &'static str, raw: &str) -> Result<Url, ConfigError> {
         value: raw.to_owned(),
     };
     let url = Url::parse(raw.trim_end_matches('/')).map_err(|_| bad())?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || url.query().is_some()
-    {
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || url.query().is_some() {
         return Err(bad());
     }
     Ok(url)

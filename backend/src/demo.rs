@@ -12,7 +12,10 @@ use crate::secret::{random_hex, AppSecret};
 pub const DEMO_APPID: &str = "1000";
 
 /// Starts the simulator with a fresh secret that exists only in this process.
-pub fn start_simulator(bind: SocketAddr, app_public_url: &Url) -> std::io::Result<(Simulator, AcwingSettings)> {
+pub fn start_simulator(
+    bind: SocketAddr,
+    app_public_url: &Url,
+) -> std::io::Result<(Simulator, AcwingSettings)> {
     let secret = random_hex(16);
     let listener = TcpListener::bind(bind)?;
     let simulator = Simulator::start(

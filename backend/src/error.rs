@@ -26,7 +26,10 @@ impl AppError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(ErrorCode::Unauthorized, "Log in first: no valid session or access token was presented.")
+        Self::new(
+            ErrorCode::Unauthorized,
+            "Log in first: no valid session or access token was presented.",
+        )
     }
 }
 
@@ -45,14 +48,29 @@ impl From<AcwingError> for AppError {
         tracing::warn!(error = %err, "AcWing call failed");
         let message = match &err {
             AcwingError::Api { code, message } => match err.code() {
-                ErrorCode::CodeExpired => "The authorization code has expired or was already used; log in again.".to_owned(),
-                ErrorCode::UserRejected => "The player declined the authorization on AcWing.".to_owned(),
+                ErrorCode::CodeExpired => {
+                    "The authorization code has expired or was already used; log in again."
+                        .to_owned()
+                }
+                ErrorCode::UserRejected => {
+                    "The player declined the authorization on AcWing.".to_owned()
+                }
                 _ => format!("AcWing refused the request (errcode {code}: {message})."),
             },
-            AcwingError::Timeout(after) => format!("AcWing did not answer within {} s; try again shortly.", after.as_secs_f32()),
-            AcwingError::Unreachable => "AcWing could not be reached; try again shortly.".to_owned(),
-            AcwingError::Status(status) => format!("AcWing is having trouble (HTTP {status}); try again shortly."),
-            AcwingError::Garbage => "AcWing answered with something that is not the expected JSON; try again shortly.".to_owned(),
+            AcwingError::Timeout(after) => format!(
+                "AcWing did not answer within {} s; try again shortly.",
+                after.as_secs_f32()
+            ),
+            AcwingError::Unreachable => {
+                "AcWing could not be reached; try again shortly.".to_owned()
+            }
+            AcwingError::Status(status) => {
+                format!("AcWing is having trouble (HTTP {status}); try again shortly.")
+            }
+            AcwingError::Garbage => {
+                "AcWing answered with something that is not the expected JSON; try again shortly."
+                    .to_owned()
+            }
         };
         AppError::new(err.code(), message)
     }
@@ -63,10 +81,14 @@ impl From<StateRejection> for AppError {
         tracing::info!(reason = %rejection, "state refused");
         let message = match rejection {
             StateRejection::Missing => "The login request carries no state.",
-            StateRejection::Unknown => "This login request is unknown or was already used; start the login again.",
+            StateRejection::Unknown => {
+                "This login request is unknown or was already used; start the login again."
+            }
             StateRejection::Expired => "This login request has expired; start the login again.",
             StateRejection::WrongFlow => "This login request belongs to the other login flow.",
-            StateRejection::WrongBrowser => "This login was started in another browser; start it again here.",
+            StateRejection::WrongBrowser => {
+                "This login was started in another browser; start it again here."
+            }
         };
         AppError::new(ErrorCode::InvalidState, message)
     }
@@ -75,14 +97,20 @@ impl From<StateRejection> for AppError {
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         tracing::warn!(error = %err, "state store refused");
-        AppError::new(ErrorCode::Busy, "Too many logins are in progress; try again in a minute.")
+        AppError::new(
+            ErrorCode::Busy,
+            "Too many logins are in progress; try again in a minute.",
+        )
     }
 }
 
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         tracing::error!(error = %err, "database error");
-        AppError::new(ErrorCode::Internal, "The server could not reach its database; try again shortly.")
+        AppError::new(
+            ErrorCode::Internal,
+            "The server could not reach its database; try again shortly.",
+        )
     }
 }
 
@@ -92,9 +120,15 @@ impl From<SessionError> for AppError {
             SessionError::Database(e) => e.into(),
             SessionError::Reused => {
                 tracing::warn!("a used refresh token was presented again; session revoked");
-                AppError::new(ErrorCode::Unauthorized, "This refresh token was already used; the session is ended, log in again.")
+                AppError::new(
+                    ErrorCode::Unauthorized,
+                    "This refresh token was already used; the session is ended, log in again.",
+                )
             }
-            SessionError::Invalid => AppError::new(ErrorCode::Unauthorized, "The credential is unknown, expired or revoked; log in again."),
+            SessionError::Invalid => AppError::new(
+                ErrorCode::Unauthorized,
+                "The credential is unknown, expired or revoked; log in again.",
+            ),
         }
     }
 }

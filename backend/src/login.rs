@@ -55,14 +55,22 @@ impl Login {
             .code
             .filter(|c| !c.is_empty())
             .map(AuthCode::new)
-            .ok_or_else(|| AppError::new(ErrorCode::MissingCode, "AcWing called back without an authorization code."))?;
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::MissingCode,
+                    "AcWing called back without an authorization code.",
+                )
+            })?;
         let grant = self.acwing.exchange_code(&code).await?;
         if let Some(player) = self.players.by_openid(&grant.openid).await? {
             self.players.record_login(player.id, &grant).await?;
             tracing::info!(player = player.id, "returning player logged in");
             return Ok(player);
         }
-        let profile = self.acwing.profile(&grant.access_token, &grant.openid).await?;
+        let profile = self
+            .acwing
+            .profile(&grant.access_token, &grant.openid)
+            .await?;
         let player = self.players.create(&grant, &profile).await?;
         tracing::info!(player = player.id, "player logged in");
         Ok(player)
@@ -79,7 +87,10 @@ fn rejection(errcode: &str, errmsg: Option<&str>) -> AppError {
         code => {
             let errmsg: String = errmsg.unwrap_or("").chars().take(200).collect();
             tracing::warn!(errcode, errmsg, "AcWing called back with an error");
-            AppError::new(code, format!("AcWing called back with errcode {errcode} ({errmsg})."))
+            AppError::new(
+                code,
+                format!("AcWing called back with errcode {errcode} ({errmsg})."),
+            )
         }
     }
 }
@@ -91,8 +102,14 @@ mod tests {
 
     #[test]
     fn user_reject_maps_to_user_rejected() {
-        assert_eq!(rejection(ERRCODE_USER_REJECT, None).code, ErrorCode::UserRejected);
-        assert_eq!(rejection("40001", Some("code expired")).code, ErrorCode::CodeExpired);
+        assert_eq!(
+            rejection(ERRCODE_USER_REJECT, None).code,
+            ErrorCode::UserRejected
+        );
+        assert_eq!(
+            rejection("40001", Some("code expired")).code,
+            ErrorCode::CodeExpired
+        );
         assert_eq!(rejection("99999", Some("x")).code, ErrorCode::AcwingError);
     }
 }

@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             let rendered = err.render().to_string();
-            eprintln!("{}", rendered.lines().next().unwrap_or("error: bad arguments"));
+            eprintln!(
+                "{}",
+                rendered.lines().next().unwrap_or("error: bad arguments")
+            );
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
@@ -31,7 +34,9 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     match actix_web::rt::System::new().block_on(serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -61,9 +66,14 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let public = settings.public_url.as_str().trim_end_matches('/');
     println!("AcApp server listening on {}", settings.bind);
     println!("  standalone site: {public}/");
-    println!("  AcApp module:    {public}/acapp/game.js (CSS: {public}/acapp/game.css, class AcGame)");
+    println!(
+        "  AcApp module:    {public}/acapp/game.js (CSS: {public}/acapp/game.css, class AcGame)"
+    );
     if let Some(simulator) = &simulator {
-        println!("  simulated AcWing AcApp window: {}/acapp/", simulator.base_url());
+        println!(
+            "  simulated AcWing AcApp window: {}/acapp/",
+            simulator.base_url()
+        );
     }
     app.run_until_stopped().await?;
     Ok(())

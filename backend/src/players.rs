@@ -73,7 +73,11 @@ impl PlayerRepo {
     /// Creates the player for `grant.openid`, or returns the one a
     /// concurrent login created first. A taken username gets the first free
     /// variant; the unique index, not a read-then-write, decides.
-    pub async fn create(&self, grant: &TokenGrant, profile: &Profile) -> Result<Player, sqlx::Error> {
+    pub async fn create(
+        &self,
+        grant: &TokenGrant,
+        profile: &Profile,
+    ) -> Result<Player, sqlx::Error> {
         let now = unix_now();
         for attempt in 1u32.. {
             let username = match attempt {

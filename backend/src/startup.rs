@@ -82,7 +82,11 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(static_dir.clone())
                 .app_data(web::JsonConfig::default().error_handler(|err, _| {
-                    AppError::new(ErrorCode::InvalidRequest, format!("The request body is not valid JSON for this endpoint: {err}")).into()
+                    AppError::new(
+                        ErrorCode::InvalidRequest,
+                        format!("The request body is not valid JSON for this endpoint: {err}"),
+                    )
+                    .into()
                 }))
                 .configure(api_routes)
                 .route("/", web::get().to(routes::assets::index))
@@ -105,9 +109,15 @@ impl Application {
 fn api_routes(cfg: &mut web::ServiceConfig) {
     use routes::{acapp, health, session, web as web_flow};
     cfg.route(paths::WEB_APPLY_CODE, web::get().to(web_flow::apply_code))
-        .route(paths::WEB_RECEIVE_CODE, web::get().to(web_flow::receive_code))
+        .route(
+            paths::WEB_RECEIVE_CODE,
+            web::get().to(web_flow::receive_code),
+        )
         .route(paths::ACAPP_APPLY_CODE, web::get().to(acapp::apply_code))
-        .route(paths::ACAPP_RECEIVE_CODE, web::get().to(acapp::receive_code))
+        .route(
+            paths::ACAPP_RECEIVE_CODE,
+            web::get().to(acapp::receive_code),
+        )
         .route(paths::GETINFO, web::get().to(session::getinfo))
         .route(paths::TOKEN_REFRESH, web::post().to(session::refresh))
         .route(paths::LOGOUT, web::post().to(session::logout))

@@ -178,13 +178,19 @@ mod tests {
     #[tokio::test]
     async fn flow_browser_and_expiry_are_checked() {
         let store = MemoryStateStore::new(10);
-        let s = issue(&*store, Flow::Web, Some("b1".into()), TTL).await.unwrap();
+        let s = issue(&*store, Flow::Web, Some("b1".into()), TTL)
+            .await
+            .unwrap();
         let r = consume(&*store, Some(&s), Flow::Acapp, Some("b1")).await;
         assert_eq!(r, Ok(Err(StateRejection::WrongFlow)));
-        let s = issue(&*store, Flow::Web, Some("b1".into()), TTL).await.unwrap();
+        let s = issue(&*store, Flow::Web, Some("b1".into()), TTL)
+            .await
+            .unwrap();
         let r = consume(&*store, Some(&s), Flow::Web, Some("b2")).await;
         assert_eq!(r, Ok(Err(StateRejection::WrongBrowser)));
-        let s = issue(&*store, Flow::Web, None, Duration::from_millis(1)).await.unwrap();
+        let s = issue(&*store, Flow::Web, None, Duration::from_millis(1))
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
         let r = consume(&*store, Some(&s), Flow::Web, None).await;
         assert_eq!(r, Ok(Err(StateRejection::Expired)));

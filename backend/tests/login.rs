@@ -13,7 +13,7 @@ fn login_error(location: &str) -> &str {
         .unwrap_or_else(|| panic!("not a login error redirect: {location}"))
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn web_flow_logs_the_browser_in_with_a_cookie() {
     let app = spawn().await;
     let apply = app.web_apply(&app.browser).await;
@@ -21,7 +21,10 @@ async fn web_flow_logs_the_browser_in_with_a_cookie() {
     let query: std::collections::HashMap<_, _> = apply.query_pairs().into_owned().collect();
     assert_eq!(query["appid"], support::APPID);
     assert_eq!(query["scope"], "userinfo");
-    assert_eq!(query["redirect_uri"], app.url("/settings/acwing/web/receive_code/"));
+    assert_eq!(
+        query["redirect_uri"],
+        app.url("/settings/acwing/web/receive_code/")
+    );
     assert!(query["state"].len() >= 32, "128 bits of state");
 
     let callback = app.consent(&apply, "openid-yxc", "agree").await;
@@ -37,7 +40,10 @@ async fn web_flow_logs_the_browser_in_with_a_cookie() {
         .expect("a session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http public URL: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http public URL: {cookie}"
+    );
 
     let (status, me) = app.get_json(&app.browser, "/settings/getinfo/").await;
     assert_eq!(status, 200, "{me}");
@@ -46,7 +52,7 @@ async fn web_flow_logs_the_browser_in_with_a_cookie() {
     assert!(me["photo"].as_str().unwrap().starts_with("https://"));
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn acapp_flow_answers_our_own_credentials() {
     let app = spawn().await;
     let (status, body) = app.acapp_login("openid-alice").await;
@@ -67,7 +73,7 @@ async fn acapp_flow_answers_our_own_credentials() {
     assert_eq!(me["username"], "alice");
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn a_returning_player_skips_getinfo() {
     let app = spawn().await;
     assert_eq!(app.acapp_login("openid-bob").await.0, 200);
@@ -79,7 +85,7 @@ async fn a_returning_player_skips_getinfo() {
     assert_eq!(app.sim.calls(Endpoint::AccessToken), 2);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn a_taken_username_gets_a_unique_variant() {
     let app = spawn().await;
     app.add_user("openid-dup-1", "twin");
@@ -98,7 +104,7 @@ async fn a_taken_username_gets_a_unique_variant() {
     assert_eq!(seen, ["twin", "twin_2", "twin_3", "twin"]);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn concurrent_first_logins_of_one_openid_make_one_player() {
     let app = spawn().await;
     app.add_user("openid-racer", "racer");
@@ -111,18 +117,27 @@ async fn concurrent_first_logins_of_one_openid_make_one_player() {
     // A different openid with the same name still gets a variant, so the
     // racers above really were stored as one row.
     app.add_user("openid-racer-2", "racer");
-    assert_eq!(app.acapp_login("openid-racer-2").await.1["username"], "racer_2");
+    assert_eq!(
+        app.acapp_login("openid-racer-2").await.1["username"],
+        "racer_2"
+    );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn states_that_are_missing_unknown_or_replayed_are_refused() {
     let app = spawn().await;
     let (state, redirect_uri) = app.acapp_apply().await;
     let code = app.sim.issue_code("openid-yxc").unwrap();
     let (status, body) = app.acapp_callback(&redirect_uri, &[("code", &code)]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_state")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_state"))
+    );
     let (_, body) = app
-        .acapp_callback(&redirect_uri, &[("code", &code), ("state", "0123456789abcdef")])
+        .acapp_callback(
+            &redirect_uri,
+            &[("code", &code), ("state", "0123456789abcdef")],
+        )
         .await;
     assert_eq!(body["error"], "invalid_state");
     assert_eq!(body["result"], "error");
@@ -139,7 +154,7 @@ async fn states_that_are_missing_unknown_or_replayed_are_refused() {
     assert_eq!(body["error"], "invalid_state", "a state works once");
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn an_expired_state_is_refused() {
     let app = spawn_with(Options {
         state_ttl: Duration::from_millis(300),
@@ -152,10 +167,13 @@ async fn an_expired_state_is_refused() {
     let (status, body) = app
         .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
         .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_state")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_state"))
+    );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn a_state_from_the_other_flow_is_refused() {
     let app = spawn().await;
     let apply = app.web_apply(&app.browser).await;
@@ -181,10 +199,13 @@ async fn a_state_from_the_other_flow_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(login_error(response.headers()["location"].to_str().unwrap()), "invalid_state");
+    assert_eq!(
+        login_error(response.headers()["location"].to_str().unwrap()),
+        "invalid_state"
+    );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn a_code_delivered_to_another_browser_fails() {
     let app = spawn().await;
     let attacker = browser();
@@ -199,7 +220,7 @@ async fn a_code_delivered_to_another_browser_fails() {
     assert_eq!(status, 401, "the victim is not logged in as the attacker");
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn rejection_arrives_in_both_styles() {
     let app = spawn().await;
     // Web: the consent page's reject button.
@@ -214,22 +235,34 @@ async fn rejection_arrives_in_both_styles() {
     let (status, body) = app
         .acapp_callback(
             &redirect_uri,
-            &[("errcode", "40010"), ("errmsg", "user reject"), ("state", &state)],
+            &[
+                ("errcode", "40010"),
+                ("errmsg", "user reject"),
+                ("state", &state),
+            ],
         )
         .await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("user_rejected")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("user_rejected"))
+    );
     assert_eq!(app.sim.calls(Endpoint::AccessToken), 0);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn a_callback_without_code_is_missing_code() {
     let app = spawn().await;
     let (state, redirect_uri) = app.acapp_apply().await;
-    let (status, body) = app.acapp_callback(&redirect_uri, &[("state", &state)]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("missing_code")));
+    let (status, body) = app
+        .acapp_callback(&redirect_uri, &[("state", &state)])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("missing_code"))
+    );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn acwing_errcodes_map_to_error_codes_as_string_or_number() {
     let app = spawn().await;
     let cases = [
@@ -247,18 +280,23 @@ async fn acwing_errcodes_map_to_error_codes_as_string_or_number() {
             as_number,
         }));
         let (status, body) = app.acapp_login("openid-yxc").await;
-        assert_eq!(body["error"], expected, "errcode {code} (number: {as_number}): {body}");
+        assert_eq!(
+            body["error"], expected,
+            "errcode {code} (number: {as_number}): {body}"
+        );
         assert!(status >= 400);
     }
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn an_expired_or_reused_code_is_code_expired() {
     let app = spawn().await;
     let code = app.sim.issue_code("openid-yxc").unwrap();
     let (state, redirect_uri) = app.acapp_apply().await;
     assert_eq!(
-        app.acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)]).await.0,
+        app.acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
+            .await
+            .0,
         200
     );
     let (state, _) = app.acapp_apply().await;
@@ -276,7 +314,7 @@ async fn an_expired_or_reused_code_is_code_expired() {
     assert_eq!(body["error"], "code_expired");
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn acwing_5xx_garbage_and_timeouts_are_acwing_unavailable() {
     let app = spawn_with(Options {
         acwing_timeout: Duration::from_millis(700),
@@ -287,14 +325,23 @@ async fn acwing_5xx_garbage_and_timeouts_are_acwing_unavailable() {
         let label = format!("{fault:?}");
         app.sim.set_fault(Some(fault));
         let (status, body) = app.acapp_login("openid-yxc").await;
-        assert_eq!((status, body["error"].as_str()), (503, Some("acwing_unavailable")), "{label}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (503, Some("acwing_unavailable")),
+            "{label}"
+        );
         assert!(!body["message"].as_str().unwrap().is_empty());
     }
-    app.sim.set_fault(Some(Fault::Latency(Duration::from_millis(100))));
-    assert_eq!(app.acapp_login("openid-yxc").await.0, 200, "slow but in time");
+    app.sim
+        .set_fault(Some(Fault::Latency(Duration::from_millis(100))));
+    assert_eq!(
+        app.acapp_login("openid-yxc").await.0,
+        200,
+        "slow but in time"
+    );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn a_refused_connection_is_acwing_unavailable() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", closed.local_addr().unwrap());
@@ -308,5 +355,8 @@ async fn a_refused_connection_is_acwing_unavailable() {
     let (status, body) = app
         .acapp_callback(&redirect_uri, &[("code", "abc"), ("state", &state)])
         .await;
-    assert_eq!((status, body["error"].as_str()), (503, Some("acwing_unavailable")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("acwing_unavailable"))
+    );
 }

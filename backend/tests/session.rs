@@ -28,15 +28,18 @@ async fn refresh(app: &support::TestApp, token: &str) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn getinfo_needs_a_valid_credential() {
     let app = spawn().await;
     let (status, body) = app.get_json(&browser(), "/settings/getinfo/").await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
     assert_eq!(getinfo_with(&app, "not-a-token").await, 401);
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn refresh_rotates_and_a_reused_refresh_token_fails() {
     let app = spawn().await;
     let (_, login) = app.acapp_login("openid-yxc").await;
@@ -46,16 +49,25 @@ async fn refresh_rotates_and_a_reused_refresh_token_fails() {
     assert_eq!(rotated["result"], "success");
     let second = rotated["refresh"].as_str().unwrap();
     assert_ne!(first, second);
-    assert_eq!(getinfo_with(&app, rotated["access"].as_str().unwrap()).await, 200);
+    assert_eq!(
+        getinfo_with(&app, rotated["access"].as_str().unwrap()).await,
+        200
+    );
 
     let (status, body) = refresh(&app, first).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
     // Reuse means a copy is out there: the whole session ends.
     assert_eq!(refresh(&app, second).await.0, 401);
-    assert_eq!(getinfo_with(&app, rotated["access"].as_str().unwrap()).await, 401);
+    assert_eq!(
+        getinfo_with(&app, rotated["access"].as_str().unwrap()).await,
+        401
+    );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn a_malformed_refresh_body_is_invalid_request() {
     let app = spawn().await;
     let response = browser()
@@ -70,16 +82,27 @@ async fn a_malformed_refresh_body_is_invalid_request() {
     assert_eq!(body["error"], "invalid_request");
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn logout_ends_the_session_and_is_idempotent() {
     let app = spawn().await;
     app.web_login(&app.browser, "openid-yxc").await;
-    assert_eq!(app.get_json(&app.browser, "/settings/getinfo/").await.0, 200);
+    assert_eq!(
+        app.get_json(&app.browser, "/settings/getinfo/").await.0,
+        200
+    );
     for _ in 0..2 {
-        let response = app.browser.post(app.url("/settings/logout/")).send().await.unwrap();
+        let response = app
+            .browser
+            .post(app.url("/settings/logout/"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), 200);
     }
-    assert_eq!(app.get_json(&app.browser, "/settings/getinfo/").await.0, 401);
+    assert_eq!(
+        app.get_json(&app.browser, "/settings/getinfo/").await.0,
+        401
+    );
 
     let (_, login) = app.acapp_login("openid-alice").await;
     let access = login["access"].as_str().unwrap();
@@ -91,10 +114,13 @@ async fn logout_ends_the_session_and_is_idempotent() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(getinfo_with(&app, access).await, 401);
-    assert_eq!(refresh(&app, login["refresh"].as_str().unwrap()).await.0, 401);
+    assert_eq!(
+        refresh(&app, login["refresh"].as_str().unwrap()).await.0,
+        401
+    );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn cors_preflights_answer_allowed_origins_only() {
     let app = spawn().await;
     let preflight = |origin: &'static str| {
@@ -107,12 +133,23 @@ async fn cors_preflights_answer_allowed_origins_only() {
     };
     let allowed = preflight("https://www.acwing.com").await.unwrap();
     assert!(allowed.status().is_success());
-    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://www.acwing.com");
-    let headers = allowed.headers()["access-control-allow-headers"].to_str().unwrap();
-    assert!(headers.to_ascii_lowercase().contains("authorization"), "{headers}");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://www.acwing.com"
+    );
+    let headers = allowed.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    assert!(
+        headers.to_ascii_lowercase().contains("authorization"),
+        "{headers}"
+    );
 
     let refused = preflight("https://evil.example").await.unwrap();
-    assert!(refused.headers().get("access-control-allow-origin").is_none());
+    assert!(refused
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
 
     let (state, redirect_uri) = app.acapp_apply().await;
     let response = browser()
@@ -122,10 +159,13 @@ async fn cors_preflights_answer_allowed_origins_only() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.headers()["access-control-allow-origin"], "https://www.acwing.com");
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://www.acwing.com"
+    );
 }
 
-#[tokio::test]
+#[actix_web::test]
 async fn secrets_codes_and_tokens_appear_in_no_response_or_log() {
     let app = spawn().await;
     let mut responses = String::new();
@@ -209,7 +249,10 @@ fn bad_configuration_exits_2_with_one_clear_line() {
 
 #[test]
 fn help_lists_every_setting() {
-    let output = Command::new(env!("CARGO_BIN_EXE_acapp-server")).arg("--help").output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_acapp-server"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
     for var in [

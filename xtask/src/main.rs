@@ -62,7 +62,13 @@ fn cargo(args: &[&str]) -> Command {
 fn run() -> Result {
     dist()?;
     step("starting the server (demo mode unless ACWING_APPID and ACWING_SECRET are set)");
-    sh(cargo(&["run", "--package", "backend", "--bin", "acapp-server"]))
+    sh(cargo(&[
+        "run",
+        "--package",
+        "backend",
+        "--bin",
+        "acapp-server",
+    ]))
 }
 
 fn test() -> Result {
@@ -132,7 +138,8 @@ fn dist() -> Result<PathBuf> {
     sh(opt)?;
     for file in ["game.js", "game.css"] {
         let from = root().join("frontend/acapp").join(file);
-        std::fs::copy(&from, out.join(file)).map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+        std::fs::copy(&from, out.join(file))
+            .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
     }
     eprintln!(
         "wasm: {} KB before wasm-opt, {} KB after; glue JS {} KB",

@@ -57,7 +57,13 @@ fn ensure_wasm_bindgen() -> Result<PathBuf> {
         root.display()
     ));
     // Not --locked: its lock file pins a crate the reachable registry lacks.
-    let mut install = cargo(&["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN_VERSION, "--root"]);
+    let mut install = cargo(&[
+        "install",
+        "wasm-bindgen-cli",
+        "--version",
+        WASM_BINDGEN_VERSION,
+        "--root",
+    ]);
     install
         .arg(&root)
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
@@ -72,7 +78,10 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
     if bin.exists() {
         return Ok(bin);
     }
-    step(&format!("installing binaryen {BINARYEN_VERSION} (wasm-opt) from npm into {}", root.display()));
+    step(&format!(
+        "installing binaryen {BINARYEN_VERSION} (wasm-opt) from npm into {}",
+        root.display()
+    ));
     std::fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
     let mut npm = Command::new("npm");
     npm.args(["install", "--no-audit", "--no-fund", "--prefix"])

@@ -20,7 +20,10 @@ pub async fn apply_code(app: web::Data<AppState>) -> Result<HttpResponse, AppErr
     }))
 }
 
-pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn receive_code(
+    req: HttpRequest,
+    app: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let callback = parse_callback(req.query_string());
     let player = app.login.complete(Flow::Acapp, callback, None).await?;
     let pair = app.sessions.start_acapp(player.id).await?;

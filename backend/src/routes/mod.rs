@@ -29,7 +29,13 @@ impl AppState {
     }
 
     /// Cookies are `Secure` whenever players reach us over https.
-    pub fn cookie<'c>(&self, name: &'c str, value: String, path: &'c str, max_age: i64) -> Cookie<'c> {
+    pub fn cookie<'c>(
+        &self,
+        name: &'c str,
+        value: String,
+        path: &'c str,
+        max_age: i64,
+    ) -> Cookie<'c> {
         Cookie::build(name, value)
             .path(path)
             .http_only(true)

@@ -15,7 +15,10 @@ pub const BROWSER_COOKIE: &str = "acapp_login_browser";
 pub const SESSION_COOKIE: &str = "acapp_session";
 const BROWSER_COOKIE_PATH: &str = "/settings/acwing/web/";
 
-pub async fn apply_code(req: HttpRequest, app: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn apply_code(
+    req: HttpRequest,
+    app: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     // Reuse the browser's nonce so two tabs logging in do not undo each other.
     let existing = req.cookie(BROWSER_COOKIE).map(|c| c.value().to_owned());
     let browser = existing.clone().unwrap_or_else(|| random_hex(16));
@@ -43,13 +46,21 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
     let callback = parse_callback(req.query_string());
     let browser = req.cookie(BROWSER_COOKIE).map(|c| c.value().to_owned());
     let outcome = async {
-        let player = app.login.complete(Flow::Web, callback, browser.as_deref()).await?;
+        let player = app
+            .login
+            .complete(Flow::Web, callback, browser.as_deref())
+            .await?;
         Ok::<_, AppError>(app.sessions.start_web(player.id).await?)
     };
     match outcome.await {
         Ok(token) => HttpResponse::Found()
             .insert_header((header::LOCATION, "/"))
-            .cookie(app.cookie(SESSION_COOKIE, token.expose().to_owned(), "/", COOKIE_LIFETIME_SECS))
+            .cookie(app.cookie(
+                SESSION_COOKIE,
+                token.expose().to_owned(),
+                "/",
+                COOKIE_LIFETIME_SECS,
+            ))
             .finish(),
         Err(err) => HttpResponse::Found()
             .insert_header((

@@ -118,7 +118,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
     let app = Application::build(&settings, &acwing, listener, &[])
         .await
         .expect("the app starts");
-    tokio::spawn(app.run_until_stopped());
+    actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
         sim,
@@ -141,7 +141,9 @@ impl TestApp {
 
     /// Web flow up to AcWing's consent page: returns the apply_code_url.
     pub async fn web_apply(&self, client: &reqwest::Client) -> Url {
-        let (status, body) = self.get_json(client, "/settings/acwing/web/apply_code/").await;
+        let (status, body) = self
+            .get_json(client, "/settings/acwing/web/apply_code/")
+            .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["result"], "success");
         Url::parse(body["apply_code_url"].as_str().unwrap()).unwrap()
@@ -161,7 +163,10 @@ impl TestApp {
             ("decision", decision),
         ];
         let response = browser()
-            .post(format!("{}/third_party/api/oauth2/web/authorize/", self.sim.base_url()))
+            .post(format!(
+                "{}/third_party/api/oauth2/web/authorize/",
+                self.sim.base_url()
+            ))
             .form(&form)
             .send()
             .await
