@@ -8,9 +8,10 @@ use serde::Deserialize;
 use shared::ErrorCode;
 
 use crate::acwing::{errcode_meaning, AcwingClient};
+use crate::clock::unix_now;
 use crate::error::AppError;
 use crate::players::{Player, PlayerRepo};
-use crate::secret::AuthCode;
+use crate::secret::{AcwingAccessToken, AcwingRefreshToken, AuthCode};
 use crate::state_store::{self, Flow, StateStore};
 
 /// What AcWing sends to `redirect_uri`: `code` and `state`, or a rejection
@@ -74,6 +75,50 @@ impl Login {
         let player = self.players.create(&grant, &profile).await?;
         tracing::info!(player = player.id, "player logged in");
         Ok(player)
+    }
+}
+
+impl Login {
+    /// Fetches the player's current AcWing profile with the stored tokens,
+    /// refreshing AcWing's access token (the documented refresh call) when it
+    /// has expired, and stores the new photo.
+    pub async fn sync_profile(&self, player: &Player) -> Result<Player, AppError> {
+        let tokens = self
+            .players
+            .acwing_tokens(player.id)
+            .await?
+            .ok_or_else(AppError::unauthorized)?;
+        let mut access = tokens.access_token;
+        if tokens.access_expires_at <= unix_now() {
+            access = self
+                .refresh_acwing(player.id, &tokens.refresh_token)
+                .await?;
+        }
+        let profile = match self.acwing.profile(&access, &player.openid).await {
+            // Our clock and AcWing's may disagree: trust AcWing's 40004.
+            Err(err) if err.is_access_expired() => {
+                let access = self
+                    .refresh_acwing(player.id, &tokens.refresh_token)
+                    .await?;
+                self.acwing.profile(&access, &player.openid).await?
+            }
+            other => other?,
+        };
+        self.players.update_profile(player.id, &profile).await?;
+        Ok(Player {
+            photo: profile.photo,
+            ..player.clone()
+        })
+    }
+
+    async fn refresh_acwing(
+        &self,
+        player_id: i64,
+        refresh: &AcwingRefreshToken,
+    ) -> Result<AcwingAccessToken, AppError> {
+        let grant = self.acwing.refresh(refresh).await?;
+        self.players.save_acwing_tokens(player_id, &grant).await?;
+        Ok(grant.access_token)
     }
 }
 

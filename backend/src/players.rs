@@ -53,17 +53,25 @@ impl PlayerRepo {
 
     /// A returning player: keep AcWing's new tokens and the login time.
     pub async fn record_login(&self, id: i64, grant: &TokenGrant) -> Result<(), sqlx::Error> {
+        self.save_acwing_tokens(id, grant).await?;
+        sqlx::query("UPDATE players SET last_login_at = ? WHERE id = ?")
+            .bind(unix_now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn save_acwing_tokens(&self, id: i64, grant: &TokenGrant) -> Result<(), sqlx::Error> {
         let now = unix_now();
         sqlx::query(
             "UPDATE players SET acwing_access_token = ?, acwing_access_expires_at = ?,
-             acwing_refresh_token = ?, acwing_refresh_expires_at = ?, last_login_at = ?
-             WHERE id = ?",
+             acwing_refresh_token = ?, acwing_refresh_expires_at = ? WHERE id = ?",
         )
         .bind(grant.access_token.expose())
         .bind(now + grant.expires_in as i64)
         .bind(grant.refresh_token.expose())
         .bind(now + ACWING_REFRESH_LIFETIME)
-        .bind(now)
         .bind(id)
         .execute(&self.pool)
         .await?;

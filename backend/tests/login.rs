@@ -360,3 +360,29 @@ async fn a_refused_connection_is_acwing_unavailable() {
         (503, Some("acwing_unavailable"))
     );
 }
+
+#[actix_web::test]
+async fn an_expired_acwing_token_is_refreshed_when_the_profile_is_needed_again() {
+    let app = spawn().await;
+    assert_eq!(app.acapp_login("openid-yxc").await.0, 200);
+    let login = app.login().await;
+    let player = login
+        .players
+        .by_openid("openid-yxc")
+        .await
+        .unwrap()
+        .unwrap();
+    // Three hours later AcWing's 2 h access token is dead, and the player
+    // has a new photo.
+    app.sim.advance_clock(Duration::from_secs(3 * 3600));
+    app.add_user("openid-yxc", "yxc");
+    let synced = login.sync_profile(&player).await.unwrap();
+    assert_eq!(app.sim.calls(Endpoint::RefreshToken), 1);
+    let new_photo = "https://cdn.acwing.com/media/user/profile/photo/openid-yxc.png";
+    assert_eq!(synced.photo, new_photo);
+    let stored = login.players.by_id(player.id).await.unwrap().unwrap();
+    assert_eq!(stored.photo, new_photo);
+    // The refreshed token is stored: the next sync needs no refresh.
+    login.sync_profile(&player).await.unwrap();
+    assert_eq!(app.sim.calls(Endpoint::RefreshToken), 1);
+}

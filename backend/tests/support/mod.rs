@@ -9,9 +9,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use acwing_sim::{SimConfig, SimUser, Simulator};
+use backend::acwing::AcwingClient;
 use backend::config::{AcwingMode, AcwingSettings, Settings};
+use backend::login::Login;
+use backend::players::PlayerRepo;
 use backend::secret::{random_hex, AppSecret};
-use backend::startup::Application;
+use backend::startup::{connect_database, Application};
+use backend::state_store::MemoryStateStore;
 use serde_json::Value;
 use url::Url;
 
@@ -52,6 +56,7 @@ pub struct TestApp {
     /// A browser: keeps cookies, never follows redirects.
     pub browser: reqwest::Client,
     pub db: PathBuf,
+    pub acwing: AcwingSettings,
 }
 
 pub struct Options {
@@ -125,6 +130,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         secret,
         browser: browser(),
         db,
+        acwing,
     }
 }
 
@@ -219,6 +225,20 @@ impl TestApp {
         let code = self.sim.issue_code(openid).expect("a simulated user");
         self.acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
             .await
+    }
+
+    /// The login use case over this app's database and AcWing, for
+    /// operations that no endpoint exposes.
+    pub async fn login(&self) -> Login {
+        let pool = connect_database(&format!("sqlite://{}", self.db.display()))
+            .await
+            .unwrap();
+        Login {
+            states: MemoryStateStore::new(10),
+            acwing: AcwingClient::new(&self.acwing, Duration::from_secs(2)).unwrap(),
+            players: PlayerRepo::new(pool),
+            state_ttl: Duration::from_secs(60),
+        }
     }
 
     pub fn add_user(&self, openid: &str, username: &str) {
