@@ -34,9 +34,7 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter())
         .init();
     match actix_web::rt::System::new().block_on(serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -45,6 +43,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// RUST_LOG may raise verbosity, but never for the HTTP client stack, whose
+/// debug output could carry AcWing URLs with the secret or a code in them.
+fn log_filter() -> EnvFilter {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    [
+        "reqwest=info",
+        "hyper=info",
+        "hyper_util=info",
+        "rustls=info",
+    ]
+    .into_iter()
+    .filter_map(|d| d.parse().ok())
+    .fold(filter, |f, directive| f.add_directive(directive))
 }
 
 async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {

@@ -148,10 +148,15 @@ pub async fn connect_database(url: &str) -> Result<SqlitePool, StartupError> {
             std::fs::create_dir_all(parent)?;
         }
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await?;
+    let mut pool = SqlitePoolOptions::new().max_connections(8);
+    if options.get_filename() == std::path::Path::new(":memory:") || url.contains("mode=memory") {
+        // An in-memory database lives only while a connection does.
+        pool = pool
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+    }
+    let pool = pool.connect_with(options).await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
     Ok(pool)
 }
