@@ -141,6 +141,9 @@ fn dist() -> Result<PathBuf> {
         std::fs::copy(&from, out.join(file))
             .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
     }
+    let index = root().join("index.html");
+    std::fs::copy(&index, root().join("dist/index.html"))
+        .map_err(|e| format!("cannot copy index.html: {e}"))?;
     eprintln!(
         "wasm: {} KB before wasm-opt, {} KB after; glue JS {} KB",
         raw_size / 1024,
