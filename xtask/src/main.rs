@@ -75,7 +75,16 @@ fn test() -> Result {
     step("rustfmt");
     sh(cargo(&["fmt", "--all", "--check"]))?;
     step("clippy (native crates)");
-    sh(cargo(&["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    sh(cargo(&[
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "frontend",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     tools::ensure_wasm_target()?;
     step("clippy (frontend, wasm32)");
     let mut clippy = cargo(&[
@@ -91,7 +100,25 @@ fn test() -> Result {
     clippy.env("CARGO_TARGET_DIR", wasm_target_dir());
     sh(clippy)?;
     step("tests");
-    sh(cargo(&["test", "--workspace", "--exclude", "frontend"]))
+    sh(cargo(&[
+        "test",
+        "--workspace",
+        "--exclude",
+        "frontend",
+        "--exclude",
+        "e2e",
+    ]))?;
+    tools::ensure_chromium()?;
+    dist()?;
+    step("end-to-end tests in headless Chromium (screenshots in target/screenshots/)");
+    // One browser at a time: these machines have two cores.
+    sh(cargo(&[
+        "test",
+        "--package",
+        "e2e",
+        "--",
+        "--test-threads=1",
+    ]))
 }
 
 /// The wasm build keeps its own target dir so it never invalidates the

@@ -90,3 +90,22 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
     sh(npm)?;
     Ok(bin)
 }
+
+/// Debian's Chromium and ChromeDriver, for the end-to-end tests.
+pub fn ensure_chromium() -> Result {
+    let present = |bin: &str| std::path::Path::new(bin).exists();
+    if present("/usr/bin/chromium") && present("/usr/bin/chromedriver") {
+        return Ok(());
+    }
+    step("installing Debian's chromium and chromium-driver (once per machine)");
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-qq"]);
+    sh(update)?;
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    sh(install).map_err(|e| {
+        format!("{e}; the end-to-end tests need chromium and chromium-driver (apt-get, as root)")
+    })
+}
