@@ -10,7 +10,8 @@ type Result<T = ()> = std::result::Result<T, String>;
 const USAGE: &str = "usage: cargo xtask <run|test|dist>
   run   set up what is missing, build the frontend, start the app in demo mode
   test  fmt, clippy (-D warnings) and every test
-  dist  build the frontend bundle into dist/ and print its sizes";
+  dist  build the frontend bundle into dist/ and print its sizes
+  serve the frontend dev loop: the backend in demo mode behind `trunk serve` (hot reload)";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
         Some("run") => run(),
         Some("test") => test(),
         Some("dist") => dist().map(|_| ()),
+        Some("serve") => serve(),
         _ => Err(USAGE.to_owned()),
     };
     match outcome {
@@ -71,6 +73,41 @@ fn run() -> Result {
     ]))
 }
 
+/// The frontend dev loop: trunk serves the app with hot reload on :8080 and
+/// proxies the API to the backend, which believes it lives on :8080 so that
+/// both redirect_uris come back through trunk.
+fn serve() -> Result {
+    let tools = tools::ensure_all()?;
+    let trunk = tools::ensure_trunk()?;
+    step("starting the backend (demo mode) for trunk on http://127.0.0.1:8080");
+    let mut backend = cargo(&["run", "--package", "backend", "--bin", "acapp-server"]);
+    backend
+        .current_dir(root())
+        .env("ACAPP_PUBLIC_URL", "http://127.0.0.1:8080");
+    let mut backend = backend
+        .spawn()
+        .map_err(|e| format!("cannot start the backend: {e}"))?;
+    step("trunk serve: http://127.0.0.1:8080/ (AcApp window: http://127.0.0.1:8001/acapp/)");
+    let mut path =
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect::<Vec<_>>();
+    for tool in [&tools.wasm_opt, &tools.wasm_bindgen] {
+        if let Some(dir) = tool.parent() {
+            path.insert(0, dir.to_owned());
+        }
+    }
+    let mut serve = Command::new(trunk);
+    serve
+        .arg("serve")
+        .env(
+            "PATH",
+            std::env::join_paths(path).map_err(|e| e.to_string())?,
+        )
+        .env("CARGO_TARGET_DIR", root().join("target").join("trunk"));
+    let outcome = sh(serve);
+    let _ = backend.kill();
+    outcome
+}
+
 fn test() -> Result {
     step("rustfmt");
     sh(cargo(&["fmt", "--all", "--check"]))?;
@@ -108,6 +145,8 @@ fn test() -> Result {
         "--exclude",
         "e2e",
     ]))?;
+    step("frontend unit tests (pure logic, native)");
+    sh(cargo(&["test", "--package", "frontend", "--lib"]))?;
     tools::ensure_chromium()?;
     dist()?;
     step("end-to-end tests in headless Chromium (screenshots in target/screenshots/)");

@@ -10,6 +10,8 @@ use crate::{cargo, sh, step, Result};
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 /// Debian's binaryen is too old for current wasm; npm's ships a good one.
 pub const BINARYEN_VERSION: &str = "132.0.0";
+/// 0.22 needs a newer rustc than these machines have.
+pub const TRUNK_VERSION: &str = "0.21.14";
 
 pub struct Tools {
     pub wasm_bindgen: PathBuf,
@@ -108,4 +110,32 @@ pub fn ensure_chromium() -> Result {
     sh(install).map_err(|e| {
         format!("{e}; the end-to-end tests need chromium and chromium-driver (apt-get, as root)")
     })
+}
+
+/// trunk, for the dev loop only: its install takes minutes, so neither
+/// `run` nor `test` needs it.
+pub fn ensure_trunk() -> Result<PathBuf> {
+    let root = cache_dir().join(format!("trunk-{TRUNK_VERSION}"));
+    let bin = root.join("bin").join("trunk");
+    if bin.exists() {
+        return Ok(bin);
+    }
+    step(&format!(
+        "installing trunk {TRUNK_VERSION} into {} (once; about ten minutes)",
+        root.display()
+    ));
+    let mut install = cargo(&[
+        "install",
+        "trunk",
+        "--version",
+        TRUNK_VERSION,
+        "--locked",
+        "--root",
+    ]);
+    install
+        .arg(&root)
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+    sh(install)?;
+    Ok(bin)
 }
