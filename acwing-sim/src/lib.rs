@@ -113,6 +113,7 @@ impl Simulator {
                 .route(AUTHORIZE, web::post().to(pages::decide))
                 .route("/acapp/", web::get().to(pages::acapp_window))
                 .route("/_sim/code", web::get().to(sim_code))
+                .route("/_sim/avatar/{name}", web::get().to(pages::avatar))
                 .route(
                     "/third_party/api/oauth2/access_token/",
                     web::get().to(access_token),
@@ -136,6 +137,11 @@ impl Simulator {
 
     pub fn base_url(&self) -> String {
         self.inner.base_url.clone()
+    }
+
+    /// A photo URL this simulator serves, for pages that must load offline.
+    pub fn avatar_url(&self, name: &str) -> String {
+        format!("{}/_sim/avatar/{name}.svg", self.inner.base_url)
     }
 
     pub fn add_user(&self, user: SimUser) {

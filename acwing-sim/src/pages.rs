@@ -255,3 +255,24 @@ try {{
         options = user_options(&sim),
     ))
 }
+
+/// A generated avatar, so demo pages show photos without reaching a CDN.
+pub async fn avatar(name: web::Path<String>) -> HttpResponse {
+    let hue = name
+        .bytes()
+        .fold(0u32, |acc, b| acc.wrapping_mul(31).wrapping_add(b as u32))
+        % 360;
+    let initial = escape(
+        &name
+            .chars()
+            .next()
+            .unwrap_or('?')
+            .to_uppercase()
+            .to_string(),
+    );
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .body(format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="hsl({hue},55%,45%)"/><text x="32" y="42" font-size="30" text-anchor="middle" fill="#fff" font-family="sans-serif">{initial}</text></svg>"##
+        ))
+}

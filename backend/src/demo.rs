@@ -27,6 +27,13 @@ pub fn start_simulator(
             app_public_url: Some(app_public_url.as_str().trim_end_matches('/').to_owned()),
         },
     )?;
+    // Demo players get photos the simulator serves, as the CDN is far away.
+    for mut user in SimConfig::demo_users() {
+        if user.photo.starts_with("https://") {
+            user.photo = simulator.avatar_url(&user.username);
+            simulator.add_user(user);
+        }
+    }
     let base_url = Url::parse(&simulator.base_url()).map_err(std::io::Error::other)?;
     let settings = AcwingSettings {
         appid: DEMO_APPID.to_owned(),

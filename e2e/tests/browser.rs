@@ -5,20 +5,38 @@ use e2e::start;
 #[actix_web::test]
 async fn web_login_shows_the_menu_survives_a_reload_and_logs_out() {
     let s = start().await;
+    let photo = s.sim.avatar_url("pixel");
+    s.sim.add_user(acwing_sim::SimUser {
+        openid: "openid-pixel".into(),
+        username: "pixel".into(),
+        photo: photo.clone(),
+    });
     s.goto(&format!("{}/", s.app)).await;
     s.text("#acapp-login").await;
     s.screenshot("web-login").await;
     s.click("#acapp-login").await;
+    s.select("#user", "openid-pixel").await;
     s.click("#agree").await;
-    assert_eq!(s.text("#acapp-username").await, "yxc");
-    let photo = s.attr("#acapp-avatar", "src").await.unwrap();
-    assert!(photo.starts_with("https://cdn.acwing.com/"), "{photo}");
+    assert_eq!(s.text("#acapp-username").await, "pixel");
+    assert_eq!(
+        s.attr("#acapp-avatar", "src").await.as_deref(),
+        Some(photo.as_str())
+    );
+    let loaded = s
+        .client
+        .execute(
+            "return document.getElementById('acapp-avatar').naturalWidth > 0",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(loaded, serde_json::json!(true), "the avatar loads");
     s.screenshot("web-menu").await;
 
     s.client.refresh().await.unwrap();
     assert_eq!(
         s.text("#acapp-username").await,
-        "yxc",
+        "pixel",
         "the session survives a reload"
     );
 

@@ -93,19 +93,30 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// Debian's Chromium and ChromeDriver, for the end-to-end tests.
+/// Debian's Chromium and ChromeDriver for the end-to-end tests, and a CJK
+/// font so the screenshots show the Chinese text.
 pub fn ensure_chromium() -> Result {
-    let present = |bin: &str| std::path::Path::new(bin).exists();
-    if present("/usr/bin/chromium") && present("/usr/bin/chromedriver") {
+    let present = |path: &str| std::path::Path::new(path).exists();
+    if present("/usr/bin/chromium")
+        && present("/usr/bin/chromedriver")
+        && present("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+    {
         return Ok(());
     }
-    step("installing Debian's chromium and chromium-driver (once per machine)");
+    step("installing Debian's chromium, chromium-driver and fonts-wqy-zenhei (once per machine)");
     let mut update = Command::new("apt-get");
     update.args(["update", "-qq"]);
     sh(update)?;
     let mut install = Command::new("apt-get");
     install
-        .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
+        .args([
+            "install",
+            "-y",
+            "-qq",
+            "chromium",
+            "chromium-driver",
+            "fonts-wqy-zenhei",
+        ])
         .env("DEBIAN_FRONTEND", "noninteractive");
     sh(install).map_err(|e| {
         format!("{e}; the end-to-end tests need chromium and chromium-driver (apt-get, as root)")

@@ -25,9 +25,20 @@ pub struct MenuProps {
 #[function_component(Menu)]
 pub fn menu(props: &MenuProps) -> Html {
     let onclick = props.on_exit.reform(|_: MouseEvent| ());
+    // A photo that fails to load (AcWing's CDN down, say) shows the default.
+    let broken = use_state(|| false);
+    let onerror = {
+        let broken = broken.clone();
+        Callback::from(move |_: Event| broken.set(true))
+    };
+    let src = if *broken {
+        DEFAULT_AVATAR
+    } else {
+        safe_photo(&props.photo)
+    };
     html! {
         <div class="acapp-card acapp-menu">
-            <img class="acapp-avatar" id="acapp-avatar" src={safe_photo(&props.photo).to_owned()} alt="" />
+            <img class="acapp-avatar" id="acapp-avatar" src={src.to_owned()} alt="" {onerror} />
             // Yew renders text nodes, never HTML: a hostile name stays text.
             <div class="acapp-username" id="acapp-username">{ props.username.clone() }</div>
             <button class="acapp-button" id="acapp-start">{ "开始游戏" }</button>
