@@ -71,7 +71,23 @@ async fn the_acapp_window_logs_in_cross_origin_and_exits() {
     s.click("#acapp-agree").await;
     assert_eq!(s.text("#acapp-username").await, "yxc");
     s.screenshot("acapp-menu").await;
-    s.click("#acapp-exit").await;
+
+    // A second AcGame on the same page (sharing the wasm) runs on its own.
+    let second = format!(
+        "const done = arguments[0];
+         const div = document.createElement('div'); div.id = 'app-2'; document.body.append(div);
+         import('{}/acapp/game.js').then(m => {{ new m.AcGame('app-2'); done(true); }});",
+        s.app
+    );
+    s.client.execute_async(&second, vec![]).await.unwrap();
+    s.text("#app-2 #acapp-login").await;
+    assert_eq!(
+        s.text("#app-1 #acapp-username").await,
+        "yxc",
+        "the first window is untouched"
+    );
+
+    s.click("#app-1 #acapp-exit").await;
     assert_eq!(s.text("#sim-closed").await.trim(), "AcApp 窗口已关闭");
     let closed = s
         .client
