@@ -137,49 +137,31 @@ impl Stack {
         self.client.goto(url).await.unwrap();
     }
 
-    pub async fn click(&self, css: &str) {
+    /// Waits for the element, as a player waits for the page.
+    pub async fn element(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .click()
-            .await
-            .unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.element(css).await.click().await.unwrap();
     }
 
     pub async fn text(&self, css: &str) -> String {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .text()
-            .await
-            .unwrap()
+        self.element(css).await.text().await.unwrap()
     }
 
     pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
-            .attr(name)
-            .await
-            .unwrap()
+        self.element(css).await.attr(name).await.unwrap()
     }
 
     pub async fn select(&self, css: &str, value: &str) {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
+        self.element(css)
             .await
-            .unwrap()
             .select_by_value(value)
             .await
             .unwrap();

@@ -54,24 +54,27 @@ fn ensure_wasm_bindgen() -> Result<PathBuf> {
     if bin.exists() {
         return Ok(bin);
     }
+    // Not --locked: its lock file pins a crate the reachable registry lacks.
+    cargo_install("wasm-bindgen-cli", WASM_BINDGEN_VERSION, false, &root)?;
+    Ok(bin)
+}
+
+/// `cargo install` at a pinned version into `root`, built quickly: these
+/// are tools, not the product.
+fn cargo_install(krate: &str, version: &str, locked: bool, root: &std::path::Path) -> Result {
     step(&format!(
-        "installing wasm-bindgen-cli {WASM_BINDGEN_VERSION} into {} (once; a few minutes)",
+        "installing {krate} {version} into {} (once per user; takes minutes)",
         root.display()
     ));
-    // Not --locked: its lock file pins a crate the reachable registry lacks.
-    let mut install = cargo(&[
-        "install",
-        "wasm-bindgen-cli",
-        "--version",
-        WASM_BINDGEN_VERSION,
-        "--root",
-    ]);
+    let mut install = cargo(&["install", krate, "--version", version, "--root"]);
     install
-        .arg(&root)
+        .arg(root)
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
-    sh(install)?;
-    Ok(bin)
+    if locked {
+        install.arg("--locked");
+    }
+    sh(install)
 }
 
 fn ensure_wasm_opt() -> Result<PathBuf> {
@@ -131,22 +134,6 @@ pub fn ensure_trunk() -> Result<PathBuf> {
     if bin.exists() {
         return Ok(bin);
     }
-    step(&format!(
-        "installing trunk {TRUNK_VERSION} into {} (once; about ten minutes)",
-        root.display()
-    ));
-    let mut install = cargo(&[
-        "install",
-        "trunk",
-        "--version",
-        TRUNK_VERSION,
-        "--locked",
-        "--root",
-    ]);
-    install
-        .arg(&root)
-        .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
-    sh(install)?;
+    cargo_install("trunk", TRUNK_VERSION, true, &root)?;
     Ok(bin)
 }
