@@ -138,9 +138,12 @@ impl Store {
     }
 
     pub fn add_user(&self, user: SimUser) {
+        // Replace in place, so the consent page's default user stays first.
         let mut state = self.state.lock();
-        state.users.retain(|u| u.openid != user.openid);
-        state.users.push(user);
+        match state.users.iter_mut().find(|u| u.openid == user.openid) {
+            Some(existing) => *existing = user,
+            None => state.users.push(user),
+        }
     }
 
     pub fn advance_clock(&self, by: Duration) {
