@@ -163,6 +163,9 @@ pub struct WindowQuery {
     css: Option<String>,
     class: Option<String>,
     reject: Option<String>,
+    /// `lenient` hands non-2xx answers of redirect_uri to the callback too;
+    /// the default, `strict`, drops them as jQuery's `success` handler does.
+    delivery: Option<String>,
 }
 
 pub async fn acapp_window(sim: web::Data<Inner>, q: web::Query<WindowQuery>) -> HttpResponse {
@@ -172,6 +175,7 @@ pub async fn acapp_window(sim: web::Data<Inner>, q: web::Query<WindowQuery>) -> 
         "css": q.css.clone().unwrap_or_else(|| format!("{app}/acapp/game.css")),
         "className": q.class.clone().unwrap_or_else(|| "AcGame".into()),
         "reject": if q.reject.as_deref() == Some("redirect") { "redirect" } else { "callback" },
+        "delivery": if q.delivery.as_deref() == Some("lenient") { "lenient" } else { "strict" },
     });
     // `</` cannot appear in JSON we embed in a script, so it cannot close it.
     let config = config.to_string().replace("</", "<\\/");
@@ -187,13 +191,18 @@ pub async fn acapp_window(sim: web::Data<Inner>, q: web::Query<WindowQuery>) -> 
 <div id="toolbar">AcWing 模拟器 · 当前用户
 <select id="user">{options}</select>
 · 拒绝方式 <select id="reject-style"><option value="callback">callback 直接收到 errcode</option><option value="redirect">请求 redirect_uri?errcode=…</option></select>
+· 回调 <select id="delivery"><option value="strict">仅 2xx（jQuery success）</option><option value="lenient">任何状态</option></select>
 <span id="sim-error" style="color:#f88"></span><span id="sim-closed"></span></div>
 <div id="acapp-window"><div id="app-1"></div></div>
 <div id="consent"><div class="card"><h2>授权登录</h2><p>应用 <b id="consent-appid"></b> 申请获取你的用户名和头像。</p>
-<button id="acapp-agree">同意</button><button id="acapp-reject">拒绝</button></div></div>
+<button id="acapp-agree">同意</button><button id="acapp-reject">拒绝</button>
+<button id="acapp-dismiss">关闭（不回调）</button></div></div>
 <script type="module">
 const config = {config};
 document.getElementById("reject-style").value = config.reject;
+document.getElementById("delivery").value = config.delivery;
+// Every answer handed to a callback, for tests to inspect.
+window.simCallbacks = [];
 const link = document.createElement("link");
 link.rel = "stylesheet"; link.href = config.css; document.head.append(link);
 const closeHandlers = [];
@@ -204,32 +213,48 @@ function ask(appid) {{
   return new Promise(resolve => {{
     document.getElementById("acapp-agree").onclick = () => {{ consent.style.display = "none"; resolve(true); }};
     document.getElementById("acapp-reject").onclick = () => {{ consent.style.display = "none"; resolve(false); }};
+    // The player closes the dialog: AcWing never calls back.
+    document.getElementById("acapp-dismiss").onclick = () => {{ consent.style.display = "none"; resolve(null); }};
   }});
 }}
-async function callRedirect(redirectUri, params) {{
+// AcWing's page requests redirect_uri the way jQuery's $.ajax does: in
+// strict delivery a non-2xx answer (or a failed request) never reaches
+// `callback`, exactly as a `success` handler never sees one.
+async function callRedirect(redirectUri, params, callback) {{
   const target = new URL(decodeURIComponent(redirectUri));
   for (const [k, v] of Object.entries(params)) if (v) target.searchParams.append(k, v);
+  const lenient = document.getElementById("delivery").value === "lenient";
+  let resp;
   try {{
-    const resp = await fetch(target, {{ mode: "cors", credentials: "omit" }});
-    return await resp.json();
+    resp = await fetch(target, {{ mode: "cors", credentials: "omit" }});
   }} catch (err) {{
-    return {{ errcode: "-1", errmsg: String(err) }};
+    if (lenient) deliver(callback, {{ errcode: "-1", errmsg: String(err) }});
+    return;
   }}
+  if (!resp.ok && !lenient) return;
+  let body;
+  try {{ body = await resp.json(); }} catch (err) {{ body = undefined; }}
+  deliver(callback, body);
+}}
+function deliver(callback, answer) {{
+  window.simCallbacks.push(answer === undefined ? null : answer);
+  callback(answer);
 }}
 const AcWingOS = {{
   api: {{
     oauth2: {{
       async authorize(appid, redirectUri, scope, state, callback) {{
         const agreed = await ask(appid);
+        if (agreed === null) return;
         if (agreed) {{
           const openid = document.getElementById("user").value;
           const resp = await fetch("/_sim/code?openid=" + encodeURIComponent(openid));
           const {{ code }} = await resp.json();
-          callback(await callRedirect(redirectUri, {{ code, state }}));
+          await callRedirect(redirectUri, {{ code, state }}, callback);
         }} else if (document.getElementById("reject-style").value === "redirect") {{
-          callback(await callRedirect(redirectUri, {{ errcode: "40010", errmsg: "user reject", state }}));
+          await callRedirect(redirectUri, {{ errcode: "40010", errmsg: "user reject", state }}, callback);
         }} else {{
-          callback({{ errcode: "40010", errmsg: "user reject" }});
+          deliver(callback, {{ errcode: "40010", errmsg: "user reject" }});
         }}
       }},
     }},

@@ -11,19 +11,27 @@ use crate::secret::AppSecret;
 
 /// The seed keeps a state for 2 h; ours may not live longer.
 const MAX_STATE_TTL: Duration = Duration::from_secs(2 * 60 * 60);
+/// Bounds of our own access tokens' lifetime (tests shorten it).
+const ACCESS_TTL_BOUNDS: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(3600));
 
 #[derive(Debug, Parser)]
 #[command(
     name = "acapp-server",
-    about = "AcWing one-click login for an AcApp. With neither ACWING_APPID nor ACWING_SECRET set it runs in demo mode against a built-in AcWing simulator."
+    about = "AcWing one-click login for an AcApp. Needs ACWING_APPID and ACWING_SECRET (or ACWING_SECRET_FILE), or --demo for a built-in AcWing simulator."
 )]
 pub struct Cli {
     /// The AcApp's appid. Set together with ACWING_SECRET to use real AcWing.
     #[arg(long, env = "ACWING_APPID")]
     pub appid: Option<String>,
-    /// The AcApp's secret. Never logged.
-    #[arg(long, env = "ACWING_SECRET", hide_env_values = true)]
-    pub secret: Option<String>,
+    /// The AcApp's secret. Prefer ACWING_SECRET_FILE: a flag shows in `ps`.
+    #[arg(long, env = "ACWING_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub secret: Option<AppSecret>,
+    /// A file holding the AcApp's secret (a mounted container secret).
+    #[arg(long, env = "ACWING_SECRET_FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// Run against the built-in AcWing simulator, with no credentials.
+    #[arg(long, env = "ACAPP_DEMO")]
+    pub demo: bool,
     /// AcWing's root; every AcWing URL is derived from it [default: https://www.acwing.com].
     #[arg(long, env = "ACWING_BASE_URL")]
     pub acwing_base_url: Option<String>,
@@ -49,6 +57,9 @@ pub struct Cli {
     /// Lifetime of a login `state`, in seconds (or like 90s, 10m); at most 2 h.
     #[arg(long, env = "ACAPP_STATE_TTL", default_value = "600", value_parser = parse_duration)]
     pub state_ttl: Duration,
+    /// Lifetime of our own access tokens (for tests; 5 s to 1 h).
+    #[arg(long, env = "ACAPP_ACCESS_TTL", default_value = "900", value_parser = parse_duration, hide = true)]
+    pub access_ttl: Duration,
     /// Where demo mode's AcWing simulator listens.
     #[arg(long, env = "ACWING_SIMULATOR_BIND", default_value = "127.0.0.1:8001")]
     pub simulator_bind: SocketAddr,
@@ -66,17 +77,26 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
     let n: u64 = digits
         .parse()
         .map_err(|_| format!("`{raw}` is not a duration like 600, 90s, 10m or 1h"))?;
+    let scaled = |factor: u64| {
+        n.checked_mul(factor)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("`{raw}` is too long"))
+    };
     let duration = match unit {
         "ms" => Duration::from_millis(n),
         "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
+        "m" => scaled(60)?,
+        "h" => scaled(3600)?,
         _ => return Err(format!("`{raw}` has an unknown unit; use ms, s, m or h")),
     };
     if duration.is_zero() {
         return Err("a duration must be greater than zero".into());
     }
     Ok(duration)
+}
+
+fn parse_secret(raw: &str) -> Result<AppSecret, String> {
+    Ok(AppSecret::new(raw))
 }
 
 /// How we reach AcWing: for real, or through the built-in simulator.
@@ -104,17 +124,31 @@ pub struct Settings {
     /// Normalised origins (`scheme://host[:port]`).
     pub allowed_origins: Vec<String>,
     pub state_ttl: Duration,
+    /// Lifetime of our own access tokens.
+    pub access_ttl: Duration,
     pub static_dir: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    #[error("ACWING_APPID and ACWING_SECRET must be set together (set both for real AcWing, neither for demo mode)")]
+    #[error("no AcWing credentials: set ACWING_APPID and ACWING_SECRET (or ACWING_SECRET_FILE) to use AcWing, or ask for demo mode with --demo or ACAPP_DEMO=1")]
+    NoCredentials,
+    #[error("ACWING_APPID and ACWING_SECRET (or ACWING_SECRET_FILE) must be set together")]
     HalfCredentials,
-    #[error("ACWING_BASE_URL is set but ACWING_APPID and ACWING_SECRET are not; demo mode always uses the built-in simulator")]
-    BaseUrlInDemo,
+    #[error("ACWING_SECRET and ACWING_SECRET_FILE are both set; keep one (the file is preferred)")]
+    TwoSecrets,
+    #[error("cannot read ACWING_SECRET_FILE {path}: {reason}")]
+    SecretFile { path: String, reason: String },
+    #[error("demo mode (--demo, ACAPP_DEMO) uses the built-in simulator: unset ACWING_APPID, ACWING_SECRET, ACWING_SECRET_FILE and ACWING_BASE_URL, or drop --demo")]
+    DemoWithCredentials,
+    #[error("ACWING_BASE_URL is set but ACWING_APPID and ACWING_SECRET are not")]
+    BaseUrlWithoutCredentials,
     #[error("{name} `{value}` is not an absolute http(s) URL")]
     BadUrl { name: &'static str, value: String },
+    #[error("ACAPP_PUBLIC_URL `{0}` must be an origin like https://app1234.acapp.acwing.com.cn, with no path")]
+    PublicUrlWithPath(String),
+    #[error("ACAPP_ACCESS_TTL must be between 5 s and 1 h")]
+    AccessTtlOutOfRange,
     #[error("ACAPP_ALLOWED_ORIGINS entry `{0}` is not an origin like https://www.acwing.com")]
     BadOrigin(String),
     #[error("ACAPP_STATE_TTL may be at most 2h (7200 s), as in AcWing's docs")]
@@ -127,9 +161,19 @@ pub enum ConfigError {
 
 impl Cli {
     pub fn into_settings(self) -> Result<Settings, ConfigError> {
-        let acwing = match (self.appid, self.secret) {
-            (Some(appid), Some(secret)) => {
-                if appid.trim().is_empty() || secret.is_empty() {
+        let secret = match (self.secret, &self.secret_file) {
+            (Some(_), Some(_)) => return Err(ConfigError::TwoSecrets),
+            (Some(secret), None) => Some(secret),
+            (None, Some(path)) => Some(read_secret_file(path)?),
+            (None, None) => None,
+        };
+        let acwing = match (self.demo, self.appid, secret) {
+            (true, None, None) if self.acwing_base_url.is_none() => AcwingMode::Demo {
+                simulator_bind: self.simulator_bind,
+            },
+            (true, ..) => return Err(ConfigError::DemoWithCredentials),
+            (false, Some(appid), Some(secret)) => {
+                if appid.trim().is_empty() || secret.expose().is_empty() {
                     return Err(ConfigError::EmptyAppid);
                 }
                 let raw = self
@@ -137,22 +181,28 @@ impl Cli {
                     .unwrap_or_else(|| "https://www.acwing.com".into());
                 AcwingMode::Real(AcwingSettings {
                     appid: appid.trim().to_owned(),
-                    secret: AppSecret::new(secret),
+                    secret,
                     base_url: http_url("ACWING_BASE_URL", &raw)?,
                 })
             }
-            (None, None) if self.acwing_base_url.is_some() => {
-                return Err(ConfigError::BaseUrlInDemo)
+            (false, None, None) if self.acwing_base_url.is_some() => {
+                return Err(ConfigError::BaseUrlWithoutCredentials)
             }
-            (None, None) => AcwingMode::Demo {
-                simulator_bind: self.simulator_bind,
-            },
-            _ => return Err(ConfigError::HalfCredentials),
+            (false, None, None) => return Err(ConfigError::NoCredentials),
+            (false, ..) => return Err(ConfigError::HalfCredentials),
         };
         let public_url = match self.public_url {
             Some(raw) => http_url("ACAPP_PUBLIC_URL", &raw)?,
             None => http_url("ACAPP_PUBLIC_URL", &format!("http://{}", self.bind))?,
         };
+        // Routes, `Location: /` and cookie paths all assume the site root.
+        if public_url.path() != "/" {
+            return Err(ConfigError::PublicUrlWithPath(public_url.to_string()));
+        }
+        let (min_access, max_access) = ACCESS_TTL_BOUNDS;
+        if !(min_access..=max_access).contains(&self.access_ttl) {
+            return Err(ConfigError::AccessTtlOutOfRange);
+        }
         if self.state_ttl > MAX_STATE_TTL {
             return Err(ConfigError::StateTtlTooLong);
         }
@@ -177,9 +227,19 @@ impl Cli {
             database_url,
             allowed_origins,
             state_ttl: self.state_ttl,
+            access_ttl: self.access_ttl,
             static_dir: self.static_dir,
         })
     }
+}
+
+/// The whole file, less the line break an editor or `echo` leaves.
+fn read_secret_file(path: &std::path::Path) -> Result<AppSecret, ConfigError> {
+    let raw = std::fs::read_to_string(path).map_err(|e| ConfigError::SecretFile {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(AppSecret::new(raw.trim_end_matches(['\n', '\r'])))
 }
 
 fn http_url(name: &'static str, raw: &str) -> Result<Url, ConfigError> {
@@ -235,8 +295,56 @@ mod tests {
     }
 
     #[test]
+    fn demo_mode_is_only_on_request() {
+        assert_eq!(
+            cli(&[]).into_settings().unwrap_err(),
+            ConfigError::NoCredentials
+        );
+        let both = cli(&["--demo", "--appid", "1", "--secret", "s"]).into_settings();
+        assert_eq!(both.unwrap_err(), ConfigError::DemoWithCredentials);
+    }
+
+    #[test]
+    fn the_secret_comes_from_a_file_without_its_line_break() {
+        let path = std::env::temp_dir().join(format!("acapp-secret-{}", std::process::id()));
+        std::fs::write(&path, "s3cret\n").unwrap();
+        let file = path.to_str().unwrap();
+        let settings = cli(&["--appid", "1", "--secret-file", file])
+            .into_settings()
+            .unwrap();
+        let AcwingMode::Real(acwing) = settings.acwing else {
+            panic!("real credentials give real mode");
+        };
+        assert_eq!(acwing.secret.expose(), "s3cret");
+        let both = cli(&["--appid", "1", "--secret", "x", "--secret-file", file]).into_settings();
+        assert_eq!(both.unwrap_err(), ConfigError::TwoSecrets);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn debug_of_the_cli_redacts_the_secret() {
+        let shown = format!("{:?}", cli(&["--appid", "1", "--secret", "hunter2"]));
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn a_public_url_with_a_path_is_refused() {
+        let err = cli(&["--demo", "--public-url", "https://a.example/game"])
+            .into_settings()
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::PublicUrlWithPath(_)));
+    }
+
+    #[test]
+    fn absurd_durations_do_not_overflow() {
+        assert!(parse_duration("99999999999999999h").is_err());
+    }
+
+    #[test]
     fn public_url_defaults_to_the_bind_address() {
-        let settings = cli(&["--bind", "127.0.0.1:9000"]).into_settings().unwrap();
+        let settings = cli(&["--demo", "--bind", "127.0.0.1:9000"])
+            .into_settings()
+            .unwrap();
         assert_eq!(
             public_endpoint(&settings.public_url, "/x/"),
             "http://127.0.0.1:9000/x/"
@@ -256,7 +364,9 @@ mod tests {
 
     #[test]
     fn state_ttl_is_capped() {
-        let err = cli(&["--state-ttl", "3h"]).into_settings().unwrap_err();
+        let err = cli(&["--demo", "--state-ttl", "3h"])
+            .into_settings()
+            .unwrap_err();
         assert_eq!(err, ConfigError::StateTtlTooLong);
     }
 }

@@ -1,16 +1,26 @@
 //! Our own credentials: a cookie for the web, access and refresh tokens for
 //! the AcApp (whose cookies would be third-party). Only SHA-256 hashes are
 //! stored, and every credential belongs to a session that logout revokes.
+//!
+//! Every write that reads first runs in a `BEGIN IMMEDIATE` transaction:
+//! it takes SQLite's write lock up front, so the busy timeout applies and a
+//! concurrent writer makes it wait instead of failing with SQLITE_BUSY.
+
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
 
 use crate::clock::unix_now;
+use crate::players::Player;
 use crate::secret::{random_hex, SessionToken};
 
 pub const COOKIE_LIFETIME_SECS: i64 = 14 * 24 * 3600;
-pub const ACCESS_LIFETIME_SECS: i64 = 15 * 60;
 pub const REFRESH_LIFETIME_SECS: i64 = 30 * 24 * 3600;
+/// Bytes of randomness in each of our credentials (hex-encoded: twice as many characters).
+const TOKEN_BYTES: usize = 32;
+/// Credentials of a revoked session are kept this long, then purged.
+const REVOKED_KEPT_SECS: i64 = 24 * 3600;
 
 #[derive(Debug)]
 pub struct TokenPair {
@@ -29,83 +39,141 @@ pub enum SessionError {
     Database(#[from] sqlx::Error),
 }
 
+/// What a purge removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub credentials: u64,
+    pub sessions: u64,
+}
+
 #[derive(Clone)]
 pub struct Sessions {
     pool: SqlitePool,
+    access_lifetime_secs: i64,
 }
 
 fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Whether `token` has the shape we mint. Anything else is refused before
+/// it costs a hash and a database round trip.
+pub fn well_formed(token: &str) -> bool {
+    token.len() == 2 * TOKEN_BYTES
+        && token
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+
 impl Sessions {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub fn new(pool: SqlitePool, access_lifetime: Duration) -> Self {
+        Self {
+            pool,
+            access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
+        }
     }
 
-    pub async fn start_web(&self, player_id: i64) -> Result<SessionToken, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let session = new_session(&mut tx, player_id).await?;
-        let cookie = add_credential(&mut tx, session, "cookie", COOKIE_LIFETIME_SECS).await?;
+    async fn begin(&self) -> Result<Tx<'static>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// A web session. `replacing` is the cookie the browser already had: a
+    /// new login in that browser ends the old session in the same commit.
+    pub async fn start_web(
+        &self,
+        player_id: i64,
+        replacing: Option<&str>,
+    ) -> Result<SessionToken, sqlx::Error> {
+        let now = unix_now();
+        let mut tx = self.begin().await?;
+        if let Some(old) = replacing.filter(|t| well_formed(t)) {
+            revoke_by_hash(&mut tx, &hash(old), now).await?;
+        }
+        let session = new_session(&mut tx, player_id, now).await?;
+        let cookie = SessionToken::new(random_hex(TOKEN_BYTES));
+        sqlx::query(
+            "INSERT INTO credentials (token_hash, session_id, kind, expires_at)
+             VALUES (?, ?, 'cookie', ?)",
+        )
+        .bind(hash(cookie.expose()))
+        .bind(session)
+        .bind(now.saturating_add(COOKIE_LIFETIME_SECS))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(cookie)
     }
 
     pub async fn start_acapp(&self, player_id: i64) -> Result<TokenPair, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let session = new_session(&mut tx, player_id).await?;
-        let pair = add_pair(&mut tx, session).await?;
+        let now = unix_now();
+        let mut tx = self.begin().await?;
+        let session = new_session(&mut tx, player_id, now).await?;
+        let pair = self.add_pair(&mut tx, session, now).await?;
         tx.commit().await?;
         Ok(pair)
     }
 
-    /// The player behind a cookie or access token.
-    pub async fn authenticate(&self, token: &str) -> Result<i64, SessionError> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT s.player_id FROM credentials c JOIN sessions s ON s.id = c.session_id
+    /// The player behind a cookie or access token, in one query.
+    pub async fn authenticate(&self, token: &str) -> Result<Player, SessionError> {
+        if !well_formed(token) {
+            return Err(SessionError::Invalid);
+        }
+        sqlx::query_as(
+            "SELECT p.id, p.openid, p.username, p.photo
+             FROM credentials c
+             JOIN sessions s ON s.id = c.session_id
+             JOIN players p ON p.id = s.player_id
              WHERE c.token_hash = ? AND c.kind IN ('cookie', 'access')
                AND c.expires_at > ? AND s.revoked_at IS NULL",
         )
         .bind(hash(token))
         .bind(unix_now())
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|(player,)| player).ok_or(SessionError::Invalid)
+        .await?
+        .ok_or(SessionError::Invalid)
     }
 
-    /// Trades a refresh token for a new pair. Each refresh token works once;
-    /// presenting a used one revokes its whole session, since either the
-    /// player or a thief holds a copy.
+    /// Trades a refresh token for a new pair. The claim is one conditional
+    /// UPDATE, so of any number of concurrent refreshes of one token exactly
+    /// one wins. Presenting a used token again revokes its whole session,
+    /// since either the player or a thief holds a copy.
     pub async fn rotate(&self, refresh: &str) -> Result<TokenPair, SessionError> {
-        let now = unix_now();
-        let mut tx = self.pool.begin().await?;
-        let row: Option<(i64, Option<i64>, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT c.session_id, c.used_at, c.expires_at, s.revoked_at
-             FROM credentials c JOIN sessions s ON s.id = c.session_id
-             WHERE c.token_hash = ? AND c.kind = 'refresh'",
-        )
-        .bind(hash(refresh))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((session, used_at, expires_at, revoked_at)) = row else {
-            return Err(SessionError::Invalid);
-        };
-        if revoked_at.is_some() || expires_at <= now {
+        if !well_formed(refresh) {
             return Err(SessionError::Invalid);
         }
-        let claimed = sqlx::query(
-            "UPDATE credentials SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+        let now = unix_now();
+        let token_hash = hash(refresh);
+        let mut tx = self.begin().await?;
+        let claimed: Option<(i64,)> = sqlx::query_as(
+            "UPDATE credentials SET used_at = ?1
+             WHERE token_hash = ?2 AND kind = 'refresh' AND used_at IS NULL AND expires_at > ?1
+               AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL)
+             RETURNING session_id",
         )
         .bind(now)
-        .bind(hash(refresh))
-        .execute(&mut *tx)
+        .bind(&token_hash)
+        .fetch_optional(&mut *tx)
         .await?;
-        if used_at.is_some() || claimed.rows_affected() == 0 {
-            revoke_session(&mut tx, session).await?;
+        let Some((session,)) = claimed else {
+            let reused = sqlx::query(
+                "UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL AND id =
+                   (SELECT session_id FROM credentials
+                    WHERE token_hash = ?2 AND kind = 'refresh' AND used_at IS NOT NULL)",
+            )
+            .bind(now)
+            .bind(&token_hash)
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
-            return Err(SessionError::Reused);
-        }
-        let pair = add_pair(&mut tx, session).await?;
+            return Err(if reused.rows_affected() > 0 {
+                SessionError::Reused
+            } else {
+                SessionError::Invalid
+            });
+        };
+        let pair = self.add_pair(&mut tx, session, now).await?;
         tx.commit().await?;
         Ok(pair)
     }
@@ -113,62 +181,116 @@ impl Sessions {
     /// Ends the session of any of its credentials. Unknown tokens are fine:
     /// logging out twice is not an error.
     pub async fn revoke(&self, token: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL
-             AND id = (SELECT session_id FROM credentials WHERE token_hash = ?)",
+        if !well_formed(token) {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        revoke_by_hash(&mut tx, &hash(token), unix_now()).await?;
+        tx.commit().await
+    }
+
+    /// Deletes expired credentials, those of sessions revoked over a day
+    /// ago, and the sessions left with none.
+    pub async fn purge(&self) -> Result<Purged, sqlx::Error> {
+        let now = unix_now();
+        let mut tx = self.begin().await?;
+        let credentials = sqlx::query(
+            "DELETE FROM credentials WHERE expires_at <= ?1 OR session_id IN
+               (SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at <= ?2)",
         )
-        .bind(unix_now())
-        .bind(hash(token))
-        .execute(&self.pool)
+        .bind(now)
+        .bind(now.saturating_sub(REVOKED_KEPT_SECS))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let sessions = sqlx::query(
+            "DELETE FROM sessions WHERE NOT EXISTS
+               (SELECT 1 FROM credentials c WHERE c.session_id = sessions.id)",
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(Purged {
+            credentials,
+            sessions,
+        })
+    }
+
+    /// Purges every `every`, for as long as the runtime runs.
+    pub fn spawn_purger(&self, every: Duration) {
+        let sessions = self.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                match sessions.purge().await {
+                    Ok(purged) => tracing::debug!(?purged, "purged expired sessions"),
+                    Err(err) => tracing::warn!(error = %err, "purging expired sessions failed"),
+                }
+            }
+        });
+    }
+
+    /// Access and refresh tokens for `session`, in one INSERT.
+    async fn add_pair(
+        &self,
+        tx: &mut Tx<'_>,
+        session: i64,
+        now: i64,
+    ) -> Result<TokenPair, sqlx::Error> {
+        let access = SessionToken::new(random_hex(TOKEN_BYTES));
+        let refresh = SessionToken::new(random_hex(TOKEN_BYTES));
+        sqlx::query(
+            "INSERT INTO credentials (token_hash, session_id, kind, expires_at)
+             VALUES (?1, ?2, 'access', ?3), (?4, ?2, 'refresh', ?5)",
+        )
+        .bind(hash(access.expose()))
+        .bind(session)
+        .bind(now.saturating_add(self.access_lifetime_secs))
+        .bind(hash(refresh.expose()))
+        .bind(now.saturating_add(REFRESH_LIFETIME_SECS))
+        .execute(&mut **tx)
         .await?;
-        Ok(())
+        Ok(TokenPair {
+            access,
+            refresh,
+            expires_in: self.access_lifetime_secs.unsigned_abs(),
+        })
     }
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
-
-async fn new_session(tx: &mut Tx<'_>, player_id: i64) -> Result<i64, sqlx::Error> {
+async fn new_session(tx: &mut Tx<'_>, player_id: i64, now: i64) -> Result<i64, sqlx::Error> {
     let (id,): (i64,) =
         sqlx::query_as("INSERT INTO sessions (player_id, created_at) VALUES (?, ?) RETURNING id")
             .bind(player_id)
-            .bind(unix_now())
+            .bind(now)
             .fetch_one(&mut **tx)
             .await?;
     Ok(id)
 }
 
-async fn add_credential(
-    tx: &mut Tx<'_>,
-    session: i64,
-    kind: &str,
-    lifetime: i64,
-) -> Result<SessionToken, sqlx::Error> {
-    let token = random_hex(32);
+async fn revoke_by_hash(tx: &mut Tx<'_>, token_hash: &str, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO credentials (token_hash, session_id, kind, expires_at) VALUES (?, ?, ?, ?)",
+        "UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL
+         AND id = (SELECT session_id FROM credentials WHERE token_hash = ?)",
     )
-    .bind(hash(&token))
-    .bind(session)
-    .bind(kind)
-    .bind(unix_now() + lifetime)
+    .bind(now)
+    .bind(token_hash)
     .execute(&mut **tx)
     .await?;
-    Ok(SessionToken::new(token))
-}
-
-async fn add_pair(tx: &mut Tx<'_>, session: i64) -> Result<TokenPair, sqlx::Error> {
-    Ok(TokenPair {
-        access: add_credential(tx, session, "access", ACCESS_LIFETIME_SECS).await?,
-        refresh: add_credential(tx, session, "refresh", REFRESH_LIFETIME_SECS).await?,
-        expires_in: ACCESS_LIFETIME_SECS as u64,
-    })
-}
-
-async fn revoke_session(tx: &mut Tx<'_>, session: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-        .bind(unix_now())
-        .bind(session)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_minted_shapes_are_well_formed() {
+        assert!(well_formed(&random_hex(TOKEN_BYTES)));
+        assert!(!well_formed(&random_hex(TOKEN_BYTES).to_uppercase()));
+        assert!(!well_formed("short"));
+        assert!(!well_formed(&"a".repeat(100_000)));
+    }
 }

@@ -66,7 +66,7 @@ impl Application {
                 players: players.clone(),
                 state_ttl: settings.state_ttl,
             },
-            sessions: Sessions::new(pool),
+            sessions: Sessions::new(pool, settings.access_ttl),
             players,
             public_url: settings.public_url.clone(),
         });

@@ -79,6 +79,7 @@ pub async fn start() -> Stack {
         database_url: format!("sqlite://{}", db.display()),
         allowed_origins: vec!["https://www.acwing.com".into()],
         state_ttl: Duration::from_secs(120),
+        access_ttl: Duration::from_secs(900),
         static_dir: dist,
     };
     // The simulator's origin plays www.acwing.com for the AcApp window.

@@ -70,6 +70,8 @@ fn run() -> Result {
         "backend",
         "--bin",
         "acapp-server",
+        "--",
+        "--demo",
     ]))
 }
 
@@ -80,7 +82,15 @@ fn serve() -> Result {
     let tools = tools::ensure_all()?;
     let trunk = tools::ensure_trunk()?;
     step("starting the backend (demo mode) for trunk on http://127.0.0.1:8080");
-    let mut backend = cargo(&["run", "--package", "backend", "--bin", "acapp-server"]);
+    let mut backend = cargo(&[
+        "run",
+        "--package",
+        "backend",
+        "--bin",
+        "acapp-server",
+        "--",
+        "--demo",
+    ]);
     backend
         .current_dir(root())
         .env("ACAPP_PUBLIC_URL", "http://127.0.0.1:8080");

@@ -21,12 +21,7 @@ fn presented_credential(req: &HttpRequest) -> Option<String> {
 
 pub async fn getinfo(req: HttpRequest, app: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let token = presented_credential(&req).ok_or_else(AppError::unauthorized)?;
-    let player_id = app.sessions.authenticate(&token).await?;
-    let player = app
-        .players
-        .by_id(player_id)
-        .await?
-        .ok_or_else(AppError::unauthorized)?;
+    let player = app.sessions.authenticate(&token).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(PlayerInfo {

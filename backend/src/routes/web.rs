@@ -50,7 +50,7 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
             .login
             .complete(Flow::Web, callback, browser.as_deref())
             .await?;
-        Ok::<_, AppError>(app.sessions.start_web(player.id).await?)
+        Ok::<_, AppError>(app.sessions.start_web(player.id, None).await?)
     };
     match outcome.await {
         Ok(token) => HttpResponse::Found()

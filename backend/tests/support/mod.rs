@@ -118,6 +118,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         database_url: format!("sqlite://{}", db.display()),
         allowed_origins: vec!["https://www.acwing.com".into()],
         state_ttl: options.state_ttl,
+        access_ttl: Duration::from_secs(900),
         static_dir: std::env::temp_dir().join("acapp-no-dist"),
     };
     let app = Application::build(&settings, &acwing, listener, &[])
