@@ -74,6 +74,10 @@ pub enum Fault {
     Garbage,
     /// Answer nothing for 60 s.
     Hang,
+    /// HTTP 302 to this URL, as a hijacked or misconfigured AcWing might.
+    Redirect(String),
+    /// HTTP 200 with a valid JSON body of about 1 MiB.
+    Oversized,
     /// HTTP 200 with an errcode body; the errcode as a JSON number or string.
     Errcode {
         code: String,
@@ -156,6 +160,11 @@ impl Simulator {
         *self.inner.fault.lock() = fault;
     }
 
+    /// Every access and refresh token issued so far, to search for leaks.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.inner.store.issued_tokens()
+    }
+
     pub fn advance_clock(&self, by: Duration) {
         self.inner.store.advance_clock(by);
     }
@@ -199,6 +208,16 @@ async fn faulted(sim: &Inner, endpoint: Endpoint) -> Option<HttpResponse> {
             tokio::time::sleep(Duration::from_secs(60)).await;
             Some(HttpResponse::GatewayTimeout().finish())
         }
+        Fault::Redirect(to) => Some(
+            HttpResponse::Found()
+                .insert_header((actix_web::http::header::LOCATION, to))
+                .finish(),
+        ),
+        Fault::Oversized => Some(HttpResponse::Ok().json(json!({
+            "padding": "x".repeat(1 << 20),
+            "username": "big",
+            "photo": "",
+        }))),
         Fault::Errcode {
             code,
             msg,

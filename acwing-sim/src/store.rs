@@ -146,6 +146,17 @@ impl Store {
         }
     }
 
+    /// Every access and refresh token issued so far.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let state = self.state.lock();
+        state
+            .access
+            .keys()
+            .chain(state.refresh.keys())
+            .cloned()
+            .collect()
+    }
+
     pub fn advance_clock(&self, by: Duration) {
         self.state.lock().offset += by;
     }

@@ -9,13 +9,19 @@ use shared::ErrorCode;
 use url::Url;
 
 use crate::config::AcwingSettings;
-use crate::secret::{AcwingAccessToken, AcwingRefreshToken, AppSecret, AuthCode};
+use crate::secret::{AcwingAccessToken, AppSecret, AuthCode};
 
 /// AcWing's errcode for "user reject".
 pub const ERRCODE_USER_REJECT: &str = "40010";
 const ERRCODE_CODE_EXPIRED: &str = "40001";
-/// "access_token expired": refresh and retry.
-pub const ERRCODE_ACCESS_EXPIRED: &str = "40004";
+/// AcWing's answers are a few hundred bytes; anything near this is not one.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+/// An openid is AcWing's id for a player; longer than this is not one.
+const MAX_OPENID_CHARS: usize = 128;
+pub const MAX_USERNAME_CHARS: usize = 64;
+const MAX_PHOTO_CHARS: usize = 1024;
+/// What a player is called when AcWing gives no usable name.
+const FALLBACK_USERNAME: &str = "AcWing用户";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AcwingError {
@@ -27,20 +33,23 @@ pub enum AcwingError {
     Unreachable,
     #[error("AcWing answered HTTP {0}")]
     Status(u16),
+    #[error("AcWing answered with a redirect (HTTP {0}), which is never followed")]
+    Redirect(u16),
+    #[error("AcWing's answer is larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
     #[error("AcWing answered something that is not the expected JSON")]
     Garbage,
+    #[error("AcWing's answer is unusable: {0}")]
+    Unusable(&'static str),
 }
 
 impl AcwingError {
     pub fn code(&self) -> ErrorCode {
         match self {
             AcwingError::Api { code, .. } => errcode_meaning(code),
+            AcwingError::Unusable(_) => ErrorCode::AcwingError,
             _ => ErrorCode::AcwingUnavailable,
         }
-    }
-
-    pub fn is_access_expired(&self) -> bool {
-        matches!(self, AcwingError::Api { code, .. } if code == ERRCODE_ACCESS_EXPIRED)
     }
 }
 
@@ -52,12 +61,39 @@ pub fn errcode_meaning(errcode: &str) -> ErrorCode {
     }
 }
 
-/// What the code exchange and the refresh call both answer.
+/// Text from outside (AcWing, or whoever calls our redirect_uri), made fit
+/// for a log line or a message: control characters dropped, at most `max`
+/// characters.
+pub fn sanitise(raw: &str, max: usize) -> String {
+    raw.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+/// Text from outside reduced to what a log line needs: letters, digits and
+/// plain punctuation, at most `max` characters. Markup, quotes and line
+/// breaks never reach a log.
+pub fn loggable(raw: &str, max: usize) -> String {
+    raw.chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | ',' | ':'))
+        .take(max)
+        .collect()
+}
+
+/// An errcode as it may be shown: a short integer, or `?`.
+pub fn sanitise_errcode(raw: &str) -> String {
+    let raw = raw.trim();
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if !digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        raw.to_owned()
+    } else {
+        "?".to_owned()
+    }
+}
+
+/// What the code exchange answers. AcWing's refresh token is dropped on
+/// arrival: nothing keeps AcWing's tokens.
 #[derive(Debug)]
 pub struct TokenGrant {
     pub access_token: AcwingAccessToken,
-    pub refresh_token: AcwingRefreshToken,
-    pub expires_in: u64,
     pub openid: String,
 }
 
@@ -70,20 +106,62 @@ pub struct Profile {
 #[derive(Deserialize)]
 struct RawGrant {
     access_token: String,
-    #[serde(default = "two_hours")]
-    expires_in: u64,
-    refresh_token: String,
     openid: String,
-}
-
-fn two_hours() -> u64 {
-    7200
 }
 
 #[derive(Debug, Deserialize)]
 struct RawProfile {
     username: String,
     photo: String,
+}
+
+impl TryFrom<RawGrant> for TokenGrant {
+    type Error = AcwingError;
+
+    fn try_from(raw: RawGrant) -> Result<Self, AcwingError> {
+        let openid = raw.openid;
+        let printable = openid.bytes().all(|b| b.is_ascii_graphic());
+        if openid.is_empty() || openid.len() > MAX_OPENID_CHARS || !printable {
+            return Err(AcwingError::Unusable(
+                "the openid is empty, too long or not printable",
+            ));
+        }
+        if raw.access_token.is_empty() {
+            return Err(AcwingError::Unusable("the access_token is empty"));
+        }
+        Ok(TokenGrant {
+            access_token: AcwingAccessToken::new(raw.access_token),
+            openid,
+        })
+    }
+}
+
+impl From<RawProfile> for Profile {
+    fn from(raw: RawProfile) -> Self {
+        let username = sanitise(raw.username.trim(), MAX_USERNAME_CHARS)
+            .trim()
+            .to_owned();
+        Profile {
+            username: if username.is_empty() {
+                FALLBACK_USERNAME.to_owned()
+            } else {
+                username
+            },
+            photo: safe_photo(raw.photo.trim()),
+        }
+    }
+}
+
+/// Only an http(s) URL of bounded length is kept; anything else becomes
+/// empty, and the frontend shows its default avatar.
+fn safe_photo(raw: &str) -> String {
+    let fits = raw.chars().count() <= MAX_PHOTO_CHARS;
+    match Url::parse(raw) {
+        Ok(url) if fits && matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            url.into()
+        }
+        _ => String::new(),
+    }
 }
 
 /// One pooled HTTP client, shared by every request.
@@ -102,6 +180,9 @@ impl AcwingClient {
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(60))
+            // A redirect would carry the secret in the query to wherever it
+            // points: never follow one.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("acapp-server/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
@@ -131,18 +212,7 @@ impl AcwingClient {
         let raw: RawGrant = self
             .get("/third_party/api/oauth2/access_token/", &query)
             .await?;
-        Ok(raw.into())
-    }
-
-    pub async fn refresh(&self, token: &AcwingRefreshToken) -> Result<TokenGrant, AcwingError> {
-        let query = [
-            ("appid", self.appid.as_str()),
-            ("refresh_token", token.expose()),
-        ];
-        let raw: RawGrant = self
-            .get("/third_party/api/oauth2/refresh_token/", &query)
-            .await?;
-        Ok(raw.into())
+        raw.try_into()
     }
 
     pub async fn profile(
@@ -154,10 +224,7 @@ impl AcwingClient {
         let raw: RawProfile = self
             .get("/third_party/api/meta/identity/getinfo/", &query)
             .await?;
-        Ok(Profile {
-            username: raw.username,
-            photo: raw.photo,
-        })
+        Ok(raw.into())
     }
 
     async fn get<T: DeserializeOwned>(
@@ -174,7 +241,7 @@ impl AcwingClient {
                 AcwingError::Unreachable
             }
         };
-        let response = self
+        let mut response = self
             .http
             .get(self.url(path))
             .query(query)
@@ -182,26 +249,30 @@ impl AcwingClient {
             .await
             .map_err(classify)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(classify)?;
+        if status.is_redirection() {
+            return Err(AcwingError::Redirect(status.as_u16()));
+        }
         if status.is_server_error() {
             return Err(AcwingError::Status(status.as_u16()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return Err(AcwingError::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(AcwingError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
         }
         parse_body(&body).map_err(|err| match err {
             // A 4xx without an errcode body is as unexpected as garbage.
             AcwingError::Garbage if !status.is_success() => AcwingError::Status(status.as_u16()),
             other => other,
         })
-    }
-}
-
-impl From<RawGrant> for TokenGrant {
-    fn from(raw: RawGrant) -> Self {
-        TokenGrant {
-            access_token: AcwingAccessToken::new(raw.access_token),
-            refresh_token: AcwingRefreshToken::new(raw.refresh_token),
-            expires_in: raw.expires_in,
-            openid: raw.openid,
-        }
     }
 }
 
@@ -220,11 +291,12 @@ fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, AcwingError> {
             let message = value
                 .get("errmsg")
                 .and_then(|m| m.as_str())
-                .unwrap_or("")
-                .chars()
-                .take(200)
-                .collect();
-            return Err(AcwingError::Api { code, message });
+                .map(|m| loggable(m, 100))
+                .unwrap_or_default();
+            return Err(AcwingError::Api {
+                code: sanitise_errcode(&code),
+                message,
+            });
         }
     }
     serde_json::from_value(value).map_err(|_| AcwingError::Garbage)
@@ -242,8 +314,12 @@ mod tests {
         let as_string = parse_body::<RawProfile>(br#"{"errcode":"40010","errmsg":"user reject"}"#);
         assert_eq!(as_string.unwrap_err().code(), ErrorCode::UserRejected);
         let other = parse_body::<RawProfile>(br#"{"errcode":"40004","errmsg":"x"}"#).unwrap_err();
-        assert!(other.is_access_expired());
         assert_eq!(other.code(), ErrorCode::AcwingError);
+        let hostile =
+            parse_body::<RawProfile>(br#"{"errcode":"<script>","errmsg":"a\nb"}"#).unwrap_err();
+        assert!(
+            matches!(hostile, AcwingError::Api { ref code, ref message } if code == "?" && message == "ab")
+        );
     }
 
     #[test]
@@ -258,5 +334,34 @@ mod tests {
         ));
         let ok = parse_body::<RawProfile>(br#"{"errcode":0,"username":"a","photo":"p"}"#);
         assert_eq!(ok.unwrap().username, "a");
+    }
+
+    #[test]
+    fn profiles_are_bounded_and_photos_are_http_only() {
+        let profile = Profile::from(RawProfile {
+            username: format!("  {}  ", "名".repeat(20_000)),
+            photo: "javascript:alert(1)".into(),
+        });
+        assert_eq!(profile.username.chars().count(), MAX_USERNAME_CHARS);
+        assert_eq!(profile.photo, "");
+        let profile = Profile::from(RawProfile {
+            username: " \u{7}\t ".into(),
+            photo: "https://cdn.acwing.com/a.png".into(),
+        });
+        assert_eq!(profile.username, FALLBACK_USERNAME);
+        assert_eq!(profile.photo, "https://cdn.acwing.com/a.png");
+        assert_eq!(safe_photo(&format!("https://a.b/{}", "x".repeat(2000))), "");
+        assert_eq!(safe_photo("data:image/png;base64,AAAA"), "");
+    }
+
+    #[test]
+    fn an_unusable_openid_is_refused() {
+        for openid in ["", "has space", &"x".repeat(200)] {
+            let grant = TokenGrant::try_from(RawGrant {
+                access_token: "t".into(),
+                openid: openid.into(),
+            });
+            assert!(matches!(grant, Err(AcwingError::Unusable(_))), "{openid:?}");
+        }
     }
 }

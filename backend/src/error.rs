@@ -47,7 +47,7 @@ impl From<AcwingError> for AppError {
     fn from(err: AcwingError) -> Self {
         tracing::warn!(error = %err, "AcWing call failed");
         let message = match &err {
-            AcwingError::Api { code, message } => match err.code() {
+            AcwingError::Api { code, .. } => match err.code() {
                 ErrorCode::CodeExpired => {
                     "The authorization code has expired or was already used; log in again."
                         .to_owned()
@@ -55,7 +55,7 @@ impl From<AcwingError> for AppError {
                 ErrorCode::UserRejected => {
                     "The player declined the authorization on AcWing.".to_owned()
                 }
-                _ => format!("AcWing refused the request (errcode {code}: {message})."),
+                _ => format!("AcWing refused the request (errcode {code})."),
             },
             AcwingError::Timeout(after) => format!(
                 "AcWing did not answer within {} s; try again shortly.",
@@ -67,6 +67,13 @@ impl From<AcwingError> for AppError {
             AcwingError::Status(status) => {
                 format!("AcWing is having trouble (HTTP {status}); try again shortly.")
             }
+            AcwingError::Redirect(status) => format!(
+                "AcWing answered with a redirect (HTTP {status}), which is never followed; try again shortly."
+            ),
+            AcwingError::TooLarge => {
+                "AcWing's answer was far larger than any real one; try again shortly.".to_owned()
+            }
+            AcwingError::Unusable(why) => format!("AcWing's answer cannot be used: {why}."),
             AcwingError::Garbage => {
                 "AcWing answered with something that is not the expected JSON; try again shortly."
                     .to_owned()

@@ -13,3 +13,4 @@ pub mod secret;
 pub mod sessions;
 pub mod startup;
 pub mod state_store;
+pub mod telemetry;

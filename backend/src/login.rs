@@ -7,21 +7,33 @@ use std::time::Duration;
 use serde::Deserialize;
 use shared::ErrorCode;
 
-use crate::acwing::{errcode_meaning, AcwingClient};
-use crate::clock::unix_now;
+use crate::acwing::{errcode_meaning, loggable, sanitise_errcode, AcwingClient, TokenGrant};
 use crate::error::AppError;
 use crate::players::{Player, PlayerRepo};
-use crate::secret::{AcwingAccessToken, AcwingRefreshToken, AuthCode};
+use crate::secret::AuthCode;
 use crate::state_store::{self, Flow, StateStore};
 
 /// What AcWing sends to `redirect_uri`: `code` and `state`, or a rejection
-/// as `errcode` and `errmsg`.
-#[derive(Debug, Default, Deserialize)]
+/// as `errcode` and `errmsg`. Anyone can call redirect_uri, so every field
+/// is untrusted until the state has been checked.
+#[derive(Default, Deserialize)]
 pub struct Callback {
     pub code: Option<String>,
     pub state: Option<String>,
     pub errcode: Option<String>,
     pub errmsg: Option<String>,
+}
+
+impl std::fmt::Debug for Callback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Callback")
+            .field("code", &redacted(&self.code))
+            .field("state", &redacted(&self.state))
+            .field("errcode", &self.errcode.as_deref().map(sanitise_errcode))
+            .field("errmsg", &redacted(&self.errmsg))
+            .finish()
+    }
 }
 
 #[derive(Clone)]
@@ -37,21 +49,18 @@ impl Login {
         Ok(state_store::issue(&*self.states, flow, browser, self.state_ttl).await?)
     }
 
+    /// The state is checked before anything else the caller sent is
+    /// believed: without a valid one, an errcode is just noise.
     pub async fn complete(
         &self,
         flow: Flow,
         callback: Callback,
         browser: Option<&str>,
     ) -> Result<Player, AppError> {
-        let checked =
-            state_store::consume(&*self.states, callback.state.as_deref(), flow, browser).await?;
+        state_store::consume(&*self.states, callback.state.as_deref(), flow, browser).await??;
         if let Some(errcode) = callback.errcode.as_deref() {
-            // A rejection is reported as such even with a bad state: telling
-            // a player who pressed "reject" that the request expired would
-            // only confuse them. The state was consumed above either way.
             return Err(rejection(errcode, callback.errmsg.as_deref()));
         }
-        checked?;
         let code = callback
             .code
             .filter(|c| !c.is_empty())
@@ -63,78 +72,61 @@ impl Login {
                 )
             })?;
         let grant = self.acwing.exchange_code(&code).await?;
-        if let Some(player) = self.players.by_openid(&grant.openid).await? {
-            self.players.record_login(player.id, &grant).await?;
-            tracing::info!(player = player.id, "returning player logged in");
-            return Ok(player);
+        if let Some(returning) = self.players.record_return(&grant.openid).await? {
+            tracing::info!(player = returning.player.id, "returning player logged in");
+            if returning.profile_stale {
+                self.refresh_profile_later(returning.player.id, grant);
+            }
+            return Ok(returning.player);
         }
         let profile = self
             .acwing
             .profile(&grant.access_token, &grant.openid)
             .await?;
-        let player = self.players.create(&grant, &profile).await?;
+        let player = self.players.create(&grant.openid, &profile).await?;
         tracing::info!(player = player.id, "player logged in");
         Ok(player)
     }
-}
 
-impl Login {
-    /// Fetches the player's current AcWing profile with the stored tokens,
-    /// refreshing AcWing's access token (the documented refresh call) when it
-    /// has expired, and stores the new photo.
-    pub async fn sync_profile(&self, player: &Player) -> Result<Player, AppError> {
-        let tokens = self
-            .players
-            .acwing_tokens(player.id)
-            .await?
-            .ok_or_else(AppError::unauthorized)?;
-        let mut access = tokens.access_token;
-        if tokens.access_expires_at <= unix_now() {
-            access = self
-                .refresh_acwing(player.id, &tokens.refresh_token)
-                .await?;
-        }
-        let profile = match self.acwing.profile(&access, &player.openid).await {
-            // Our clock and AcWing's may disagree: trust AcWing's 40004.
-            Err(err) if err.is_access_expired() => {
-                let access = self
-                    .refresh_acwing(player.id, &tokens.refresh_token)
+    /// Reads the player's name and photo from AcWing with the access token
+    /// this login just obtained, off the login's path: the player never
+    /// waits for it, and a failure only leaves the old profile in place.
+    fn refresh_profile_later(&self, player_id: i64, grant: TokenGrant) {
+        let login = self.clone();
+        actix_web::rt::spawn(async move {
+            let outcome = async {
+                let profile = login
+                    .acwing
+                    .profile(&grant.access_token, &grant.openid)
                     .await?;
-                self.acwing.profile(&access, &player.openid).await?
+                login.players.update_profile(player_id, &profile).await?;
+                Ok::<_, AppError>(())
+            };
+            match outcome.await {
+                Ok(()) => tracing::info!(player = player_id, "profile refreshed from AcWing"),
+                Err(err) => {
+                    tracing::warn!(player = player_id, error = %err.code, "profile refresh failed")
+                }
             }
-            other => other?,
-        };
-        self.players.update_profile(player.id, &profile).await?;
-        Ok(Player {
-            photo: profile.photo,
-            ..player.clone()
-        })
-    }
-
-    async fn refresh_acwing(
-        &self,
-        player_id: i64,
-        refresh: &AcwingRefreshToken,
-    ) -> Result<AcwingAccessToken, AppError> {
-        let grant = self.acwing.refresh(refresh).await?;
-        self.players.save_acwing_tokens(player_id, &grant).await?;
-        Ok(grant.access_token)
+        });
     }
 }
 
+/// An errcode that came with a valid state. Neither it nor the errmsg is
+/// ever repeated verbatim: the log gets a sanitised, bounded copy.
 fn rejection(errcode: &str, errmsg: Option<&str>) -> AppError {
-    let errcode = errcode.trim();
-    match errcode_meaning(errcode) {
+    let errcode = sanitise_errcode(errcode);
+    match errcode_meaning(&errcode) {
         ErrorCode::UserRejected => AppError::new(
             ErrorCode::UserRejected,
             "The player declined the authorization on AcWing.",
         ),
         code => {
-            let errmsg: String = errmsg.unwrap_or("").chars().take(200).collect();
+            let errmsg = loggable(errmsg.unwrap_or(""), 100);
             tracing::warn!(errcode, errmsg, "AcWing called back with an error");
             AppError::new(
                 code,
-                format!("AcWing called back with errcode {errcode} ({errmsg})."),
+                format!("AcWing called back with errcode {errcode} instead of a code."),
             )
         }
     }
@@ -156,5 +148,23 @@ mod tests {
             ErrorCode::CodeExpired
         );
         assert_eq!(rejection("99999", Some("x")).code, ErrorCode::AcwingError);
+    }
+
+    #[test]
+    fn a_hostile_errcode_is_never_repeated() {
+        let err = rejection("<b>pwned</b>", Some("<script>"));
+        assert!(!err.message.contains("pwned"), "{}", err.message);
+        assert!(!err.message.contains("script"), "{}", err.message);
+    }
+
+    #[test]
+    fn debug_redacts_the_code() {
+        let callback = Callback {
+            code: Some("the-code".into()),
+            state: Some("s".into()),
+            errcode: None,
+            errmsg: None,
+        };
+        assert!(!format!("{callback:?}").contains("the-code"));
     }
 }

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use backend::config::{AcwingMode, Cli, Settings};
 use backend::demo::start_simulator;
 use backend::startup::Application;
+use backend::telemetry::log_filter;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 /// Bad settings exit with this status, like clap's own usage errors.
 const EXIT_BAD_CONFIG: u8 = 2;
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
+        .with_env_filter(log_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .init();
     match actix_web::rt::System::new().block_on(serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,21 +43,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// RUST_LOG may raise verbosity, but never for the HTTP client stack, whose
-/// debug output could carry AcWing URLs with the secret or a code in them.
-fn log_filter() -> EnvFilter {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    [
-        "reqwest=info",
-        "hyper=info",
-        "hyper_util=info",
-        "rustls=info",
-    ]
-    .into_iter()
-    .filter_map(|d| d.parse().ok())
-    .fold(filter, |f, directive| f.add_directive(directive))
 }
 
 async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
@@ -70,7 +55,7 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
                 .map_err(|e| format!("cannot start the AcWing simulator on {simulator_bind} (ACWING_SIMULATOR_BIND): {e}"))?;
             tracing::warn!(
                 simulator = %simulator.base_url(),
-                "DEMO MODE: ACWING_APPID and ACWING_SECRET are unset, so logins go to the built-in AcWing simulator, not to AcWing"
+                "DEMO MODE (--demo): logins go to the built-in AcWing simulator, not to AcWing; anyone can log in as anyone"
             );
             (acwing, vec![simulator.base_url()], Some(simulator))
         }

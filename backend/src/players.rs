@@ -1,15 +1,19 @@
 //! Players, keyed by AcWing's openid, in SQLite through sqlx.
+//!
+//! Names are unique. A taken name gets the first free numbered variant; the
+//! unique index, not a read-then-write, decides, so concurrent first logins
+//! cannot race each other into a duplicate.
 
 use sqlx::SqlitePool;
 
-use crate::acwing::{Profile, TokenGrant};
+use crate::acwing::Profile;
 use crate::clock::unix_now;
-use crate::secret::{random_hex, AcwingAccessToken, AcwingRefreshToken};
+use crate::secret::random_hex;
 
-/// AcWing's refresh tokens live 30 days.
-const ACWING_REFRESH_LIFETIME: i64 = 30 * 24 * 3600;
 /// Past this many numbered variants a random suffix is used instead.
 const NUMBERED_VARIANTS: u32 = 50;
+/// A stored name and photo older than this are refreshed from AcWing.
+pub const PROFILE_MAX_AGE_SECS: i64 = 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Player {
@@ -19,12 +23,11 @@ pub struct Player {
     pub photo: String,
 }
 
-/// AcWing's tokens for one player, as stored.
+/// A returning player, and whether their name and photo need a refresh.
 #[derive(Debug)]
-pub struct StoredAcwingTokens {
-    pub access_token: AcwingAccessToken,
-    pub access_expires_at: i64,
-    pub refresh_token: AcwingRefreshToken,
+pub struct Returning {
+    pub player: Player,
+    pub profile_stale: bool,
 }
 
 #[derive(Clone)]
@@ -32,16 +35,22 @@ pub struct PlayerRepo {
     pool: SqlitePool,
 }
 
+/// The `attempt`-th name to try for `base`: itself, then `base_2`, …
+fn username_candidate(base: &str, attempt: u32) -> String {
+    match attempt {
+        1 => base.to_owned(),
+        n if n <= NUMBERED_VARIANTS => format!("{base}_{n}"),
+        _ => format!("{base}_{}", random_hex(4)),
+    }
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
 impl PlayerRepo {
     pub fn new(pool: SqlitePool) -> Self {
         Self { pool }
-    }
-
-    pub async fn by_id(&self, id: i64) -> Result<Option<Player>, sqlx::Error> {
-        sqlx::query_as("SELECT id, openid, username, photo FROM players WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
     }
 
     pub async fn by_openid(&self, openid: &str) -> Result<Option<Player>, sqlx::Error> {
@@ -51,108 +60,84 @@ impl PlayerRepo {
             .await
     }
 
-    /// A returning player: keep AcWing's new tokens and the login time.
-    pub async fn record_login(&self, id: i64, grant: &TokenGrant) -> Result<(), sqlx::Error> {
-        self.save_acwing_tokens(id, grant).await?;
-        sqlx::query("UPDATE players SET last_login_at = ? WHERE id = ?")
-            .bind(unix_now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn save_acwing_tokens(&self, id: i64, grant: &TokenGrant) -> Result<(), sqlx::Error> {
+    /// Records a returning player's login in one statement, which also
+    /// tells whether the player exists at all.
+    pub async fn record_return(&self, openid: &str) -> Result<Option<Returning>, sqlx::Error> {
         let now = unix_now();
-        sqlx::query(
-            "UPDATE players SET acwing_access_token = ?, acwing_access_expires_at = ?,
-             acwing_refresh_token = ?, acwing_refresh_expires_at = ? WHERE id = ?",
+        let row: Option<(i64, String, String, String, i64)> = sqlx::query_as(
+            "UPDATE players SET last_login_at = ? WHERE openid = ?
+             RETURNING id, openid, username, photo, profile_synced_at",
         )
-        .bind(grant.access_token.expose())
-        .bind(now + grant.expires_in as i64)
-        .bind(grant.refresh_token.expose())
-        .bind(now + ACWING_REFRESH_LIFETIME)
-        .bind(id)
-        .execute(&self.pool)
+        .bind(now)
+        .bind(openid)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(())
+        Ok(
+            row.map(|(id, openid, username, photo, synced_at)| Returning {
+                player: Player {
+                    id,
+                    openid,
+                    username,
+                    photo,
+                },
+                profile_stale: synced_at <= now.saturating_sub(PROFILE_MAX_AGE_SECS),
+            }),
+        )
     }
 
-    /// Creates the player for `grant.openid`, or returns the one a
-    /// concurrent login created first. A taken username gets the first free
-    /// variant; the unique index, not a read-then-write, decides.
-    pub async fn create(
-        &self,
-        grant: &TokenGrant,
-        profile: &Profile,
-    ) -> Result<Player, sqlx::Error> {
+    /// Creates the player for `openid`, or returns the one a concurrent
+    /// login created first.
+    pub async fn create(&self, openid: &str, profile: &Profile) -> Result<Player, sqlx::Error> {
         let now = unix_now();
         for attempt in 1u32.. {
-            let username = match attempt {
-                1 => profile.username.clone(),
-                n if n <= NUMBERED_VARIANTS => format!("{}_{n}", profile.username),
-                _ => format!("{}_{}", profile.username, random_hex(4)),
-            };
             let inserted: Result<Option<Player>, sqlx::Error> = sqlx::query_as(
-                "INSERT INTO players (openid, username, photo, acwing_access_token,
-                   acwing_access_expires_at, acwing_refresh_token, acwing_refresh_expires_at,
-                   first_login_at, last_login_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                "INSERT INTO players (openid, username, photo, first_login_at, last_login_at,
+                   profile_synced_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?4)
                  ON CONFLICT (openid) DO NOTHING
                  RETURNING id, openid, username, photo",
             )
-            .bind(&grant.openid)
-            .bind(&username)
+            .bind(openid)
+            .bind(username_candidate(&profile.username, attempt))
             .bind(&profile.photo)
-            .bind(grant.access_token.expose())
-            .bind(now + grant.expires_in as i64)
-            .bind(grant.refresh_token.expose())
-            .bind(now + ACWING_REFRESH_LIFETIME)
-            .bind(now)
             .bind(now)
             .fetch_optional(&self.pool)
             .await;
             match inserted {
                 Ok(Some(player)) => return Ok(player),
                 Ok(None) => break,
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    // Either the name is taken, or this openid won a race.
-                    if self.by_openid(&grant.openid).await?.is_some() {
+                // Either the name is taken, or this openid won a race.
+                Err(e) if is_unique_violation(&e) => {
+                    if self.by_openid(openid).await?.is_some() {
                         break;
                     }
                 }
                 Err(e) => return Err(e),
             }
         }
-        let existing = self
-            .by_openid(&grant.openid)
+        self.by_openid(openid)
             .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
-        self.record_login(existing.id, grant).await?;
-        Ok(existing)
+            .ok_or(sqlx::Error::RowNotFound)
     }
 
-    pub async fn acwing_tokens(&self, id: i64) -> Result<Option<StoredAcwingTokens>, sqlx::Error> {
-        let row: Option<(String, i64, String)> = sqlx::query_as(
-            "SELECT acwing_access_token, acwing_access_expires_at, acwing_refresh_token
-             FROM players WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(access, expires, refresh)| StoredAcwingTokens {
-            access_token: AcwingAccessToken::new(access),
-            access_expires_at: expires,
-            refresh_token: AcwingRefreshToken::new(refresh),
-        }))
-    }
-
+    /// Stores a fresh name and photo from AcWing. A name another player
+    /// took meanwhile gets a numbered variant, as at creation.
     pub async fn update_profile(&self, id: i64, profile: &Profile) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE players SET photo = ? WHERE id = ?")
+        for attempt in 1u32.. {
+            let updated = sqlx::query(
+                "UPDATE players SET username = ?, photo = ?, profile_synced_at = ? WHERE id = ?",
+            )
+            .bind(username_candidate(&profile.username, attempt))
             .bind(&profile.photo)
+            .bind(unix_now())
             .bind(id)
             .execute(&self.pool)
-            .await?;
+            .await;
+            match updated {
+                Err(e) if is_unique_violation(&e) => continue,
+                other => return other.map(|_| ()),
+            }
+        }
         Ok(())
     }
 }

@@ -41,10 +41,6 @@ secret_string!(
     AcwingAccessToken
 );
 secret_string!(
-    /// AcWing's refresh token for one player (30 days).
-    AcwingRefreshToken
-);
-secret_string!(
     /// One of our own credentials: a session cookie, an access or a refresh token.
     SessionToken
 );

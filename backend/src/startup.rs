@@ -12,7 +12,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use shared::api::paths;
 use shared::ErrorCode;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
 use crate::acwing::AcwingClient;
@@ -21,13 +21,16 @@ use crate::error::AppError;
 use crate::login::Login;
 use crate::players::PlayerRepo;
 use crate::request_log::log_request;
-use crate::routes::{self, assets::StaticDir, AppState};
+use crate::routes::{self, assets::StaticDir, AppState, CookieNames};
 use crate::sessions::Sessions;
 use crate::state_store::MemoryStateStore;
 
 /// Enough for a flood of abandoned logins, small enough to bound memory.
 const STATE_CAP: usize = 100_000;
 const STATE_SWEEP_EVERY: Duration = Duration::from_secs(30);
+const SESSION_PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// A refresh body is a few hundred bytes; nothing we accept needs more.
+const JSON_BODY_LIMIT: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -58,42 +61,48 @@ impl Application {
         let pool = connect_database(&settings.database_url).await?;
         let states = MemoryStateStore::new(STATE_CAP);
         states.spawn_sweeper(STATE_SWEEP_EVERY);
-        let players = PlayerRepo::new(pool.clone());
+        let sessions = Sessions::new(pool.clone(), settings.access_ttl);
+        sessions.spawn_purger(SESSION_PURGE_EVERY);
         let state = web::Data::new(AppState {
             login: Login {
                 states,
                 acwing: AcwingClient::new(acwing, settings.acwing_timeout)?,
-                players: players.clone(),
+                players: PlayerRepo::new(pool),
                 state_ttl: settings.state_ttl,
             },
-            sessions: Sessions::new(pool, settings.access_ttl),
-            players,
+            sessions,
             public_url: settings.public_url.clone(),
+            cookies: CookieNames::for_public_url(&settings.public_url),
         });
         let mut origins = settings.allowed_origins.clone();
         origins.push(settings.public_url.origin().ascii_serialization());
         origins.extend_from_slice(extra_origins);
         let static_dir = web::Data::new(StaticDir(settings.static_dir.clone()));
         let port = listener.local_addr()?.port();
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(cors(&origins))
-                .wrap(from_fn(log_request))
-                .app_data(state.clone())
-                .app_data(static_dir.clone())
-                .app_data(web::JsonConfig::default().error_handler(|err, _| {
-                    AppError::new(
+        let server =
+            HttpServer::new(move || {
+                App::new()
+                    .wrap(cors(&origins))
+                    .wrap(from_fn(log_request))
+                    .app_data(state.clone())
+                    .app_data(static_dir.clone())
+                    .app_data(
+                        web::JsonConfig::default()
+                            .limit(JSON_BODY_LIMIT)
+                            .error_handler(|err, _| {
+                                AppError::new(
                         ErrorCode::InvalidRequest,
                         format!("The request body is not valid JSON for this endpoint: {err}"),
                     )
                     .into()
-                }))
-                .configure(api_routes)
-                .route("/", web::get().to(routes::assets::index))
-                .service(routes::assets::acapp_files(&static_dir))
-        })
-        .listen(listener)?
-        .run();
+                            }),
+                    )
+                    .configure(api_routes)
+                    .route("/", web::get().to(routes::assets::index))
+                    .service(routes::assets::acapp_files(&static_dir))
+            })
+            .listen(listener)?
+            .run();
         Ok(Self { port, server })
     }
 
@@ -141,6 +150,9 @@ pub async fn connect_database(url: &str) -> Result<SqlitePool, StartupError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
+        // With WAL, NORMAL loses no committed data on a crash of the
+        // process, only possibly the last commits on a power loss.
+        .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true);
     if let Some(parent) = std::path::Path::new(options.get_filename()).parent() {

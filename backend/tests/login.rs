@@ -4,6 +4,7 @@ mod support;
 
 use std::time::Duration;
 
+use acwing_sim::SimUser;
 use acwing_sim::{Endpoint, Fault};
 use support::{browser, spawn, spawn_with, Options};
 
@@ -97,8 +98,7 @@ async fn a_taken_username_gets_a_unique_variant() {
         .collect();
     let mut seen = Vec::new();
     for openid in names {
-        let (status, body) = app.acapp_login(&openid).await;
-        assert_eq!(status, 200, "{body}");
+        let body = app.acapp_login_body(&openid).await;
         seen.push(body["username"].as_str().unwrap().to_owned());
     }
     assert_eq!(seen, ["twin", "twin_2", "twin_3", "twin"]);
@@ -128,12 +128,9 @@ async fn states_that_are_missing_unknown_or_replayed_are_refused() {
     let app = spawn().await;
     let (state, redirect_uri) = app.acapp_apply().await;
     let code = app.sim.issue_code("openid-yxc").unwrap();
-    let (status, body) = app.acapp_callback(&redirect_uri, &[("code", &code)]).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_state"))
-    );
-    let (_, body) = app
+    let body = app.acapp_callback(&redirect_uri, &[("code", &code)]).await;
+    assert_eq!(body["error"], "invalid_state");
+    let body = app
         .acapp_callback(
             &redirect_uri,
             &[("code", &code), ("state", "0123456789abcdef")],
@@ -143,15 +140,62 @@ async fn states_that_are_missing_unknown_or_replayed_are_refused() {
     assert_eq!(body["result"], "error");
     assert!(!body["message"].as_str().unwrap().is_empty());
 
-    let (status, _) = app
+    let body = app
         .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(body["result"], "success");
     let code = app.sim.issue_code("openid-yxc").unwrap();
-    let (_, body) = app
+    let body = app
         .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
         .await;
     assert_eq!(body["error"], "invalid_state", "a state works once");
+}
+
+#[actix_web::test]
+async fn an_errcode_with_a_forged_state_is_invalid_state_and_never_echoed() {
+    let app = spawn().await;
+    let (_, redirect_uri) = app.acapp_apply().await;
+    let forged = [
+        ("errcode", "40010"),
+        ("errmsg", "user reject"),
+        ("state", "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"),
+    ];
+    let body = app.acapp_callback(&redirect_uri, &forged).await;
+    assert_eq!(body["error"], "invalid_state");
+    let body = app
+        .acapp_callback(&redirect_uri, &[("errcode", "40002"), ("errmsg", "x")])
+        .await;
+    assert_eq!(body["error"], "invalid_state", "no state at all");
+
+    // With a valid state, a hostile errcode and errmsg are not repeated.
+    let (state, redirect_uri) = app.acapp_apply().await;
+    let hostile = "<script>alert('pwned')</script>";
+    let body = app
+        .acapp_callback(
+            &redirect_uri,
+            &[("errcode", hostile), ("errmsg", hostile), ("state", &state)],
+        )
+        .await;
+    assert_eq!(body["error"], "acwing_error");
+    assert!(!body.to_string().contains("pwned"), "{body}");
+    let logs = String::from_utf8(support::captured_logs().lock().unwrap().clone()).unwrap();
+    assert!(
+        !logs.contains(hostile),
+        "the log carries the errmsg verbatim"
+    );
+    assert!(!logs.contains("<script>"), "markup reached the log");
+
+    let response = app
+        .browser
+        .get(app.url("/settings/acwing/web/receive_code/"))
+        .query(&[("errcode", "40010"), ("state", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        login_error(response.headers()["location"].to_str().unwrap()),
+        "invalid_state"
+    );
 }
 
 #[actix_web::test]
@@ -164,13 +208,10 @@ async fn an_expired_state_is_refused() {
     let (state, redirect_uri) = app.acapp_apply().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let code = app.sim.issue_code("openid-yxc").unwrap();
-    let (status, body) = app
+    let body = app
         .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
         .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_state"))
-    );
+    assert_eq!(body["error"], "invalid_state");
 }
 
 #[actix_web::test]
@@ -185,15 +226,15 @@ async fn a_state_from_the_other_flow_is_refused() {
         .into_owned();
     let (_, redirect_uri) = app.acapp_apply().await;
     let code = app.sim.issue_code("openid-yxc").unwrap();
-    let (_, body) = app
+    let body = app
         .acapp_callback(&redirect_uri, &[("code", &code), ("state", &web_state)])
         .await;
     assert_eq!(body["error"], "invalid_state");
 
+    // A browser with no cookies: only the flow check can refuse this one.
     let (acapp_state, _) = app.acapp_apply().await;
     let code = app.sim.issue_code("openid-yxc").unwrap();
-    let response = app
-        .browser
+    let response = browser()
         .get(app.url("/settings/acwing/web/receive_code/"))
         .query(&[("code", code.as_str()), ("state", acapp_state.as_str())])
         .send()
@@ -203,6 +244,7 @@ async fn a_state_from_the_other_flow_is_refused() {
         login_error(response.headers()["location"].to_str().unwrap()),
         "invalid_state"
     );
+    assert_eq!(app.sim.calls(Endpoint::AccessToken), 0);
 }
 
 #[actix_web::test]
@@ -232,7 +274,7 @@ async fn rejection_arrives_in_both_styles() {
 
     // AcApp: errcode and errmsg on a request to redirect_uri.
     let (state, redirect_uri) = app.acapp_apply().await;
-    let (status, body) = app
+    let body = app
         .acapp_callback(
             &redirect_uri,
             &[
@@ -242,10 +284,7 @@ async fn rejection_arrives_in_both_styles() {
             ],
         )
         .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("user_rejected"))
-    );
+    assert_eq!(body["error"], "user_rejected");
     assert_eq!(app.sim.calls(Endpoint::AccessToken), 0);
 }
 
@@ -253,13 +292,10 @@ async fn rejection_arrives_in_both_styles() {
 async fn a_callback_without_code_is_missing_code() {
     let app = spawn().await;
     let (state, redirect_uri) = app.acapp_apply().await;
-    let (status, body) = app
+    let body = app
         .acapp_callback(&redirect_uri, &[("state", &state)])
         .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("missing_code"))
-    );
+    assert_eq!(body["error"], "missing_code");
 }
 
 #[actix_web::test]
@@ -279,12 +315,12 @@ async fn acwing_errcodes_map_to_error_codes_as_string_or_number() {
             msg: "simulated".into(),
             as_number,
         }));
-        let (status, body) = app.acapp_login("openid-yxc").await;
+        let body = app.acapp_login_body("openid-yxc").await;
         assert_eq!(
             body["error"], expected,
             "errcode {code} (number: {as_number}): {body}"
         );
-        assert!(status >= 400);
+        assert!(!body.to_string().contains("simulated"), "errmsg echoed");
     }
 }
 
@@ -293,14 +329,12 @@ async fn an_expired_or_reused_code_is_code_expired() {
     let app = spawn().await;
     let code = app.sim.issue_code("openid-yxc").unwrap();
     let (state, redirect_uri) = app.acapp_apply().await;
-    assert_eq!(
-        app.acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
-            .await
-            .0,
-        200
-    );
+    let body = app
+        .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
+        .await;
+    assert_eq!(body["result"], "success");
     let (state, _) = app.acapp_apply().await;
-    let (_, body) = app
+    let body = app
         .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
         .await;
     assert_eq!(body["error"], "code_expired", "a code works once");
@@ -308,37 +342,54 @@ async fn an_expired_or_reused_code_is_code_expired() {
     let code = app.sim.issue_code("openid-yxc").unwrap();
     app.sim.advance_clock(Duration::from_secs(3600));
     let (state, _) = app.acapp_apply().await;
-    let (_, body) = app
+    let body = app
         .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
         .await;
     assert_eq!(body["error"], "code_expired");
 }
 
 #[actix_web::test]
-async fn acwing_5xx_garbage_and_timeouts_are_acwing_unavailable() {
+async fn acwing_5xx_garbage_timeouts_and_huge_answers_are_acwing_unavailable() {
     let app = spawn_with(Options {
         acwing_timeout: Duration::from_millis(700),
         ..Options::default()
     })
     .await;
-    for fault in [Fault::ServerError, Fault::Garbage, Fault::Hang] {
+    for fault in [
+        Fault::ServerError,
+        Fault::Garbage,
+        Fault::Hang,
+        Fault::Oversized,
+    ] {
         let label = format!("{fault:?}");
         app.sim.set_fault(Some(fault));
-        let (status, body) = app.acapp_login("openid-yxc").await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (503, Some("acwing_unavailable")),
-            "{label}"
-        );
+        let body = app.acapp_login_body("openid-yxc").await;
+        assert_eq!(body["error"], "acwing_unavailable", "{label}");
         assert!(!body["message"].as_str().unwrap().is_empty());
     }
     app.sim
         .set_fault(Some(Fault::Latency(Duration::from_millis(100))));
     assert_eq!(
-        app.acapp_login("openid-yxc").await.0,
-        200,
+        app.acapp_login_body("openid-yxc").await["result"],
+        "success",
         "slow but in time"
     );
+}
+
+#[actix_web::test]
+async fn a_redirect_from_acwing_is_never_followed() {
+    // Where a hijacked AcWing would send us, with the secret in the query.
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let app = spawn().await;
+    app.sim.set_fault(Some(Fault::Redirect(format!(
+        "http://{}/steal",
+        trap.local_addr().unwrap()
+    ))));
+    let body = app.acapp_login_body("openid-yxc").await;
+    assert_eq!(body["error"], "acwing_unavailable", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("redirect"));
+    assert!(trap.accept().is_err(), "the redirect was followed");
 }
 
 #[actix_web::test]
@@ -352,37 +403,124 @@ async fn a_refused_connection_is_acwing_unavailable() {
     })
     .await;
     let (state, redirect_uri) = app.acapp_apply().await;
-    let (status, body) = app
+    let body = app
         .acapp_callback(&redirect_uri, &[("code", "abc"), ("state", &state)])
         .await;
+    assert_eq!(body["error"], "acwing_unavailable");
+}
+
+#[actix_web::test]
+async fn an_empty_openid_is_acwing_error_and_makes_no_player() {
+    let app = spawn().await;
+    app.add_user("", "nobody");
+    let body = app.acapp_login_body("").await;
+    assert_eq!(body["error"], "acwing_error", "{body}");
+    let players: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM players")
+        .fetch_one(&app.db().await)
+        .await
+        .unwrap();
+    assert_eq!(players.0, 0);
+}
+
+#[actix_web::test]
+async fn hostile_profiles_are_bounded_and_photos_are_http_only() {
+    let app = spawn().await;
+    app.sim.add_user(SimUser {
+        openid: "openid-js".into(),
+        username: "  js  ".into(),
+        photo: "javascript:alert(1)".into(),
+    });
+    let body = app.acapp_login_body("openid-js").await;
+    assert_eq!(body["username"], "js", "trimmed");
+    assert_eq!(body["photo"], "", "a javascript: photo is not stored");
+
+    let long = "長".repeat(20_000);
+    app.sim.add_user(SimUser {
+        openid: "openid-long".into(),
+        username: long.clone(),
+        photo: format!("https://cdn.acwing.com/{}", "p".repeat(5000)),
+    });
+    let body = app.acapp_login_body("openid-long").await;
+    assert_eq!(body["username"].as_str().unwrap(), "長".repeat(64));
+    assert_eq!(body["photo"], "", "an oversized photo URL is not stored");
+    // Still unique once bounded.
+    app.sim.add_user(SimUser {
+        openid: "openid-long-2".into(),
+        username: long,
+        photo: String::new(),
+    });
+    let body = app.acapp_login_body("openid-long-2").await;
     assert_eq!(
-        (status, body["error"].as_str()),
-        (503, Some("acwing_unavailable"))
+        body["username"].as_str().unwrap(),
+        format!("{}_2", "長".repeat(64))
     );
 }
 
 #[actix_web::test]
-async fn an_expired_acwing_token_is_refreshed_when_the_profile_is_needed_again() {
+async fn a_stale_profile_is_refreshed_in_the_background() {
     let app = spawn().await;
-    assert_eq!(app.acapp_login("openid-yxc").await.0, 200);
-    let login = app.login().await;
-    let player = login
-        .players
-        .by_openid("openid-yxc")
+    assert_eq!(app.acapp_login_body("openid-yxc").await["username"], "yxc");
+    // A fresh profile is not read again.
+    app.acapp_login_body("openid-yxc").await;
+    assert_eq!(app.sim.calls(Endpoint::GetInfo), 1);
+
+    // Two days later the player has a new name and photo on AcWing.
+    sqlx::query("UPDATE players SET profile_synced_at = profile_synced_at - 2 * 86400")
+        .execute(&app.db().await)
         .await
-        .unwrap()
         .unwrap();
-    // Three hours later AcWing's 2 h access token is dead, and the player
-    // has a new photo.
-    app.sim.advance_clock(Duration::from_secs(3 * 3600));
-    app.add_user("openid-yxc", "yxc");
-    let synced = login.sync_profile(&player).await.unwrap();
-    assert_eq!(app.sim.calls(Endpoint::RefreshToken), 1);
-    let new_photo = "https://cdn.acwing.com/media/user/profile/photo/openid-yxc.png";
-    assert_eq!(synced.photo, new_photo);
-    let stored = login.players.by_id(player.id).await.unwrap().unwrap();
-    assert_eq!(stored.photo, new_photo);
-    // The refreshed token is stored: the next sync needs no refresh.
-    login.sync_profile(&player).await.unwrap();
-    assert_eq!(app.sim.calls(Endpoint::RefreshToken), 1);
+    app.add_user("openid-yxc", "yxc_renamed");
+    // The login itself answers with what is stored, without waiting.
+    let body = app.acapp_login_body("openid-yxc").await;
+    assert_eq!(body["username"], "yxc");
+    let access = body["access"].as_str().unwrap().to_owned();
+    let mut seen = String::new();
+    for _ in 0..50 {
+        let me: serde_json::Value = browser()
+            .get(app.url("/settings/getinfo/"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        seen = me["username"].as_str().unwrap().to_owned();
+        if seen == "yxc_renamed" {
+            assert_eq!(
+                me["photo"],
+                "https://cdn.acwing.com/media/user/profile/photo/openid-yxc.png"
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, "yxc_renamed");
+    assert_eq!(app.sim.calls(Endpoint::GetInfo), 2);
+}
+
+#[actix_web::test]
+async fn no_acwing_token_is_ever_stored() {
+    let app = spawn().await;
+    for openid in ["openid-yxc", "openid-alice", "openid-yxc"] {
+        assert_eq!(app.acapp_login_body(openid).await["result"], "success");
+        app.web_login(&browser(), openid).await;
+    }
+    let tokens = app.sim.issued_tokens();
+    assert!(tokens.len() >= 6, "the simulator issued tokens");
+    // The database file and its WAL, byte for byte.
+    let mut files = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", app.db.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            files.push(bytes);
+        }
+    }
+    assert!(!files.is_empty());
+    for token in &tokens {
+        for bytes in &files {
+            let found = bytes.windows(token.len()).any(|w| w == token.as_bytes());
+            assert!(!found, "an AcWing token is in the database files");
+        }
+    }
 }

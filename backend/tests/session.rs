@@ -4,8 +4,36 @@ mod support;
 
 use std::process::Command;
 
+use std::time::Duration;
+
+use backend::sessions::Sessions;
 use serde_json::{json, Value};
-use support::{browser, captured_logs, spawn};
+use support::{browser, captured_logs, spawn, spawn_with, Options};
+
+/// A client with no cookie jar, for requests whose cookies a test writes.
+fn bare() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `name=value` of the Set-Cookie for `name`.
+fn cookie_pair(set_cookies: &[String], name: &str) -> Option<String> {
+    set_cookies
+        .iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
 
 async fn getinfo_with(app: &support::TestApp, access: &str) -> u16 {
     browser()
@@ -37,6 +65,340 @@ async fn getinfo_needs_a_valid_credential() {
         (401, Some("unauthorized"))
     );
     assert_eq!(getinfo_with(&app, "not-a-token").await, 401);
+
+    // RFC 6750: the scheme is case-insensitive.
+    let (_, login) = app.acapp_login("openid-yxc").await;
+    let access = login["access"].as_str().unwrap();
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let status = browser()
+            .get(app.url("/settings/getinfo/"))
+            .header("authorization", format!("{scheme} {access}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), 200, "{scheme}");
+    }
+}
+
+#[actix_web::test]
+async fn eight_concurrent_refreshes_of_one_token_succeed_exactly_once() {
+    let app = spawn().await;
+    let (_, login) = app.acapp_login("openid-yxc").await;
+    let token = login["refresh"].as_str().unwrap();
+    let answers = futures::future::join_all((0..8).map(|_| refresh(&app, token))).await;
+    let winners: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+        assert_eq!(
+            (*status, body["error"].as_str()),
+            (401, Some("unauthorized"))
+        );
+    }
+    // The others were reuse: the whole family is revoked, the winner's too.
+    assert_eq!(
+        getinfo_with(&app, winners[0]["access"].as_str().unwrap()).await,
+        401
+    );
+    assert_eq!(
+        refresh(&app, winners[0]["refresh"].as_str().unwrap())
+            .await
+            .0,
+        401
+    );
+}
+
+#[actix_web::test]
+async fn refreshes_logins_and_logouts_racing_never_fail() {
+    let app = spawn().await;
+    let mut pairs = Vec::new();
+    for _ in 0..24 {
+        pairs.push(app.acapp_login("openid-alice").await.1);
+    }
+    let (to_refresh, to_logout) = pairs.split_at(16);
+    let refreshes = futures::future::join_all(
+        to_refresh
+            .iter()
+            .map(|p| refresh(&app, p["refresh"].as_str().unwrap())),
+    );
+    let app = &app;
+    let logins = futures::future::join_all((0..8).map(|i| async move {
+        if i % 2 == 0 {
+            app.acapp_login_body("openid-bob").await["result"].clone()
+        } else {
+            let location = app.web_login(&browser(), "openid-yxc").await;
+            json!(location)
+        }
+    }));
+    let logouts = futures::future::join_all(to_logout.iter().map(|p| {
+        browser()
+            .post(app.url("/settings/logout/"))
+            .bearer_auth(p["access"].as_str().unwrap())
+            .send()
+    }));
+    let (refreshed, logged_in, logged_out) = futures::join!(refreshes, logins, logouts);
+    for (status, body) in refreshed {
+        assert_eq!(status, 200, "{body}");
+    }
+    for outcome in logged_in {
+        assert!(outcome == "success" || outcome == "/", "{outcome}");
+    }
+    for response in logged_out {
+        assert_eq!(response.unwrap().status().as_u16(), 200);
+    }
+}
+
+#[actix_web::test]
+async fn two_binding_cookies_refuse_the_login() {
+    let app = spawn().await;
+    let apply = bare()
+        .get(app.url("/settings/acwing/web/apply_code/"))
+        .send()
+        .await
+        .unwrap();
+    let binding = cookie_pair(&set_cookies(&apply), "acapp_login_browser").unwrap();
+    let body: Value = apply.json().await.unwrap();
+    let apply_url = url::Url::parse(body["apply_code_url"].as_str().unwrap()).unwrap();
+    let callback = app.consent(&apply_url, "openid-yxc", "agree").await;
+    // A sibling AcApp planted a second one, as the victim's browser sends it.
+    let planted = format!("acapp_login_browser={}", "0".repeat(32));
+    let response = bare()
+        .get(&callback)
+        .header("cookie", format!("{planted}; {binding}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["location"],
+        "/?login_error=invalid_state"
+    );
+    assert!(cookie_pair(&set_cookies(&response), "acapp_session").is_none());
+}
+
+#[actix_web::test]
+async fn two_session_cookies_are_unauthorized() {
+    let app = spawn().await;
+    let mut cookies = Vec::new();
+    for openid in ["openid-yxc", "openid-alice"] {
+        cookies.push(login_cookie(&app, openid).await);
+    }
+    let status = |cookie: String| {
+        bare()
+            .get(app.url("/settings/getinfo/"))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(status(cookies[0].clone()).await.unwrap().status(), 200);
+    let both = format!("{}; {}", cookies[1], cookies[0]);
+    let response = status(both).await.unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+}
+
+/// A whole web login without a cookie jar; returns `acapp_session=…`.
+async fn login_cookie(app: &support::TestApp, openid: &str) -> String {
+    let apply = bare()
+        .get(app.url("/settings/acwing/web/apply_code/"))
+        .send()
+        .await
+        .unwrap();
+    let binding = cookie_pair(&set_cookies(&apply), "acapp_login_browser").unwrap();
+    let body: Value = apply.json().await.unwrap();
+    let apply_url = url::Url::parse(body["apply_code_url"].as_str().unwrap()).unwrap();
+    let callback = app.consent(&apply_url, openid, "agree").await;
+    let response = bare()
+        .get(&callback)
+        .header("cookie", binding)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/");
+    cookie_pair(&set_cookies(&response), "acapp_session").unwrap()
+}
+
+#[actix_web::test]
+async fn an_oversized_or_foreign_binding_cookie_is_replaced_and_renewed() {
+    let app = spawn().await;
+    for foreign in ["a".repeat(4000), "attacker-chosen".into(), "A".repeat(32)] {
+        let response = bare()
+            .get(app.url("/settings/acwing/web/apply_code/"))
+            .header("cookie", format!("acapp_login_browser={foreign}"))
+            .send()
+            .await
+            .unwrap();
+        let minted = cookie_pair(&set_cookies(&response), "acapp_login_browser").unwrap();
+        let value = minted.split_once('=').unwrap().1;
+        assert_ne!(value, foreign);
+        assert_eq!(value.len(), 32);
+        assert!(value
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    }
+    // A minted one is kept, and its lifetime renewed on every apply_code.
+    let first = bare()
+        .get(app.url("/settings/acwing/web/apply_code/"))
+        .send()
+        .await
+        .unwrap();
+    let minted = cookie_pair(&set_cookies(&first), "acapp_login_browser").unwrap();
+    let again = bare()
+        .get(app.url("/settings/acwing/web/apply_code/"))
+        .header("cookie", &minted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["cache-control"], "no-store");
+    let renewed = set_cookies(&again)
+        .into_iter()
+        .find(|c| c.starts_with(&minted))
+        .expect("the same nonce, set again");
+    assert!(renewed.contains("Max-Age=60"), "{renewed}");
+    assert!(
+        renewed.contains("Path=/;") || renewed.ends_with("Path=/"),
+        "{renewed}"
+    );
+}
+
+#[actix_web::test]
+async fn cookies_are_host_prefixed_when_the_public_url_is_https() {
+    let app = spawn_with(Options {
+        public_url: Some("https://app1234.acapp.acwing.com.cn".into()),
+        ..Options::default()
+    })
+    .await;
+    let apply = bare()
+        .get(app.url("/settings/acwing/web/apply_code/"))
+        .send()
+        .await
+        .unwrap();
+    let cookies = set_cookies(&apply);
+    let binding = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-acapp_login_browser="))
+        .expect("a __Host- binding cookie")
+        .clone();
+    for attribute in ["Secure", "Path=/", "HttpOnly"] {
+        assert!(binding.contains(attribute), "{binding}");
+    }
+    assert!(
+        !binding.to_ascii_lowercase().contains("domain"),
+        "{binding}"
+    );
+    let body: Value = apply.json().await.unwrap();
+    let apply_url = url::Url::parse(body["apply_code_url"].as_str().unwrap()).unwrap();
+    let callback = app.consent(&apply_url, "openid-yxc", "agree").await;
+    let callback = callback.replace(&app.public_url, &app.address);
+    let pair = binding.split(';').next().unwrap().to_owned();
+    // The unprefixed name means nothing over https.
+    let unprefixed = pair.replace("__Host-", "");
+    let refused = bare()
+        .get(&callback)
+        .header("cookie", unprefixed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.headers()["location"], "/?login_error=invalid_state");
+
+    let apply = bare()
+        .get(app.url("/settings/acwing/web/apply_code/"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = apply.json().await.unwrap();
+    let apply_url = url::Url::parse(body["apply_code_url"].as_str().unwrap()).unwrap();
+    let callback = app.consent(&apply_url, "openid-yxc", "agree").await;
+    let callback = callback.replace(&app.public_url, &app.address);
+    let response = bare()
+        .get(&callback)
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/");
+    let session = set_cookies(&response)
+        .into_iter()
+        .find(|c| c.starts_with("__Host-acapp_session="))
+        .expect("a __Host- session cookie");
+    assert!(
+        session.contains("Secure") && session.contains("Path=/"),
+        "{session}"
+    );
+    assert!(
+        !session.to_ascii_lowercase().contains("domain"),
+        "{session}"
+    );
+}
+
+#[actix_web::test]
+async fn a_new_web_login_in_the_same_browser_ends_the_old_session() {
+    let app = spawn().await;
+    let old = login_cookie(&app, "openid-yxc").await;
+    let apply = bare()
+        .get(app.url("/settings/acwing/web/apply_code/"))
+        .send()
+        .await
+        .unwrap();
+    let binding = cookie_pair(&set_cookies(&apply), "acapp_login_browser").unwrap();
+    let body: Value = apply.json().await.unwrap();
+    let apply_url = url::Url::parse(body["apply_code_url"].as_str().unwrap()).unwrap();
+    let callback = app.consent(&apply_url, "openid-alice", "agree").await;
+    let response = bare()
+        .get(&callback)
+        .header("cookie", format!("{binding}; {old}"))
+        .send()
+        .await
+        .unwrap();
+    let new = cookie_pair(&set_cookies(&response), "acapp_session").unwrap();
+    let getinfo = |cookie: String| {
+        bare()
+            .get(app.url("/settings/getinfo/"))
+            .header("cookie", cookie)
+            .send()
+    };
+    assert_eq!(getinfo(old).await.unwrap().status(), 401);
+    assert_eq!(getinfo(new).await.unwrap().status(), 200);
+}
+
+#[actix_web::test]
+async fn expired_and_long_revoked_credentials_are_purged() {
+    let app = spawn_with(Options {
+        access_ttl: Duration::from_secs(5),
+        ..Options::default()
+    })
+    .await;
+    let (_, kept) = app.acapp_login("openid-yxc").await;
+    let (_, gone) = app.acapp_login("openid-alice").await;
+    browser()
+        .post(app.url("/settings/logout/"))
+        .bearer_auth(gone["access"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let db = app.db().await;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = revoked_at - 2 * 86400 WHERE revoked_at IS NOT NULL",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE credentials SET expires_at = 0 WHERE kind = 'access'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let purged = Sessions::new(db.clone(), Duration::from_secs(900))
+        .purge()
+        .await
+        .unwrap();
+    // Both access tokens, the revoked session's refresh token, and it.
+    assert_eq!((purged.credentials, purged.sessions), (3, 1));
+    let (status, _) = refresh(&app, kept["refresh"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "a live session survives the purge");
 }
 
 #[actix_web::test]
@@ -145,6 +507,14 @@ async fn cors_preflights_answer_allowed_origins_only() {
         "{headers}"
     );
 
+    assert!(
+        allowed
+            .headers()
+            .get("access-control-allow-credentials")
+            .is_none(),
+        "no credentials cross-origin: the AcApp uses bearer tokens"
+    );
+
     let refused = preflight("https://evil.example").await.unwrap();
     assert!(refused
         .headers()
@@ -171,7 +541,7 @@ async fn secrets_codes_and_tokens_appear_in_no_response_or_log() {
     let mut responses = String::new();
     let (state, redirect_uri) = app.acapp_apply().await;
     let code = app.sim.issue_code("openid-yxc").unwrap();
-    let (_, login) = app
+    let login = app
         .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
         .await;
     responses.push_str(&login.to_string());
@@ -187,6 +557,12 @@ async fn secrets_codes_and_tokens_appear_in_no_response_or_log() {
         .into_owned();
     let response = app.browser.get(&callback).send().await.unwrap();
     responses.push_str(&format!("{:?}", response.headers()));
+    let web_session = cookie_pair(&set_cookies(&response), "acapp_session")
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
     let (_, me) = app.get_json(&app.browser, "/settings/getinfo/").await;
     responses.push_str(&me.to_string());
     let (_, rotated) = refresh(&app, login["refresh"].as_str().unwrap()).await;
@@ -206,8 +582,20 @@ async fn secrets_codes_and_tokens_appear_in_no_response_or_log() {
         rotated["access"].as_str().unwrap(),
         rotated["refresh"].as_str().unwrap(),
     ];
-    for secret in ours {
+    let acwing_tokens = app.sim.issued_tokens();
+    assert!(!acwing_tokens.is_empty());
+    for secret in ours
+        .into_iter()
+        .chain([web_session.as_str()])
+        .chain(acwing_tokens.iter().map(String::as_str))
+    {
         assert!(!logs.contains(secret), "a log line leaked a secret");
+    }
+    for token in &acwing_tokens {
+        assert!(
+            !responses.contains(token),
+            "a response leaked AcWing's token"
+        );
     }
 }
 
@@ -221,6 +609,8 @@ fn server(envs: &[(&str, &str)]) -> std::process::Output {
         "ACAPP_PUBLIC_URL",
         "ACAPP_ALLOWED_ORIGINS",
         "ACAPP_DATABASE_URL",
+        "ACAPP_DEMO",
+        "ACWING_SECRET_FILE",
     ] {
         cmd.env_remove(var);
     }
@@ -229,13 +619,29 @@ fn server(envs: &[(&str, &str)]) -> std::process::Output {
 
 #[test]
 fn bad_configuration_exits_2_with_one_clear_line() {
-    let cases: [&[(&str, &str)]; 6] = [
+    let cases: [&[(&str, &str)]; 9] = [
         &[("ACWING_APPID", "1")],
         &[("ACWING_SECRET", "s")],
-        &[("ACAPP_STATE_TTL", "3h")],
-        &[("ACAPP_STATE_TTL", "soon")],
-        &[("ACAPP_PUBLIC_URL", "not a url")],
-        &[("ACAPP_ALLOWED_ORIGINS", "https://ok.example,ftp://no")],
+        &[("ACAPP_DEMO", "1"), ("ACAPP_STATE_TTL", "3h")],
+        &[("ACAPP_DEMO", "1"), ("ACAPP_STATE_TTL", "soon")],
+        &[("ACAPP_DEMO", "1"), ("ACAPP_PUBLIC_URL", "not a url")],
+        &[
+            ("ACAPP_DEMO", "1"),
+            ("ACAPP_PUBLIC_URL", "https://a.example/sub"),
+        ],
+        &[
+            ("ACAPP_DEMO", "1"),
+            ("ACAPP_ALLOWED_ORIGINS", "https://ok.example,ftp://no"),
+        ],
+        &[
+            ("ACAPP_DEMO", "1"),
+            ("ACWING_APPID", "1"),
+            ("ACWING_SECRET", "s"),
+        ],
+        &[
+            ("ACWING_APPID", "1"),
+            ("ACWING_SECRET_FILE", "/nonexistent/secret"),
+        ],
     ];
     for envs in cases {
         let output = server(envs);
@@ -244,6 +650,17 @@ fn bad_configuration_exits_2_with_one_clear_line() {
         assert_eq!(stderr.trim().lines().count(), 1, "{envs:?}: {stderr}");
         assert!(stderr.starts_with("error"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn without_credentials_or_demo_mode_the_server_refuses_to_start() {
+    let output = server(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    for way_out in ["ACWING_APPID", "ACWING_SECRET", "--demo", "ACAPP_DEMO=1"] {
+        assert!(stderr.contains(way_out), "{stderr} lacks {way_out}");
     }
 }
 
@@ -264,6 +681,8 @@ fn help_lists_every_setting() {
         "ACAPP_DATABASE_URL",
         "ACAPP_ALLOWED_ORIGINS",
         "ACAPP_STATE_TTL",
+        "ACAPP_DEMO",
+        "ACWING_SECRET_FILE",
     ] {
         assert!(help.contains(var), "--help lacks {var}");
     }

@@ -8,19 +8,75 @@ pub mod session;
 pub mod web;
 
 use actix_web::cookie::{time, Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::HttpRequest;
 use url::Url;
 
 use crate::acwing::AcwingClient;
 use crate::login::{Callback, Login};
-use crate::players::PlayerRepo;
 use crate::sessions::Sessions;
 
 /// Everything the handlers share.
 pub struct AppState {
     pub login: Login,
     pub sessions: Sessions,
-    pub players: PlayerRepo,
     pub public_url: Url,
+    pub cookies: CookieNames,
+}
+
+/// Our cookies' names. Every AcApp lives under `acapp.acwing.com.cn`, which
+/// is not a public suffix, so a sibling AcApp can set cookies for our
+/// domain; over https the `__Host-` prefix makes browsers refuse any such
+/// cookie (it must be Secure, Path=/, and carry no Domain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieNames {
+    pub session: &'static str,
+    /// Ties a web-flow state to the browser that asked for it (login CSRF).
+    pub binding: &'static str,
+}
+
+impl CookieNames {
+    pub fn for_public_url(url: &Url) -> Self {
+        if url.scheme() == "https" {
+            Self {
+                session: "__Host-acapp_session",
+                binding: "__Host-acapp_login_browser",
+            }
+        } else {
+            Self {
+                session: "acapp_session",
+                binding: "acapp_login_browser",
+            }
+        }
+    }
+}
+
+/// The request carried one of our cookies more than once: one of them was
+/// planted, and we cannot tell which.
+#[derive(Debug, PartialEq, Eq)]
+pub struct DuplicateCookie;
+
+/// Every value the request carries for cookie `name`, unparsed: ours are
+/// hex, and a malformed neighbour must not make us drop the rest.
+fn cookie_values(req: &HttpRequest, name: &str) -> Vec<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(n, _)| n.trim() == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .collect()
+}
+
+/// The value of cookie `name`, refusing a request that carries it twice.
+pub fn single_cookie(req: &HttpRequest, name: &str) -> Result<Option<String>, DuplicateCookie> {
+    let mut values = cookie_values(req, name);
+    match values.len() {
+        0 => Ok(None),
+        1 => Ok(values.pop()),
+        _ => Err(DuplicateCookie),
+    }
 }
 
 impl AppState {
@@ -28,21 +84,22 @@ impl AppState {
         &self.login.acwing
     }
 
-    /// Cookies are `Secure` whenever players reach us over https.
-    pub fn cookie<'c>(
-        &self,
-        name: &'c str,
-        value: String,
-        path: &'c str,
-        max_age: i64,
-    ) -> Cookie<'c> {
+    /// Path `/` and no Domain, as `__Host-` requires; `Secure` whenever
+    /// players reach us over https.
+    pub fn cookie(&self, name: &'static str, value: String, max_age: i64) -> Cookie<'static> {
         Cookie::build(name, value)
-            .path(path)
+            .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
             .secure(self.public_url.scheme() == "https")
             .max_age(time::Duration::seconds(max_age))
             .finish()
+    }
+
+    pub fn removal_cookie(&self, name: &'static str) -> Cookie<'static> {
+        let mut gone = self.cookie(name, String::new(), 0);
+        gone.make_removal();
+        gone
     }
 }
 

@@ -3,25 +3,35 @@
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use shared::api::{paths, Success, WebApplyCode};
 
-use super::{encode, parse_callback, AppState};
+use super::{encode, parse_callback, single_cookie, AppState};
 use crate::config::public_endpoint;
 use crate::error::AppError;
 use crate::secret::random_hex;
 use crate::sessions::COOKIE_LIFETIME_SECS;
 use crate::state_store::Flow;
 
-/// Ties a web-flow state to the browser that asked for it (login CSRF).
-pub const BROWSER_COOKIE: &str = "acapp_login_browser";
-pub const SESSION_COOKIE: &str = "acapp_session";
-const BROWSER_COOKIE_PATH: &str = "/settings/acwing/web/";
+/// Bytes of randomness in the browser-binding nonce.
+const NONCE_BYTES: usize = 16;
+
+/// Only a nonce of the exact shape we mint is adopted; anything else (a
+/// planted or oversized value) is replaced with a fresh one.
+fn is_nonce(value: &str) -> bool {
+    value.len() == 2 * NONCE_BYTES
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
 
 pub async fn apply_code(
     req: HttpRequest,
     app: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     // Reuse the browser's nonce so two tabs logging in do not undo each other.
-    let existing = req.cookie(BROWSER_COOKIE).map(|c| c.value().to_owned());
-    let browser = existing.clone().unwrap_or_else(|| random_hex(16));
+    let browser = single_cookie(&req, app.cookies.binding)
+        .ok()
+        .flatten()
+        .filter(|v| is_nonce(v))
+        .unwrap_or_else(|| random_hex(NONCE_BYTES));
     let state = app.login.begin(Flow::Web, Some(browser.clone())).await?;
     let redirect_uri = public_endpoint(&app.public_url, paths::WEB_RECEIVE_CODE);
     let apply_code_url = format!(
@@ -31,42 +41,68 @@ pub async fn apply_code(
         encode(&redirect_uri),
         state
     );
-    let mut response = HttpResponse::Ok();
-    if existing.is_none() {
-        let ttl = app.login.state_ttl.as_secs() as i64;
-        response.cookie(app.cookie(BROWSER_COOKIE, browser, BROWSER_COOKIE_PATH, ttl));
-    }
-    Ok(response.json(WebApplyCode {
-        result: Success::Success,
-        apply_code_url,
-    }))
+    // Renewed on every apply_code, so it outlives the state just issued.
+    let ttl = i64::try_from(app.login.state_ttl.as_secs()).unwrap_or(i64::MAX);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(app.cookie(app.cookies.binding, browser, ttl))
+        .json(WebApplyCode {
+            result: Success::Success,
+            apply_code_url,
+        }))
 }
 
 pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
     let callback = parse_callback(req.query_string());
-    let browser = req.cookie(BROWSER_COOKIE).map(|c| c.value().to_owned());
+    // Two binding cookies: one was planted. Binding to neither makes the
+    // state check fail (and still consumes the state).
+    let browser = single_cookie(&req, app.cookies.binding).unwrap_or_else(|_| {
+        tracing::warn!("two login-binding cookies in one request; refusing the login");
+        None
+    });
+    let old_session = single_cookie(&req, app.cookies.session).ok().flatten();
     let outcome = async {
         let player = app
             .login
             .complete(Flow::Web, callback, browser.as_deref())
             .await?;
-        Ok::<_, AppError>(app.sessions.start_web(player.id, None).await?)
+        Ok::<_, AppError>(
+            app.sessions
+                .start_web(player.id, old_session.as_deref())
+                .await?,
+        )
     };
+    let mut response = HttpResponse::Found();
+    response
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"));
     match outcome.await {
-        Ok(token) => HttpResponse::Found()
+        Ok(token) => response
             .insert_header((header::LOCATION, "/"))
             .cookie(app.cookie(
-                SESSION_COOKIE,
+                app.cookies.session,
                 token.expose().to_owned(),
-                "/",
                 COOKIE_LIFETIME_SECS,
             ))
             .finish(),
-        Err(err) => HttpResponse::Found()
+        Err(err) => response
             .insert_header((
                 header::LOCATION,
                 format!("/?{}={}", paths::LOGIN_ERROR_PARAM, err.code),
             ))
             .finish(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_minted_nonces_are_adopted() {
+        assert!(is_nonce(&random_hex(NONCE_BYTES)));
+        assert!(!is_nonce("ABCDEF0123456789ABCDEF0123456789"));
+        assert!(!is_nonce(&"a".repeat(4096)));
+        assert!(!is_nonce(""));
     }
 }

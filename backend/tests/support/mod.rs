@@ -9,13 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use acwing_sim::{SimConfig, SimUser, Simulator};
-use backend::acwing::AcwingClient;
 use backend::config::{AcwingMode, AcwingSettings, Settings};
-use backend::login::Login;
-use backend::players::PlayerRepo;
 use backend::secret::{random_hex, AppSecret};
 use backend::startup::{connect_database, Application};
-use backend::state_store::MemoryStateStore;
 use serde_json::Value;
 use url::Url;
 
@@ -28,7 +24,7 @@ pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
         let logs = Arc::new(Mutex::new(Vec::new()));
         let sink = logs.clone();
         tracing_subscriber::fmt()
-            .with_env_filter("debug")
+            .with_env_filter(backend::telemetry::log_filter(Some("debug")))
             .with_ansi(false)
             .with_writer(move || Writer(sink.clone()))
             .init();
@@ -51,6 +47,8 @@ impl std::io::Write for Writer {
 
 pub struct TestApp {
     pub address: String,
+    /// The origin in redirect_uris (`address` unless set otherwise).
+    pub public_url: String,
     pub sim: Simulator,
     pub secret: String,
     /// A browser: keeps cookies, never follows redirects.
@@ -64,6 +62,9 @@ pub struct Options {
     pub acwing_timeout: Duration,
     /// Point the app at this AcWing instead of the simulator.
     pub acwing_base_url: Option<String>,
+    /// What players reach; the server still listens on plain loopback http.
+    pub public_url: Option<String>,
+    pub access_ttl: Duration,
 }
 
 impl Default for Options {
@@ -72,6 +73,8 @@ impl Default for Options {
             state_ttl: Duration::from_secs(60),
             acwing_timeout: Duration::from_secs(2),
             acwing_base_url: None,
+            public_url: None,
+            access_ttl: Duration::from_secs(900),
         }
     }
 }
@@ -114,11 +117,11 @@ pub async fn spawn_with(options: Options) -> TestApp {
         acwing: AcwingMode::Real(acwing.clone()),
         acwing_timeout: options.acwing_timeout,
         bind: listener.local_addr().unwrap(),
-        public_url: Url::parse(&address).unwrap(),
+        public_url: Url::parse(options.public_url.as_deref().unwrap_or(&address)).unwrap(),
         database_url: format!("sqlite://{}", db.display()),
         allowed_origins: vec!["https://www.acwing.com".into()],
         state_ttl: options.state_ttl,
-        access_ttl: Duration::from_secs(900),
+        access_ttl: options.access_ttl,
         static_dir: std::env::temp_dir().join("acapp-no-dist"),
     };
     let app = Application::build(&settings, &acwing, listener, &[])
@@ -126,6 +129,11 @@ pub async fn spawn_with(options: Options) -> TestApp {
         .expect("the app starts");
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
+        public_url: settings
+            .public_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned(),
         address,
         sim,
         secret,
@@ -208,8 +216,11 @@ impl TestApp {
         (body["state"].as_str().unwrap().to_owned(), redirect_uri)
     }
 
-    /// What AcWingOS does after "agree": call redirect_uri with code and state.
-    pub async fn acapp_callback(&self, redirect_uri: &str, query: &[(&str, &str)]) -> (u16, Value) {
+    /// What AcWingOS does after "agree": call redirect_uri with code and
+    /// state. Whatever happened, the answer must be HTTP 200 with CORS (see
+    /// the README's AcApp answer contract): only its body says what.
+    pub async fn acapp_callback(&self, redirect_uri: &str, query: &[(&str, &str)]) -> Value {
+        let redirect_uri = redirect_uri.replace(&self.public_url, &self.address);
         let response = browser()
             .get(redirect_uri)
             .query(query)
@@ -217,29 +228,35 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
+        assert_eq!(response.status().as_u16(), 200, "the AcApp answer contract");
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "https://www.acwing.com"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        response.json().await.unwrap()
     }
 
+    /// A whole AcApp login's answer, with the status the contract fixes.
+    pub async fn acapp_login_body(&self, openid: &str) -> Value {
+        self.acapp_login(openid).await.1
+    }
+
+    /// (200, body): the status is always 200, kept for readable asserts.
     pub async fn acapp_login(&self, openid: &str) -> (u16, Value) {
         let (state, redirect_uri) = self.acapp_apply().await;
         let code = self.sim.issue_code(openid).expect("a simulated user");
-        self.acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
-            .await
+        let body = self
+            .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
+            .await;
+        (200, body)
     }
 
-    /// The login use case over this app's database and AcWing, for
-    /// operations that no endpoint exposes.
-    pub async fn login(&self) -> Login {
-        let pool = connect_database(&format!("sqlite://{}", self.db.display()))
+    /// The app's database, for checks no endpoint exposes.
+    pub async fn db(&self) -> sqlx::SqlitePool {
+        connect_database(&format!("sqlite://{}", self.db.display()))
             .await
-            .unwrap();
-        Login {
-            states: MemoryStateStore::new(10),
-            acwing: AcwingClient::new(&self.acwing, Duration::from_secs(2)).unwrap(),
-            players: PlayerRepo::new(pool),
-            state_ttl: Duration::from_secs(60),
-        }
+            .unwrap()
     }
 
     pub fn add_user(&self, openid: &str, username: &str) {
