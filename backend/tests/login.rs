@@ -524,3 +524,57 @@ async fn no_acwing_token_is_ever_stored() {
         }
     }
 }
+
+/// The statements one receive_code request ran, from sqlx's own debug log.
+async fn statements_of_one_login(app: &support::TestApp, openid: &str) -> Vec<String> {
+    let (state, redirect_uri) = app.acapp_apply().await;
+    let code = app.sim.issue_code(openid).unwrap();
+    let response = browser()
+        .get(redirect_uri.replace(&app.public_url, &app.address))
+        .query(&[("code", code.as_str()), ("state", state.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["result"], "success");
+    let logs = String::from_utf8(support::captured_logs().lock().unwrap().clone()).unwrap();
+    logs.lines()
+        .filter(|l| l.contains(&format!("request{{id={id}}}")) && l.contains("sqlx::query"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_login_is_one_player_write_and_one_session_transaction() {
+    let app = spawn().await;
+    let new = statements_of_one_login(&app, "openid-bob").await;
+    let returning = statements_of_one_login(&app, "openid-bob").await;
+    println!("new player: {} statements\n{}", new.len(), new.join("\n"));
+    println!(
+        "returning player: {} statements\n{}",
+        returning.len(),
+        returning.join("\n")
+    );
+    let writes = |lines: &[String], table: &str| {
+        lines
+            .iter()
+            .filter(|l| l.contains(table) && (l.contains("INSERT") || l.contains("UPDATE")))
+            .count()
+    };
+    assert_eq!(writes(&returning, "players"), 1, "{returning:?}");
+    assert_eq!(writes(&returning, "sessions"), 1);
+    assert_eq!(
+        writes(&returning, "credentials"),
+        1,
+        "one INSERT for both tokens"
+    );
+    assert_eq!(
+        writes(&new, "players"),
+        2,
+        "the UPDATE that finds nobody, then the INSERT"
+    );
+}

@@ -24,7 +24,10 @@ pub fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
         let logs = Arc::new(Mutex::new(Vec::new()));
         let sink = logs.clone();
         tracing_subscriber::fmt()
-            .with_env_filter(backend::telemetry::log_filter(Some("debug")))
+            // The test's own cookie jar (the "browser") logs what it stores.
+            .with_env_filter(backend::telemetry::log_filter(Some(
+                "debug,cookie_store=info",
+            )))
             .with_ansi(false)
             .with_writer(move || Writer(sink.clone()))
             .init();
