@@ -12,13 +12,15 @@ use crate::state_store::Flow;
 
 pub async fn apply_code(app: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let state = app.login.begin(Flow::Acapp, None).await?;
-    Ok(HttpResponse::Ok().json(AcappApplyCode {
-        result: Success::Success,
-        appid: app.acwing().appid().to_owned(),
-        redirect_uri: encode(&public_endpoint(&app.public_url, paths::ACAPP_RECEIVE_CODE)),
-        scope: "userinfo".to_owned(),
-        state,
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(AcappApplyCode {
+            result: Success::Success,
+            appid: app.acwing().appid().to_owned(),
+            redirect_uri: encode(&public_endpoint(&app.public_url, paths::ACAPP_RECEIVE_CODE)),
+            scope: "userinfo".to_owned(),
+            state,
+        }))
 }
 
 /// Always HTTP 200: AcWing hands redirect_uri's answer to the app's

@@ -204,10 +204,18 @@ impl TestApp {
 
     /// The AcApp flow's apply_code: (state, decoded redirect_uri).
     pub async fn acapp_apply(&self) -> (String, String) {
-        let (status, body) = self
-            .get_json(&browser(), "/settings/acwing/acapp/apply_code/")
-            .await;
-        assert_eq!(status, 200, "{body}");
+        let response = browser()
+            .get(self.url("/settings/acwing/acapp/apply_code/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store",
+            "a fresh state"
+        );
+        let body: Value = response.json().await.unwrap();
         assert_eq!(body["appid"], APPID);
         assert_eq!(body["scope"], "userinfo");
         let encoded = body["redirect_uri"].as_str().unwrap();
