@@ -1,12 +1,15 @@
 //! Settings from flags and environment variables, validated into types.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 use url::Url;
 
+use crate::client_ip::TrustedProxies;
+use crate::rate_limit::Rate;
 use crate::secret::AppSecret;
 
 /// The seed keeps a state for 2 h; ours may not live longer.
@@ -66,6 +69,25 @@ pub struct Cli {
     /// The built frontend (`cargo xtask run` builds it here).
     #[arg(long, env = "ACAPP_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
+    /// Proxies (comma-separated CIDRs or addresses) whose X-Forwarded-For is
+    /// believed; empty: the peer address is the client.
+    #[arg(long, env = "ACAPP_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// apply_code requests per minute from one client address (both flows).
+    #[arg(long, env = "ACAPP_APPLY_CODE_PER_MINUTE", default_value = "300")]
+    pub apply_code_per_minute: NonZeroU32,
+    /// apply_code requests one client address may make at once, on top.
+    #[arg(long, env = "ACAPP_APPLY_CODE_BURST", default_value = "100")]
+    pub apply_code_burst: NonZeroU32,
+    /// receive_code requests per minute from one client address (both flows).
+    #[arg(long, env = "ACAPP_RECEIVE_CODE_PER_MINUTE", default_value = "300")]
+    pub receive_code_per_minute: NonZeroU32,
+    /// receive_code requests one client address may make at once, on top.
+    #[arg(long, env = "ACAPP_RECEIVE_CODE_BURST", default_value = "100")]
+    pub receive_code_burst: NonZeroU32,
+    /// Login states held at most; past it the oldest is evicted.
+    #[arg(long, env = "ACAPP_STATE_CAP", default_value = "100000", value_parser = clap::value_parser!(u32).range(100..=10_000_000))]
+    pub state_cap: u32,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -127,6 +149,41 @@ pub struct Settings {
     /// Lifetime of our own access tokens.
     pub access_ttl: Duration,
     pub static_dir: PathBuf,
+    pub limits: LimitSettings,
+}
+
+/// What one client may ask of the unauthenticated login endpoints, and how
+/// many login states the server holds (see README, "Hardening").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitSettings {
+    pub trusted_proxies: TrustedProxies,
+    pub apply_code: Rate,
+    pub receive_code: Rate,
+    pub state_cap: usize,
+}
+
+impl Default for LimitSettings {
+    /// A classroom behind one NAT logs in together (a burst of 100, then
+    /// 300 a minute, each login being one apply_code and one
+    /// receive_code); a flood of thousands a second is cut off.
+    fn default() -> Self {
+        const PER_MINUTE: NonZeroU32 = NonZeroU32::new(300).unwrap();
+        const BURST: NonZeroU32 = NonZeroU32::new(100).unwrap();
+        Self {
+            trusted_proxies: TrustedProxies::default(),
+            apply_code: Rate::new(PER_MINUTE, BURST),
+            receive_code: Rate::new(PER_MINUTE, BURST),
+            state_cap: 100_000,
+        }
+    }
+}
+
+impl LimitSettings {
+    /// Live states one client address may hold: a fiftieth of the cap, so
+    /// it takes fifty addresses at full tilt to fill the store.
+    pub fn states_per_client(&self) -> usize {
+        (self.state_cap / 50).max(10)
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -157,6 +214,8 @@ pub enum ConfigError {
     BadDatabaseUrl(String),
     #[error("ACWING_APPID must not be empty")]
     EmptyAppid,
+    #[error("ACAPP_TRUSTED_PROXIES: {0}")]
+    BadTrustedProxy(String),
 }
 
 impl Cli {
@@ -229,6 +288,13 @@ impl Cli {
             state_ttl: self.state_ttl,
             access_ttl: self.access_ttl,
             static_dir: self.static_dir,
+            limits: LimitSettings {
+                trusted_proxies: TrustedProxies::parse(&self.trusted_proxies)
+                    .map_err(|e| ConfigError::BadTrustedProxy(e.to_string()))?,
+                apply_code: Rate::new(self.apply_code_per_minute, self.apply_code_burst),
+                receive_code: Rate::new(self.receive_code_per_minute, self.receive_code_burst),
+                state_cap: self.state_cap as usize,
+            },
         })
     }
 }
@@ -360,6 +426,18 @@ mod tests {
         );
         assert!(normalise_origin("https://www.acwing.com/path").is_err());
         assert!(normalise_origin("ftp://x").is_err());
+    }
+
+    #[test]
+    fn limits_default_and_trusted_proxies_are_checked() {
+        let settings = cli(&["--demo"]).into_settings().unwrap();
+        assert_eq!(settings.limits, LimitSettings::default());
+        let err = cli(&["--demo", "--trusted-proxies", "10.0.0.0/8,nope"])
+            .into_settings()
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::BadTrustedProxy(ref m) if m.contains("nope")));
+        let zero = Cli::try_parse_from(["acapp-server", "--apply-code-per-minute", "0"]);
+        assert!(zero.is_err());
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! The error every handler returns: a code from `shared` and a message a
 //! person can read, rendered as `{"result":"error","error","message"}`.
 
-use actix_web::http::StatusCode;
+use std::time::Duration;
+
+use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use shared::api::ErrorBody;
 use shared::ErrorCode;
 
 use crate::acwing::AcwingError;
+use crate::rate_limit::RateLimited;
 use crate::sessions::SessionError;
 use crate::state_store::{StateRejection, StoreError};
 
@@ -15,6 +18,8 @@ use crate::state_store::{StateRejection, StoreError};
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// Sent as `Retry-After` (whole seconds) when set.
+    pub retry_after: Option<Duration>,
 }
 
 impl AppError {
@@ -22,7 +27,14 @@ impl AppError {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// `Retry-After`'s value, in whole seconds (at least 1).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after
+            .map(|after| after.as_secs_f64().ceil().max(1.0) as u64)
     }
 
     pub fn unauthorized() -> Self {
@@ -39,7 +51,13 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(ErrorBody::new(self.code, &self.message))
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(secs) = self.retry_after_secs() {
+            response
+                .insert_header((header::RETRY_AFTER, secs))
+                .insert_header((header::CACHE_CONTROL, "no-store"));
+        }
+        response.json(ErrorBody::new(self.code, &self.message))
     }
 }
 
@@ -104,10 +122,36 @@ impl From<StateRejection> for AppError {
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         tracing::warn!(error = %err, "state store refused");
-        AppError::new(
-            ErrorCode::Busy,
-            "Too many logins are in progress; try again in a minute.",
-        )
+        match err {
+            StoreError::Full => AppError::new(
+                ErrorCode::Busy,
+                "Too many logins are in progress; try again in a minute.",
+            ),
+            // This client holds its whole share of the store: its oldest
+            // states must expire or be used first.
+            StoreError::ClientFull => AppError {
+                retry_after: Some(Duration::from_secs(60)),
+                ..AppError::new(
+                    ErrorCode::RateLimited,
+                    "Too many logins were started from your address; try again in a minute.",
+                )
+            },
+        }
+    }
+}
+
+impl From<RateLimited> for AppError {
+    fn from(limited: RateLimited) -> Self {
+        AppError {
+            retry_after: Some(limited.retry_after),
+            ..AppError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "Too many login requests from your address; try again in {} s.",
+                    limited.retry_after_secs()
+                ),
+            )
+        }
     }
 }
 

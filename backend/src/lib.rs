@@ -1,12 +1,15 @@
 //! The AcApp's server. See README.md for the map of modules.
 
 pub mod acwing;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod hardening;
 pub mod login;
 pub mod players;
+pub mod rate_limit;
 pub mod request_log;
 pub mod routes;
 pub mod secret;

@@ -3,12 +3,13 @@
 
 use std::net::TcpListener;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use shared::api::paths;
 use shared::ErrorCode;
@@ -18,16 +19,21 @@ use sqlx::SqlitePool;
 use crate::acwing::AcwingClient;
 use crate::config::{AcwingSettings, Settings};
 use crate::error::AppError;
+use crate::hardening::{self, content_security_policy, limit_request_line};
 use crate::login::Login;
 use crate::players::PlayerRepo;
+use crate::rate_limit::RateLimits;
 use crate::request_log::log_request;
 use crate::routes::{self, assets::StaticDir, AppState, CookieNames};
 use crate::sessions::Sessions;
 use crate::state_store::MemoryStateStore;
 
-/// Enough for a flood of abandoned logins, small enough to bound memory.
-const STATE_CAP: usize = 100_000;
-const STATE_SWEEP_EVERY: Duration = Duration::from_secs(30);
+const STATE_SWEEP_EVERY: Duration = Duration::from_secs(10);
+/// Forget rate-limited clients whose buckets have refilled.
+const RATE_LIMIT_CLEAN_EVERY: Duration = Duration::from_secs(60);
+/// A client must send its request head within this (slowloris).
+const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const KEEP_ALIVE: Duration = Duration::from_secs(30);
 const SESSION_PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// A refresh body is a few hundred bytes; nothing we accept needs more.
 const JSON_BODY_LIMIT: usize = 4096;
@@ -47,6 +53,8 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    states: Arc<MemoryStateStore>,
+    limits: Arc<RateLimits>,
 }
 
 impl Application {
@@ -59,13 +67,21 @@ impl Application {
         extra_origins: &[String],
     ) -> Result<Self, StartupError> {
         let pool = connect_database(&settings.database_url).await?;
-        let states = MemoryStateStore::new(STATE_CAP);
+        let limit_settings = &settings.limits;
+        let states =
+            MemoryStateStore::new(limit_settings.state_cap, limit_settings.states_per_client());
         states.spawn_sweeper(STATE_SWEEP_EVERY);
+        let limits = RateLimits::new(
+            limit_settings.apply_code,
+            limit_settings.receive_code,
+            limit_settings.trusted_proxies.clone(),
+        );
+        limits.spawn_cleaner(RATE_LIMIT_CLEAN_EVERY);
         let sessions = Sessions::new(pool.clone(), settings.access_ttl);
         sessions.spawn_purger(SESSION_PURGE_EVERY);
         let state = web::Data::new(AppState {
             login: Login {
-                states,
+                states: states.clone(),
                 acwing: AcwingClient::new(acwing, settings.acwing_timeout)?,
                 players: PlayerRepo::new(pool),
                 state_ttl: settings.state_ttl,
@@ -73,7 +89,9 @@ impl Application {
             sessions,
             public_url: settings.public_url.clone(),
             cookies: CookieNames::for_public_url(&settings.public_url),
+            limits: limits.clone(),
         });
+        let csp = csp_for(&settings.static_dir);
         let mut origins = settings.allowed_origins.clone();
         origins.push(settings.public_url.origin().ascii_serialization());
         origins.extend_from_slice(extra_origins);
@@ -82,10 +100,13 @@ impl Application {
         let server =
             HttpServer::new(move || {
                 App::new()
+                    .wrap(from_fn(limit_request_line))
                     .wrap(cors(&origins))
+                    .wrap(security_headers(&csp))
                     .wrap(from_fn(log_request))
                     .app_data(state.clone())
                     .app_data(static_dir.clone())
+                    .app_data(web::PayloadConfig::new(hardening::MAX_BODY_BYTES))
                     .app_data(
                         web::JsonConfig::default()
                             .limit(JSON_BODY_LIMIT)
@@ -101,13 +122,29 @@ impl Application {
                     .route("/", web::get().to(routes::assets::index))
                     .service(routes::assets::acapp_files(&static_dir))
             })
+            .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+            .keep_alive(KEEP_ALIVE)
             .listen(listener)?
             .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            states,
+            limits,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The login state store, for tests that check its bounds.
+    pub fn states(&self) -> Arc<MemoryStateStore> {
+        self.states.clone()
+    }
+
+    pub fn rate_limits(&self) -> Arc<RateLimits> {
+        self.limits.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -131,6 +168,21 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
         .route(paths::TOKEN_REFRESH, web::post().to(session::refresh))
         .route(paths::LOGOUT, web::post().to(session::logout))
         .route(paths::HEALTHZ, web::get().to(health::healthz));
+}
+
+/// The CSP allows the inline scripts and styles of the page `/` serves:
+/// the built `index.html` if there is one (read once, at start: rebuild,
+/// then restart), and the fallback page.
+fn csp_for(static_dir: &std::path::Path) -> String {
+    let built = std::fs::read_to_string(static_dir.join("index.html")).unwrap_or_default();
+    content_security_policy(&[&built, include_str!("routes/fallback.html")])
+}
+
+/// `DefaultHeaders` adds each header only where a handler set none.
+fn security_headers(csp: &str) -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, csp.to_owned()))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
 }
 
 /// The AcApp runs inside www.acwing.com, so everything it fetches from us is

@@ -81,6 +81,7 @@ pub async fn start() -> Stack {
         state_ttl: Duration::from_secs(120),
         access_ttl: Duration::from_secs(900),
         static_dir: dist,
+        limits: Default::default(),
     };
     // The simulator's origin plays www.acwing.com for the AcApp window.
     let server = Application::build(&settings, &acwing, listener, &[sim.base_url()])

@@ -28,12 +28,15 @@ pub enum ErrorCode {
     InvalidRequest,
     /// Too many logins are in flight; try again shortly.
     Busy,
+    /// This client sent more login requests than its per-address limit
+    /// allows (HTTP 429 with `Retry-After`).
+    RateLimited,
     /// Our own storage failed. The details are in the server log.
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::InvalidState,
         ErrorCode::MissingCode,
         ErrorCode::UserRejected,
@@ -43,6 +46,7 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::InvalidRequest,
         ErrorCode::Busy,
+        ErrorCode::RateLimited,
         ErrorCode::Internal,
     ];
 
@@ -57,6 +61,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::Busy => "busy",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
         }
     }
@@ -71,6 +76,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => 401,
             ErrorCode::AcwingError => 502,
             ErrorCode::AcwingUnavailable | ErrorCode::Busy => 503,
+            ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
         }
     }
@@ -87,6 +93,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "登录已过期，请重新登录。",
             ErrorCode::InvalidRequest => "请求格式有误。",
             ErrorCode::Busy => "服务器繁忙，请稍后重试。",
+            ErrorCode::RateLimited => "登录请求过于频繁，请稍等片刻再试。",
             ErrorCode::Internal => "服务器出错了，请稍后重试。",
         }
     }

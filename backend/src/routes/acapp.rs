@@ -8,10 +8,14 @@ use shared::api::{paths, AcappApplyCode, AcappLogin, ErrorBody, Success};
 use super::{encode, parse_callback, AppState};
 use crate::config::public_endpoint;
 use crate::error::AppError;
+use crate::rate_limit::Endpoint;
 use crate::state_store::Flow;
 
-pub async fn apply_code(app: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let state = app.login.begin(Flow::Acapp, None).await?;
+pub async fn apply_code(
+    req: HttpRequest,
+    app: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let state = app.begin_login(&req, Flow::Acapp, None).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(AcappApplyCode {
@@ -25,8 +29,24 @@ pub async fn apply_code(app: web::Data<AppState>) -> Result<HttpResponse, AppErr
 
 /// Always HTTP 200: AcWing hands redirect_uri's answer to the app's
 /// callback the way jQuery's `success` does, so a non-2xx answer would never
-/// reach the app. Success or failure is in the body's `result`.
+/// reach the app. Success or failure is in the body's `result`, a rate
+/// limit included (`rate_limited`, with `Retry-After` as a hint).
+/// `Referrer-Policy: no-referrer` keeps the code and state in this URL from
+/// leaking through anything the answer leads to.
 pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"));
+    // Charged before the state is looked at: a forged state costs as much
+    // as a real one.
+    if let Err(limited) = app.rate_limit(&req, Endpoint::ReceiveCode) {
+        let err = AppError::from(limited);
+        if let Some(secs) = err.retry_after_secs() {
+            response.insert_header((header::RETRY_AFTER, secs));
+        }
+        return response.json(ErrorBody::new(err.code, err.message));
+    }
     let callback = parse_callback(req.query_string());
     let outcome = async {
         let player = app.login.complete(Flow::Acapp, callback, None).await?;
@@ -40,8 +60,6 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
             expires_in: pair.expires_in,
         })
     };
-    let mut response = HttpResponse::Ok();
-    response.insert_header((header::CACHE_CONTROL, "no-store"));
     match outcome.await {
         Ok(login) => response.json(login),
         Err(err) => response.json(ErrorBody::new(err.code, err.message)),

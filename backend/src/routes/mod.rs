@@ -10,11 +10,15 @@ pub mod web;
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::HttpRequest;
+use std::sync::Arc;
 use url::Url;
 
 use crate::acwing::AcwingClient;
+use crate::error::AppError;
 use crate::login::{Callback, Login};
+use crate::rate_limit::{Endpoint, RateLimited, RateLimits};
 use crate::sessions::Sessions;
+use crate::state_store::{self, Flow};
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -22,6 +26,7 @@ pub struct AppState {
     pub sessions: Sessions,
     pub public_url: Url,
     pub cookies: CookieNames,
+    pub limits: Arc<RateLimits>,
 }
 
 /// Our cookies' names. Every AcApp lives under `acapp.acwing.com.cn`, which
@@ -84,6 +89,28 @@ impl AppState {
         &self.login.acwing
     }
 
+    /// Charges the request to its client's `endpoint` budget.
+    pub fn rate_limit(&self, req: &HttpRequest, endpoint: Endpoint) -> Result<(), RateLimited> {
+        let client = self.limits.client(req);
+        self.limits.check(endpoint, client).inspect_err(|limited| {
+            tracing::info!(%client, ?endpoint, retry_after = ?limited.retry_after, "rate limited");
+        })
+    }
+
+    /// apply_code for either flow: charged to the client's rate limit, and
+    /// the state to its share of the store.
+    pub async fn begin_login(
+        &self,
+        req: &HttpRequest,
+        flow: Flow,
+        browser: Option<String>,
+    ) -> Result<String, AppError> {
+        self.rate_limit(req, Endpoint::ApplyCode)?;
+        let client = self.limits.client(req);
+        let ttl = self.login.state_ttl;
+        Ok(state_store::issue_for(&*self.login.states, flow, browser, Some(client), ttl).await?)
+    }
+
     /// Path `/` and no Domain, as `__Host-` requires; `Secure` whenever
     /// players reach us over https.
     pub fn cookie(&self, name: &'static str, value: String, max_age: i64) -> Cookie<'static> {
@@ -103,9 +130,10 @@ impl AppState {
     }
 }
 
-/// The callback's query, read leniently: a malformed query is a failed
-/// login with a clear error, never actix's bare 400.
-fn parse_callback(query: &str) -> Callback {
+/// The callback's query, read leniently: a malformed query (a duplicated
+/// parameter, a bad escape) is a failed login with a clear error, never
+/// actix's bare 400. Public for the fuzz targets.
+pub fn parse_callback(query: &str) -> Callback {
     actix_web::web::Query::<Callback>::from_query(query)
         .map(|q| q.into_inner())
         .unwrap_or_default()

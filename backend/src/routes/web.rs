@@ -1,11 +1,12 @@
 //! The web flow: the browser is sent to AcWing and comes back with a code.
 
-use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse, ResponseError};
 use shared::api::{paths, Success, WebApplyCode};
 
 use super::{encode, parse_callback, single_cookie, AppState};
 use crate::config::public_endpoint;
 use crate::error::AppError;
+use crate::rate_limit::{Endpoint, RateLimited};
 use crate::secret::random_hex;
 use crate::sessions::COOKIE_LIFETIME_SECS;
 use crate::state_store::Flow;
@@ -32,7 +33,9 @@ pub async fn apply_code(
         .flatten()
         .filter(|v| is_nonce(v))
         .unwrap_or_else(|| random_hex(NONCE_BYTES));
-    let state = app.login.begin(Flow::Web, Some(browser.clone())).await?;
+    let state = app
+        .begin_login(&req, Flow::Web, Some(browser.clone()))
+        .await?;
     let redirect_uri = public_endpoint(&app.public_url, paths::WEB_RECEIVE_CODE);
     let apply_code_url = format!(
         "{}?appid={}&redirect_uri={}&scope=userinfo&state={}",
@@ -53,6 +56,11 @@ pub async fn apply_code(
 }
 
 pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
+    // Charged before the state is looked at: a forged state costs as much
+    // as a real one.
+    if let Err(limited) = app.rate_limit(&req, Endpoint::ReceiveCode) {
+        return too_many_callbacks(limited);
+    }
     let callback = parse_callback(req.query_string());
     // Two binding cookies: one was planted. Binding to neither makes the
     // state check fail (and still consumes the state).
@@ -92,6 +100,29 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
             ))
             .finish(),
     }
+}
+
+/// The player's browser landed here from AcWing, so the answer is a page,
+/// not JSON: 429 with `Retry-After`, and a link back to the site, which
+/// shows the `rate_limited` message. The code and state are not reused.
+fn too_many_callbacks(limited: RateLimited) -> HttpResponse {
+    let err = AppError::from(limited);
+    let back = format!("/?{}={}", paths::LOGIN_ERROR_PARAM, err.code);
+    let page = format!(
+        "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>AcApp</title>\
+         <p>{}</p><p><a href=\"{back}\">返回</a></p></html>",
+        err.code.player_message()
+    );
+    let mut response = err.error_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    response.set_body(actix_web::body::BoxBody::new(page))
 }
 
 #[cfg(test)]

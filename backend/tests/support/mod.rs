@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use acwing_sim::{SimConfig, SimUser, Simulator};
-use backend::config::{AcwingMode, AcwingSettings, Settings};
+use backend::config::{AcwingMode, AcwingSettings, LimitSettings, Settings};
+use backend::rate_limit::RateLimits;
 use backend::secret::{random_hex, AppSecret};
 use backend::startup::{connect_database, Application};
+use backend::state_store::MemoryStateStore;
 use serde_json::Value;
 use url::Url;
 
@@ -58,6 +60,9 @@ pub struct TestApp {
     pub browser: reqwest::Client,
     pub db: PathBuf,
     pub acwing: AcwingSettings,
+    /// The server's login state store, to check its bounds.
+    pub states: Arc<MemoryStateStore>,
+    pub limits: Arc<RateLimits>,
 }
 
 pub struct Options {
@@ -68,6 +73,8 @@ pub struct Options {
     /// What players reach; the server still listens on plain loopback http.
     pub public_url: Option<String>,
     pub access_ttl: Duration,
+    /// Rate limits, trusted proxies and the state cap (production defaults).
+    pub limits: LimitSettings,
 }
 
 impl Default for Options {
@@ -78,6 +85,7 @@ impl Default for Options {
             acwing_base_url: None,
             public_url: None,
             access_ttl: Duration::from_secs(900),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -126,12 +134,17 @@ pub async fn spawn_with(options: Options) -> TestApp {
         state_ttl: options.state_ttl,
         access_ttl: options.access_ttl,
         static_dir: std::env::temp_dir().join("acapp-no-dist"),
+        limits: options.limits,
     };
     let app = Application::build(&settings, &acwing, listener, &[])
         .await
         .expect("the app starts");
+    let states = app.states();
+    let limits = app.rate_limits();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
+        states,
+        limits,
         public_url: settings
             .public_url
             .as_str()

@@ -1,0 +1,169 @@
+//! Per-client limits on the unauthenticated login endpoints.
+//!
+//! Both apply_code endpoints share one budget per client, and both
+//! receive_code endpoints another, so switching flows buys nothing. Every
+//! receive_code is charged before its state is even looked at: an attempt
+//! with a forged or unknown state costs the client as much as a real one,
+//! so nobody can make us call AcWing's token endpoint (with our secret) or
+//! probe the state store faster than the limit.
+//!
+//! The counting is `governor`'s GCRA, keyed by [`limit_key`]: a token
+//! bucket that refills at `per_minute` and holds `burst`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::client_ip::{limit_key, TrustedProxies};
+
+/// One limit: a sustained rate and the burst allowed on top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub per_minute: NonZeroU32,
+    pub burst: NonZeroU32,
+}
+
+impl Rate {
+    pub const fn new(per_minute: NonZeroU32, burst: NonZeroU32) -> Self {
+        Self { per_minute, burst }
+    }
+}
+
+/// A request over its client's limit; `retry_after` is when one more
+/// request would be allowed.
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
+#[error("too many requests from this client; retry in {retry_after:?}")]
+pub struct RateLimited {
+    pub retry_after: Duration,
+}
+
+impl RateLimited {
+    /// Whole seconds for `Retry-After`, never 0 (a client told "0" retries
+    /// at once and is refused again).
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry_after.as_secs_f64().ceil().max(1.0) as u64
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    ApplyCode,
+    ReceiveCode,
+}
+
+pub struct RateLimits {
+    apply_code: DefaultKeyedRateLimiter<IpAddr>,
+    receive_code: DefaultKeyedRateLimiter<IpAddr>,
+    proxies: TrustedProxies,
+    clock: DefaultClock,
+}
+
+impl RateLimits {
+    pub fn new(apply_code: Rate, receive_code: Rate, proxies: TrustedProxies) -> Arc<Self> {
+        let quota = |rate: Rate| Quota::per_minute(rate.per_minute).allow_burst(rate.burst);
+        Arc::new(Self {
+            apply_code: governor::RateLimiter::keyed(quota(apply_code)),
+            receive_code: governor::RateLimiter::keyed(quota(receive_code)),
+            proxies,
+            clock: DefaultClock::default(),
+        })
+    }
+
+    /// The client's address (see [`crate::client_ip`]). Without a peer
+    /// address, which a TCP listener always has, every such request shares
+    /// one budget rather than escaping the limit.
+    pub fn client(&self, req: &HttpRequest) -> IpAddr {
+        let peer = req
+            .peer_addr()
+            .map(|addr| addr.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let forwarded = req
+            .headers()
+            .get_all(header::X_FORWARDED_FOR)
+            .filter_map(|value| value.to_str().ok())
+            .collect::<Vec<_>>();
+        self.proxies.client_ip(peer, forwarded.into_iter())
+    }
+
+    /// Charges one request by `client` to `endpoint`'s budget.
+    pub fn check(&self, endpoint: Endpoint, client: IpAddr) -> Result<(), RateLimited> {
+        let limiter = match endpoint {
+            Endpoint::ApplyCode => &self.apply_code,
+            Endpoint::ReceiveCode => &self.receive_code,
+        };
+        limiter
+            .check_key(&limit_key(client))
+            .map_err(|not_until| RateLimited {
+                retry_after: not_until.wait_time_from(self.clock.now()),
+            })
+    }
+
+    /// Clients the limiters currently remember (for tests and the log).
+    pub fn tracked_clients(&self) -> usize {
+        self.apply_code.len() + self.receive_code.len()
+    }
+
+    /// Forgets clients whose buckets are full again, off the request path,
+    /// so addresses seen once do not stay in memory forever.
+    pub fn spawn_cleaner(self: &Arc<Self>, every: Duration) {
+        let limits: Weak<Self> = Arc::downgrade(self);
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let Some(limits) = limits.upgrade() else {
+                    break;
+                };
+                for limiter in [&limits.apply_code, &limits.receive_code] {
+                    limiter.retain_recent();
+                    limiter.shrink_to_fit();
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(per_minute: u32, burst: u32) -> Rate {
+        Rate::new(
+            NonZeroU32::new(per_minute).unwrap(),
+            NonZeroU32::new(burst).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_burst_passes_then_the_client_waits_and_others_do_not() {
+        let limits = RateLimits::new(rate(60, 3), rate(60, 3), TrustedProxies::default());
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..3 {
+            limits.check(Endpoint::ApplyCode, a).unwrap();
+        }
+        let refused = limits.check(Endpoint::ApplyCode, a).unwrap_err();
+        assert!(refused.retry_after <= Duration::from_secs(1));
+        assert_eq!(refused.retry_after_secs(), 1);
+        // Another client, and the other endpoint, have their own budgets.
+        limits.check(Endpoint::ApplyCode, b).unwrap();
+        limits.check(Endpoint::ReceiveCode, a).unwrap();
+    }
+
+    #[test]
+    fn addresses_in_one_ipv6_64_share_a_budget() {
+        let limits = RateLimits::new(rate(1, 1), rate(1, 1), TrustedProxies::default());
+        limits
+            .check(Endpoint::ApplyCode, "2001:db8::1".parse().unwrap())
+            .unwrap();
+        assert!(limits
+            .check(Endpoint::ApplyCode, "2001:db8::ffff".parse().unwrap())
+            .is_err());
+    }
+}
