@@ -70,6 +70,9 @@ pub enum Fault {
     Latency(Duration),
     /// HTTP 500.
     ServerError,
+    /// HTTP 503 on every `every`-th call (counted across the API
+    /// endpoints), a normal answer otherwise: an upstream that comes and goes.
+    Flaky { every: usize },
     /// HTTP 200 with a body that is not JSON.
     Garbage,
     /// Answer nothing for 60 s.
@@ -96,6 +99,8 @@ struct Inner {
     config: SimConfig,
     store: Store,
     fault: parking_lot::Mutex<Option<Fault>>,
+    /// API calls seen while a fault was set, for `Fault::Flaky`.
+    faulted_calls: std::sync::atomic::AtomicUsize,
 }
 
 impl Simulator {
@@ -107,6 +112,7 @@ impl Simulator {
             store: Store::new(config.users.clone()),
             config,
             fault: parking_lot::Mutex::new(None),
+            faulted_calls: std::sync::atomic::AtomicUsize::new(0),
         });
         let data = web::Data::from(inner.clone());
         let server = HttpServer::new(move || {
@@ -192,8 +198,13 @@ fn store_error(err: StoreError) -> HttpResponse {
 /// Applies the injected fault, if any; `None` means answer normally.
 async fn faulted(sim: &Inner, endpoint: Endpoint) -> Option<HttpResponse> {
     sim.store.count(endpoint);
-    let fault = sim.fault.lock().clone();
-    match fault? {
+    let fault = sim.fault.lock().clone()?;
+    let nth = 1 + sim
+        .faulted_calls
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    match fault {
+        Fault::Flaky { every } => (nth % every.max(1) == 0)
+            .then(|| HttpResponse::ServiceUnavailable().body("try again later")),
         Fault::Latency(by) => {
             tokio::time::sleep(by).await;
             None

@@ -302,6 +302,17 @@ fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, AcwingError> {
     serde_json::from_value(value).map_err(|_| AcwingError::Garbage)
 }
 
+/// The code exchange's answer, checked as `exchange_code` checks it (the
+/// fuzz targets call this).
+pub fn parse_grant(body: &[u8]) -> Result<TokenGrant, AcwingError> {
+    parse_body::<RawGrant>(body)?.try_into()
+}
+
+/// getinfo's answer, checked as `profile` checks it (for the fuzz targets).
+pub fn parse_profile(body: &[u8]) -> Result<Profile, AcwingError> {
+    parse_body::<RawProfile>(body).map(Profile::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,14 +76,14 @@ pub struct Cli {
     /// apply_code requests per minute from one client address (both flows).
     #[arg(long, env = "ACAPP_APPLY_CODE_PER_MINUTE", default_value = "300")]
     pub apply_code_per_minute: NonZeroU32,
-    /// apply_code requests one client address may make at once, on top.
-    #[arg(long, env = "ACAPP_APPLY_CODE_BURST", default_value = "100")]
+    /// apply_code requests one client address may make at once.
+    #[arg(long, env = "ACAPP_APPLY_CODE_BURST", default_value = "150")]
     pub apply_code_burst: NonZeroU32,
     /// receive_code requests per minute from one client address (both flows).
     #[arg(long, env = "ACAPP_RECEIVE_CODE_PER_MINUTE", default_value = "300")]
     pub receive_code_per_minute: NonZeroU32,
-    /// receive_code requests one client address may make at once, on top.
-    #[arg(long, env = "ACAPP_RECEIVE_CODE_BURST", default_value = "100")]
+    /// receive_code requests one client address may make at once.
+    #[arg(long, env = "ACAPP_RECEIVE_CODE_BURST", default_value = "150")]
     pub receive_code_burst: NonZeroU32,
     /// Login states held at most; past it the oldest is evicted.
     #[arg(long, env = "ACAPP_STATE_CAP", default_value = "100000", value_parser = clap::value_parser!(u32).range(100..=10_000_000))]
@@ -163,12 +163,12 @@ pub struct LimitSettings {
 }
 
 impl Default for LimitSettings {
-    /// A classroom behind one NAT logs in together (a burst of 100, then
+    /// A classroom behind one NAT logs in together (a burst of 150, then
     /// 300 a minute, each login being one apply_code and one
     /// receive_code); a flood of thousands a second is cut off.
     fn default() -> Self {
         const PER_MINUTE: NonZeroU32 = NonZeroU32::new(300).unwrap();
-        const BURST: NonZeroU32 = NonZeroU32::new(100).unwrap();
+        const BURST: NonZeroU32 = NonZeroU32::new(150).unwrap();
         Self {
             trusted_proxies: TrustedProxies::default(),
             apply_code: Rate::new(PER_MINUTE, BURST),

@@ -94,8 +94,9 @@ fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
 }
 
 /// Refuses a request whose path or query is longer than any of ours needs,
-/// before a handler or parser sees it. AcApp receive_code keeps its
-/// contract (HTTP 200, the error in the body).
+/// before a handler or parser sees it. Both receive_codes keep their
+/// contracts: the web one sends the browser to `/?login_error=…`, the AcApp
+/// one answers HTTP 200 with the error in the body.
 pub async fn limit_request_line(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -115,13 +116,20 @@ pub async fn limit_request_line(
         ErrorCode::InvalidRequest,
         "The request's address is far longer than any this server answers.",
     );
-    let response = if req.path() == paths::ACAPP_RECEIVE_CODE {
-        HttpResponse::Ok()
+    let response = match req.path() {
+        paths::ACAPP_RECEIVE_CODE => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::REFERRER_POLICY, "no-referrer"))
-            .json(ErrorBody::new(error.code, error.message))
-    } else {
-        error.error_response()
+            .json(ErrorBody::new(error.code, error.message)),
+        paths::WEB_RECEIVE_CODE => HttpResponse::Found()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::REFERRER_POLICY, "no-referrer"))
+            .insert_header((
+                header::LOCATION,
+                format!("/?{}={}", paths::LOGIN_ERROR_PARAM, error.code),
+            ))
+            .finish(),
+        _ => error.error_response(),
     };
     Ok(req.into_response(response).map_into_right_body())
 }

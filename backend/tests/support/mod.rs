@@ -75,6 +75,9 @@ pub struct Options {
     pub access_ttl: Duration,
     /// Rate limits, trusted proxies and the state cap (production defaults).
     pub limits: LimitSettings,
+    /// The built frontend; by default a directory that does not exist, so
+    /// `/` serves the fallback page.
+    pub static_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -86,6 +89,7 @@ impl Default for Options {
             public_url: None,
             access_ttl: Duration::from_secs(900),
             limits: LimitSettings::default(),
+            static_dir: None,
         }
     }
 }
@@ -133,7 +137,9 @@ pub async fn spawn_with(options: Options) -> TestApp {
         allowed_origins: vec!["https://www.acwing.com".into()],
         state_ttl: options.state_ttl,
         access_ttl: options.access_ttl,
-        static_dir: std::env::temp_dir().join("acapp-no-dist"),
+        static_dir: options
+            .static_dir
+            .unwrap_or_else(|| std::env::temp_dir().join("acapp-no-dist")),
         limits: options.limits,
     };
     let app = Application::build(&settings, &acwing, listener, &[])
