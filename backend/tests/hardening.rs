@@ -100,7 +100,11 @@ async fn a_flood_of_apply_codes_from_one_address_is_cut_off_with_429() {
     // Everyone else is untouched.
     let (status, _, _) = get_from(&app, APPLY_ACAPP, "198.51.100.2").await;
     assert_eq!(status, 200);
-    assert_eq!(app.states.len(), ok + 1, "only answered requests hold a state");
+    assert_eq!(
+        app.states.len(),
+        ok + 1,
+        "only answered requests hold a state"
+    );
 }
 
 #[actix_web::test]

@@ -1,0 +1,415 @@
+//! The fault suite: AcWing slow, flaky, talking garbage or gone, and the
+//! backend killed with SIGKILL in the middle of 1000 concurrent logins.
+//! Every player gets a clear answer; nothing is lost, duplicated or
+//! half-written. Recovery times are printed (`--nocapture`), not asserted.
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use acwing_sim::{Fault, SimConfig, SimUser, Simulator};
+use backend::secret::random_hex;
+use backend::startup::connect_database;
+use futures::future::join_all;
+use serde_json::Value;
+use support::{browser, spawn_with, Options, TestApp, APPID};
+
+const APPLY_ACAPP: &str = "/settings/acwing/acapp/apply_code/";
+const RECEIVE_ACAPP: &str = "/settings/acwing/acapp/receive_code/";
+
+async fn players(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM players")
+        .fetch_one(&app.db().await)
+        .await
+        .unwrap()
+}
+
+/// Logs in until it works (or a deadline passes); how long that took.
+async fn time_to_recover(app: &TestApp, openid: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        if app.acapp_login_body(openid).await["result"] == "success" {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no recovery");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn acwing_slower_than_our_timeout_is_acwing_unavailable_then_recovers() {
+    let app = spawn_with(Options {
+        acwing_timeout: Duration::from_secs(1),
+        ..Options::default()
+    })
+    .await;
+    // Latency answers normally, only too late: a success here would mean
+    // the timeout did not apply.
+    app.sim
+        .set_fault(Some(Fault::Latency(Duration::from_secs(3))));
+    let body = app.acapp_login_body("openid-yxc").await;
+    assert_eq!(body["error"], "acwing_unavailable", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("1 s"), "{body}");
+    let location = app.web_login(&app.browser, "openid-alice").await;
+    assert_eq!(location, "/?login_error=acwing_unavailable");
+    assert_eq!(players(&app).await, 0);
+    app.sim.set_fault(None);
+    let recovery = time_to_recover(&app, "openid-yxc").await;
+    println!("after a slow AcWing recovers: first login in {recovery:?}");
+    assert_eq!(players(&app).await, 1);
+}
+
+#[actix_web::test]
+async fn intermittent_5xx_fail_some_logins_cleanly_and_each_retry_works() {
+    let app = spawn_with(Options::default()).await;
+    let openids: Vec<String> = (0..30).map(|i| format!("openid-flaky-{i}")).collect();
+    for (i, openid) in openids.iter().enumerate() {
+        app.add_user(openid, &format!("flaky{i}"));
+    }
+    app.sim.set_fault(Some(Fault::Flaky { every: 3 }));
+    let mut failed = Vec::new();
+    for openid in &openids {
+        let body = app.acapp_login_body(openid).await;
+        match body["result"].as_str() {
+            Some("success") => {}
+            _ => {
+                assert_eq!(body["error"], "acwing_unavailable", "{body}");
+                failed.push(openid.clone());
+            }
+        }
+    }
+    println!("{} of 30 logins met a 503", failed.len());
+    assert!(!failed.is_empty() && failed.len() < 30);
+    // A failed first login (token granted, profile call failed) leaves no
+    // half-made player behind.
+    assert_eq!(players(&app).await, 30 - failed.len() as i64);
+    app.sim.set_fault(None);
+    for openid in &failed {
+        assert_eq!(app.acapp_login_body(openid).await["result"], "success");
+    }
+    let db = app.db().await;
+    let (rows, distinct): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT openid) FROM players")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!((rows, distinct), (30, 30));
+    let renamed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM players WHERE username LIKE '%\\_2' ESCAPE '\\'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(renamed, 0, "nobody was created twice");
+}
+
+#[actix_web::test]
+async fn garbage_from_acwing_under_concurrency_makes_no_player() {
+    let app = spawn_with(Options::default()).await;
+    app.sim.set_fault(Some(Fault::Garbage));
+    let bodies = join_all((0..50).map(|_| app.acapp_login_body("openid-bob"))).await;
+    assert!(bodies.iter().all(|b| b["error"] == "acwing_unavailable"));
+    assert_eq!(players(&app).await, 0);
+    app.sim.set_fault(None);
+    let recovery = time_to_recover(&app, "openid-bob").await;
+    println!("after garbage stops: first login in {recovery:?}");
+    assert_eq!(players(&app).await, 1);
+}
+
+#[actix_web::test]
+async fn refused_connections_then_acwing_comes_back() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = spawn_with(Options {
+        acwing_base_url: Some(format!("http://127.0.0.1:{port}")),
+        ..Options::default()
+    })
+    .await;
+    let (state, redirect_uri) = app.acapp_apply().await;
+    let body = app
+        .acapp_callback(&redirect_uri, &[("code", "c"), ("state", &state)])
+        .await;
+    assert_eq!(body["error"], "acwing_unavailable");
+    // AcWing comes back on the same address.
+    let acwing = Simulator::start(
+        TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        SimConfig {
+            appid: APPID.into(),
+            secret: app.secret.clone(),
+            users: SimConfig::demo_users(),
+            app_public_url: None,
+        },
+    )
+    .unwrap();
+    let started = Instant::now();
+    loop {
+        let (state, redirect_uri) = app.acapp_apply().await;
+        let code = acwing.issue_code("openid-yxc").unwrap();
+        let body = app
+            .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
+            .await;
+        if body["result"] == "success" {
+            break;
+        }
+        assert_eq!(body["error"], "acwing_unavailable");
+        assert!(started.elapsed() < Duration::from_secs(20), "no recovery");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "AcWing back after refusing: first login in {:?}",
+        started.elapsed()
+    );
+}
+
+// ---- kill -9 -------------------------------------------------------------
+
+const LOGINS: usize = 1000;
+
+struct Server {
+    child: Child,
+    address: String,
+}
+
+fn start_server(port: u16, db: &std::path::Path, acwing: &Simulator, secret: &str) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_acapp-server"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ACWING_APPID", APPID)
+        .env("ACWING_SECRET", secret)
+        .env("ACWING_BASE_URL", acwing.base_url())
+        .env("ACWING_TIMEOUT", "20")
+        .env("ACAPP_BIND", format!("127.0.0.1:{port}"))
+        .env("ACAPP_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env(
+            "ACAPP_STATIC_DIR",
+            std::env::temp_dir().join("acapp-no-dist"),
+        )
+        // One address makes all these logins: lift the per-client limits.
+        .env("ACAPP_APPLY_CODE_PER_MINUTE", "1000000")
+        .env("ACAPP_APPLY_CODE_BURST", "100000")
+        .env("ACAPP_RECEIVE_CODE_PER_MINUTE", "1000000")
+        .env("ACAPP_RECEIVE_CODE_BURST", "100000")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server binary starts");
+    Server {
+        child,
+        address: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// Polls /healthz; how long the server took to answer.
+async fn until_healthy(server: &mut Server) -> Duration {
+    let started = Instant::now();
+    let client = browser();
+    loop {
+        if let Ok(response) = client
+            .get(format!("{}/healthz", server.address))
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await
+        {
+            if response.status().is_success() {
+                return started.elapsed();
+            }
+        }
+        assert!(
+            server.child.try_wait().unwrap().is_none(),
+            "the server exited"
+        );
+        assert!(started.elapsed() < Duration::from_secs(60), "never healthy");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+enum Outcome {
+    /// The player was told they are logged in, with these credentials.
+    LoggedIn { access: String, username: String },
+    /// An answer that was not a success, or no answer at all.
+    Failed,
+}
+
+async fn login(client: &reqwest::Client, address: &str, acwing: &Simulator, i: usize) -> Outcome {
+    let attempt = async {
+        let apply: Value = client
+            .get(format!("{address}{APPLY_ACAPP}"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let state = apply["state"].as_str()?.to_owned();
+        let code = acwing.issue_code(&format!("openid-k{i}"))?;
+        let body: Value = client
+            .get(format!("{address}{RECEIVE_ACAPP}"))
+            .query(&[("code", code.as_str()), ("state", state.as_str())])
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (body["result"] == "success").then(|| Outcome::LoggedIn {
+            access: body["access"].as_str().unwrap().to_owned(),
+            username: body["username"].as_str().unwrap().to_owned(),
+        })
+    };
+    attempt.await.unwrap_or(Outcome::Failed)
+}
+
+#[actix_web::test]
+async fn kill_9_in_the_middle_of_1000_logins_loses_and_duplicates_no_player() {
+    let secret = random_hex(16);
+    let mut users = SimConfig::demo_users();
+    users.extend((0..LOGINS).map(|i| SimUser {
+        openid: format!("openid-k{i}"),
+        username: format!("k{i}"),
+        photo: String::new(),
+    }));
+    let acwing = Simulator::start(
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        SimConfig {
+            appid: APPID.into(),
+            secret: secret.clone(),
+            users,
+            app_public_url: None,
+        },
+    )
+    .unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let db = std::env::temp_dir().join(format!("acapp-kill-{}.db", random_hex(8)));
+    let mut server = start_server(port, &db, &acwing, &secret);
+    let first_start = until_healthy(&mut server).await;
+
+    // 1000 concurrent first logins; SIGKILL once a fifth have succeeded.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let logins = join_all((0..LOGINS).map(|i| {
+        let (client, address, acwing, done) = (&client, &server.address, &acwing, done.clone());
+        async move {
+            let outcome = login(client, address, acwing, i).await;
+            if matches!(outcome, Outcome::LoggedIn { .. }) {
+                done.fetch_add(1, Ordering::SeqCst);
+            }
+            (i, outcome)
+        }
+    }));
+    let killer = async {
+        let started = Instant::now();
+        while done.load(Ordering::SeqCst) < LOGINS / 5
+            && started.elapsed() < Duration::from_secs(60)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        server.child.kill().expect("SIGKILL");
+        server.child.wait().unwrap();
+        done.load(Ordering::SeqCst)
+    };
+    let (outcomes, at_kill) = futures::join!(logins, killer);
+    let told_ok: Vec<_> = outcomes
+        .iter()
+        .filter_map(|(i, o)| match o {
+            Outcome::LoggedIn { access, username } => Some((*i, access.clone(), username.clone())),
+            Outcome::Failed => None,
+        })
+        .collect();
+    println!(
+        "killed with SIGKILL after {at_kill} of {LOGINS} logins had succeeded; {} were told so",
+        told_ok.len()
+    );
+    assert!(
+        !told_ok.is_empty() && told_ok.len() < LOGINS,
+        "the kill came mid-flight"
+    );
+
+    // Restart on the same database.
+    let restarted = Instant::now();
+    let mut server = start_server(port, &db, &acwing, &secret);
+    let recovery = until_healthy(&mut server).await;
+    println!(
+        "first start {first_start:?}; after SIGKILL, healthy again in {recovery:?} ({:?} with the spawn)",
+        restarted.elapsed()
+    );
+
+    let pool = connect_database(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    // No half-written login: every session has both of its credentials.
+    let half: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sessions s WHERE (SELECT COUNT(*) FROM credentials c WHERE c.session_id = s.id) <> 2",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(half, 0, "sessions without their access and refresh tokens");
+
+    // No player who was told "logged in" is lost, nor their session.
+    let client = browser();
+    for (i, access, username) in &told_ok {
+        assert_eq!(username, &format!("k{i}"));
+        let response = client
+            .get(format!("{}/settings/getinfo/", server.address))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "player k{i} lost");
+        let me: Value = response.json().await.unwrap();
+        assert_eq!(me["username"], format!("k{i}"));
+    }
+
+    // Everyone logs in again: each finds exactly one player, under their
+    // own name (a duplicate would have made `k7_2`).
+    let again = join_all((0..LOGINS).map(|i| {
+        let (client, address, acwing) = (&client, &server.address, &acwing);
+        async move { (i, login(client, address, acwing, i).await) }
+    }))
+    .await;
+    for (i, outcome) in &again {
+        match outcome {
+            Outcome::LoggedIn { username, .. } => assert_eq!(username, &format!("k{i}")),
+            Outcome::Failed => panic!("login k{i} failed after the restart"),
+        }
+    }
+    let (rows, distinct_openids, distinct_names): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT openid), COUNT(DISTINCT username) FROM players",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((rows, distinct_openids, distinct_names), (1000, 1000, 1000));
+    let blank: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM players WHERE username = '' OR openid = ''")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(blank, 0);
+
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    pool.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}
