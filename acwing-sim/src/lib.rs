@@ -203,7 +203,7 @@ async fn faulted(sim: &Inner, endpoint: Endpoint) -> Option<HttpResponse> {
         .faulted_calls
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     match fault {
-        Fault::Flaky { every } => (nth % every.max(1) == 0)
+        Fault::Flaky { every } => (nth.checked_rem(every) == Some(0))
             .then(|| HttpResponse::ServiceUnavailable().body("try again later")),
         Fault::Latency(by) => {
             tokio::time::sleep(by).await;

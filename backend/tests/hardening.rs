@@ -5,7 +5,7 @@
 mod support;
 
 use std::num::NonZeroU32;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use backend::client_ip::TrustedProxies;
 use backend::config::LimitSettings;
