@@ -1,5 +1,6 @@
 //! `cargo xtask run | test | dist`: everything a person or CI types.
 
+mod fuzz;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -157,6 +158,7 @@ fn test() -> Result {
     ]))?;
     step("frontend unit tests (pure logic, native)");
     sh(cargo(&["test", "--package", "frontend", "--lib"]))?;
+    fuzz::smoke()?;
     tools::ensure_chromium()?;
     dist()?;
     step("end-to-end tests in headless Chromium (screenshots in target/screenshots/)");
