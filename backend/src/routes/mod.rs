@@ -10,6 +10,7 @@ pub mod web;
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::HttpRequest;
+use std::net::IpAddr;
 use std::sync::Arc;
 use url::Url;
 
@@ -89,12 +90,16 @@ impl AppState {
         &self.login.acwing
     }
 
-    /// Charges the request to its client's `endpoint` budget.
-    pub fn rate_limit(&self, req: &HttpRequest, endpoint: Endpoint) -> Result<(), RateLimited> {
+    /// Charges the request to its client's `endpoint` budget; the client's
+    /// address when it is within it.
+    pub fn rate_limit(&self, req: &HttpRequest, endpoint: Endpoint) -> Result<IpAddr, RateLimited> {
         let client = self.limits.client(req);
-        self.limits.check(endpoint, client).inspect_err(|limited| {
-            tracing::info!(%client, ?endpoint, retry_after = ?limited.retry_after, "rate limited");
-        })
+        self.limits
+            .check(endpoint, client)
+            .inspect_err(|limited| {
+                tracing::info!(%client, ?endpoint, retry_after = ?limited.retry_after, "rate limited");
+            })
+            .map(|()| client)
     }
 
     /// apply_code for either flow: charged to the client's rate limit, and
@@ -105,8 +110,7 @@ impl AppState {
         flow: Flow,
         browser: Option<String>,
     ) -> Result<String, AppError> {
-        self.rate_limit(req, Endpoint::ApplyCode)?;
-        let client = self.limits.client(req);
+        let client = self.rate_limit(req, Endpoint::ApplyCode)?;
         let ttl = self.login.state_ttl;
         Ok(state_store::issue_for(&*self.login.states, flow, browser, Some(client), ttl).await?)
     }
