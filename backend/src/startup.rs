@@ -68,8 +68,10 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let pool = connect_database(&settings.database_url).await?;
         let limit_settings = &settings.limits;
-        let states =
-            MemoryStateStore::new(limit_settings.state_cap, limit_settings.states_per_client());
+        let states = MemoryStateStore::with_client_share(
+            limit_settings.state_cap,
+            limit_settings.states_per_client(),
+        );
         states.spawn_sweeper(STATE_SWEEP_EVERY);
         let limits = RateLimits::new(
             limit_settings.apply_code,

@@ -230,8 +230,13 @@ impl Inner {
 }
 
 impl MemoryStateStore {
-    /// `per_client` live states at most per client address.
-    pub fn new(cap: usize, per_client: usize) -> Arc<Self> {
+    /// At most `cap` states, and a fiftieth of that per client address.
+    pub fn new(cap: usize) -> Arc<Self> {
+        Self::with_client_share(cap, (cap / 50).max(10))
+    }
+
+    /// At most `cap` states, `per_client` of them per client address.
+    pub fn with_client_share(cap: usize, per_client: usize) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::new(Inner::default()),
             cap: cap.max(1),
@@ -383,7 +388,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_state_is_single_use() {
-        let store = MemoryStateStore::new(10, 10);
+        let store = MemoryStateStore::with_client_share(10, 10);
         let state = issue(&*store, Flow::Acapp, None, TTL).await.unwrap();
         assert_eq!(state.len(), 32);
         let first = consume(&*store, Some(&state), Flow::Acapp, None).await;
@@ -396,7 +401,7 @@ mod tests {
 
     #[tokio::test]
     async fn flow_browser_and_expiry_are_checked() {
-        let store = MemoryStateStore::new(10, 10);
+        let store = MemoryStateStore::with_client_share(10, 10);
         let s = issue(&*store, Flow::Web, Some("b1".into()), TTL)
             .await
             .unwrap();
@@ -419,7 +424,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_store_evicts_the_oldest_and_never_refuses() {
-        let store = MemoryStateStore::new(3, 10);
+        let store = MemoryStateStore::with_client_share(3, 10);
         let mut states = Vec::new();
         for _ in 0..5 {
             states.push(issue(&*store, Flow::Acapp, None, TTL).await.unwrap());
@@ -439,7 +444,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_client_cannot_take_more_than_its_share() {
-        let store = MemoryStateStore::new(100, 2);
+        let store = MemoryStateStore::with_client_share(100, 2);
         let flooder: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         let mine = issue_for(&*store, Flow::Acapp, None, Some(other), TTL)
@@ -458,7 +463,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_sweep_clears_expired_states_and_frees_the_client_quota() {
-        let store = MemoryStateStore::new(100, 1);
+        let store = MemoryStateStore::with_client_share(100, 1);
         let client: IpAddr = "192.0.2.1".parse().unwrap();
         issue_for(
             &*store,

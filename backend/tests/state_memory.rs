@@ -47,7 +47,7 @@ async fn a_million_states_stay_under_the_cap_and_the_memory_comes_back() {
     const ISSUED: usize = 1_000_000;
     const CLIENTS: u32 = 1_000;
     let ttl = Duration::from_secs(3);
-    let store = MemoryStateStore::new(CAP, 2_000);
+    let store = MemoryStateStore::with_client_share(CAP, 2_000);
     let baseline = live();
     let started = Instant::now();
     let mut peak = 0;
