@@ -3,6 +3,7 @@
 pub mod acwing;
 pub mod clock;
 pub mod config;
+pub mod database;
 pub mod demo;
 pub mod error;
 pub mod login;

@@ -3,8 +3,10 @@
 //! stored, and every credential belongs to a session that logout revokes.
 //!
 //! Every write that reads first runs in a `BEGIN IMMEDIATE` transaction:
-//! it takes SQLite's write lock up front, so the busy timeout applies and a
-//! concurrent writer makes it wait instead of failing with SQLITE_BUSY.
+//! it takes SQLite's write lock up front, so even a writer outside this
+//! process makes it wait (the busy timeout) instead of failing with
+//! SQLITE_BUSY. Within the process writes already queue for the one writer
+//! connection (see `database`).
 
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
 
 use crate::clock::unix_now;
+use crate::database::Database;
 use crate::players::Player;
 use crate::secret::{random_hex, SessionToken};
 
@@ -48,7 +51,8 @@ pub struct Purged {
 
 #[derive(Clone)]
 pub struct Sessions {
-    pool: SqlitePool,
+    writer: SqlitePool,
+    reader: SqlitePool,
     access_lifetime_secs: i64,
 }
 
@@ -68,15 +72,16 @@ pub fn well_formed(token: &str) -> bool {
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
 
 impl Sessions {
-    pub fn new(pool: SqlitePool, access_lifetime: Duration) -> Self {
+    pub fn new(db: &Database, access_lifetime: Duration) -> Self {
         Self {
-            pool,
+            writer: db.writer.clone(),
+            reader: db.reader.clone(),
             access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
         }
     }
 
     async fn begin(&self) -> Result<Tx<'static>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// A web session. `replacing` is the cookie the browser already had: a
@@ -130,7 +135,7 @@ impl Sessions {
         )
         .bind(hash(token))
         .bind(unix_now())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?
         .ok_or(SessionError::Invalid)
     }

@@ -416,7 +416,7 @@ async fn an_empty_openid_is_acwing_error_and_makes_no_player() {
     let body = app.acapp_login_body("").await;
     assert_eq!(body["error"], "acwing_error", "{body}");
     let players: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM players")
-        .fetch_one(&app.db().await)
+        .fetch_one(&app.db().await.reader)
         .await
         .unwrap();
     assert_eq!(players.0, 0);
@@ -466,7 +466,7 @@ async fn a_stale_profile_is_refreshed_in_the_background() {
 
     // Two days later the player has a new name and photo on AcWing.
     sqlx::query("UPDATE players SET profile_synced_at = profile_synced_at - 2 * 86400")
-        .execute(&app.db().await)
+        .execute(&app.db().await.writer)
         .await
         .unwrap();
     app.add_user("openid-yxc", "yxc_renamed");

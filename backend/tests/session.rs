@@ -384,14 +384,14 @@ async fn expired_and_long_revoked_credentials_are_purged() {
     sqlx::query(
         "UPDATE sessions SET revoked_at = revoked_at - 2 * 86400 WHERE revoked_at IS NOT NULL",
     )
-    .execute(&db)
+    .execute(&db.writer)
     .await
     .unwrap();
     sqlx::query("UPDATE credentials SET expires_at = 0 WHERE kind = 'access'")
-        .execute(&db)
+        .execute(&db.writer)
         .await
         .unwrap();
-    let purged = Sessions::new(db.clone(), Duration::from_secs(900))
+    let purged = Sessions::new(&db, Duration::from_secs(900))
         .purge()
         .await
         .unwrap();

@@ -1,5 +1,6 @@
 //! `cargo xtask run | test | dist`: everything a person or CI types.
 
+mod bench;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -11,7 +12,8 @@ const USAGE: &str = "usage: cargo xtask <run|test|dist>
   run   set up what is missing, build the frontend, start the app in demo mode
   test  fmt, clippy (-D warnings) and every test
   dist  build the frontend bundle into dist/ and print its sizes
-  serve the frontend dev loop: the backend in demo mode behind `trunk serve` (hot reload)";
+  serve the frontend dev loop: the backend in demo mode behind `trunk serve` (hot reload)
+  bench [--quick]  build in release mode and benchmark; writes target/bench/report.md";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("dist") => dist().map(|_| ()),
         Some("serve") => serve(),
+        Some("bench") => bench::bench(std::env::args().any(|a| a == "--quick")),
         _ => Err(USAGE.to_owned()),
     };
     match outcome {
