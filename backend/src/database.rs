@@ -49,7 +49,11 @@ impl Database {
         }
         let in_memory =
             options.get_filename() == Path::new(":memory:") || url.contains("mode=memory");
+        // sqlx pings a connection before lending it by default: a second
+        // round trip to its worker thread for every statement. A SQLite
+        // connection is a file handle in this process; it does not go stale.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             // An in-memory database lives only while a connection does.
@@ -63,6 +67,7 @@ impl Database {
             writer.clone()
         } else {
             SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(READERS)
                 .connect_with(options.read_only(true))
                 .await?

@@ -543,7 +543,7 @@ async fn statements_of_one_login(app: &support::TestApp, openid: &str) -> Vec<St
     assert_eq!(body["result"], "success");
     let logs = String::from_utf8(support::captured_logs().lock().unwrap().clone()).unwrap();
     logs.lines()
-        .filter(|l| l.contains(&format!("request{{id={id}}}")) && l.contains("sqlx::query"))
+        .filter(|l| l.contains(&format!("request{{id={id}")) && l.contains("sqlx::query"))
         .map(str::to_owned)
         .collect()
 }

@@ -66,9 +66,10 @@ fn cargo(args: &[&str]) -> Command {
 
 fn run() -> Result {
     dist()?;
-    step("starting the server (demo mode unless ACWING_APPID and ACWING_SECRET are set)");
+    step("starting the server in demo mode (release build: the first one takes a few minutes)");
     sh(cargo(&[
         "run",
+        "--release",
         "--package",
         "backend",
         "--bin",
