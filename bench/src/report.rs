@@ -83,7 +83,7 @@ impl Cell {
             generator_cpu_share: cpu.generator / secs,
             ideal_per_sec: ideal,
             achieved_over_ideal: ideal.map(|ideal| logins_per_sec / ideal),
-            p99_overhead_ms: (upstream_ms > 0).then(|| p99_ms - upstream),
+            p99_overhead_ms: (upstream_ms > 0).then_some(p99_ms - upstream),
         }
     }
 }
