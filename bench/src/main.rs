@@ -10,6 +10,7 @@
 //! `bench state-memory` (run as its own process, for a clean heap) prints
 //! the bytes one outstanding state costs at 1 million states.
 
+mod browser;
 mod load;
 mod report;
 mod stack;
@@ -175,6 +176,10 @@ async fn run(args: Args) -> Result<(), String> {
     match asset_sizes(&args.dist.join("acapp")) {
         Ok((assets, total)) => (report.assets, report.assets_gzip_total) = (assets, total),
         Err(e) => report.notes.push(format!("No frontend sizes: {e}")),
+    }
+    match browser::measure(&stack, if args.quick { 3 } else { 10 }).await {
+        Ok(times) => report.browser = Some(times),
+        Err(e) => report.notes.push(format!("No browser timings: {e}")),
     }
     notes(&mut report);
 

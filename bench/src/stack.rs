@@ -67,6 +67,11 @@ impl Stack {
                 format!("sqlite://{}", dir.join("bench.db").display()),
             )
             .env("ACAPP_STATIC_DIR", bins.dist)
+            // The simulated AcApp window loads our module from its origin.
+            .env(
+                "ACAPP_ALLOWED_ORIGINS",
+                format!("https://www.acwing.com,{sim_url}"),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
