@@ -63,6 +63,27 @@ impl SimConfig {
     }
 }
 
+/// How a simulator runs, beyond what AcWing itself would know.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub workers: usize,
+    /// Unknown openids become users on their first code (load tests).
+    pub auto_users: bool,
+    /// Serve `POST /_sim/control/latency/{ms}`, so a simulator in another
+    /// process can have its latency changed (load tests).
+    pub control: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            auto_users: false,
+            control: false,
+        }
+    }
+}
+
 /// What the server-to-server endpoints do instead of answering normally.
 #[derive(Debug, Clone)]
 pub enum Fault {
@@ -106,19 +127,32 @@ struct Inner {
 impl Simulator {
     /// Serves on `listener` from the current runtime and returns at once.
     pub fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<Simulator> {
+        Self::start_with(listener, config, SimOptions::default())
+    }
+
+    pub fn start_with(
+        listener: TcpListener,
+        config: SimConfig,
+        options: SimOptions,
+    ) -> std::io::Result<Simulator> {
         let base_url = format!("http://{}", listener.local_addr()?);
         let inner = Arc::new(Inner {
             base_url,
-            store: Store::new(config.users.clone()),
+            store: Store::new(config.users.clone(), options.auto_users),
             config,
             fault: parking_lot::Mutex::new(None),
             faulted_calls: std::sync::atomic::AtomicUsize::new(0),
         });
         let data = web::Data::from(inner.clone());
+        let control = options.control;
         let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/", web::get().to(pages::index))
+            let app = App::new().app_data(data.clone());
+            let app = if control {
+                app.route("/_sim/control/latency/{ms}", web::post().to(set_latency))
+            } else {
+                app
+            };
+            app.route("/", web::get().to(pages::index))
                 .route(AUTHORIZE, web::get().to(pages::consent))
                 .route(AUTHORIZE, web::post().to(pages::decide))
                 .route("/acapp/", web::get().to(pages::acapp_window))
@@ -137,7 +171,7 @@ impl Simulator {
                     web::get().to(getinfo),
                 )
         })
-        .workers(1)
+        .workers(options.workers.max(1))
         .disable_signals()
         .listen(listener)?
         .run();
@@ -296,6 +330,12 @@ async fn getinfo(sim: web::Data<Inner>, q: web::Query<GetinfoQuery>) -> HttpResp
         }
         Err(err) => store_error(err),
     }
+}
+
+async fn set_latency(sim: web::Data<Inner>, ms: web::Path<u64>) -> HttpResponse {
+    let ms = ms.into_inner().min(60_000);
+    *sim.fault.lock() = (ms > 0).then(|| Fault::Latency(Duration::from_millis(ms)));
+    HttpResponse::Ok().json(json!({ "latency_ms": ms }))
 }
 
 #[derive(Deserialize)]

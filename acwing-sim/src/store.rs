@@ -69,6 +69,10 @@ struct Refresh {
 struct State {
     offset: Duration,
     users: Vec<SimUser>,
+    /// openid → position in `users`, so lookups stay cheap with many users.
+    user_index: HashMap<String, usize>,
+    /// Unknown openids become users on their first code (for load tests).
+    auto_users: bool,
     codes: HashMap<String, (String, Instant)>,
     access: HashMap<String, Access>,
     refresh: HashMap<String, Refresh>,
@@ -88,6 +92,21 @@ fn token() -> String {
 impl State {
     fn now(&self) -> Instant {
         Instant::now() + self.offset
+    }
+
+    fn user(&self, openid: &str) -> Option<&SimUser> {
+        self.user_index.get(openid).map(|&at| &self.users[at])
+    }
+
+    fn put_user(&mut self, user: SimUser) {
+        match self.user_index.get(&user.openid) {
+            Some(&at) => self.users[at] = user,
+            None => {
+                self.user_index
+                    .insert(user.openid.clone(), self.users.len());
+                self.users.push(user);
+            }
+        }
     }
 
     fn grant(&mut self, openid: &str, refresh_token: Option<String>) -> Grant {
@@ -124,13 +143,17 @@ impl State {
 }
 
 impl Store {
-    pub fn new(users: Vec<SimUser>) -> Self {
-        Self {
+    pub fn new(users: Vec<SimUser>, auto_users: bool) -> Self {
+        let store = Self {
             state: Mutex::new(State {
-                users,
+                auto_users,
                 ..State::default()
             }),
+        };
+        for user in users {
+            store.add_user(user);
         }
+        store
     }
 
     pub fn users(&self) -> Vec<SimUser> {
@@ -140,10 +163,7 @@ impl Store {
     pub fn add_user(&self, user: SimUser) {
         // Replace in place, so the consent page's default user stays first.
         let mut state = self.state.lock();
-        match state.users.iter_mut().find(|u| u.openid == user.openid) {
-            Some(existing) => *existing = user,
-            None => state.users.push(user),
-        }
+        state.put_user(user);
     }
 
     /// Every access and refresh token issued so far.
@@ -171,7 +191,16 @@ impl Store {
 
     pub fn issue_code(&self, openid: &str) -> Option<String> {
         let mut state = self.state.lock();
-        state.users.iter().find(|u| u.openid == openid)?;
+        if state.user(openid).is_none() {
+            if !state.auto_users || openid.is_empty() {
+                return None;
+            }
+            state.put_user(SimUser {
+                openid: openid.to_owned(),
+                username: format!("player-{}", openid.chars().take(24).collect::<String>()),
+                photo: String::new(),
+            });
+        }
         let code = token();
         let expires_at = state.now() + CODE_LIFETIME;
         state
@@ -231,12 +260,7 @@ impl Store {
         if access.expires_at <= state.now() {
             return Err(StoreError::AccessExpired);
         }
-        state
-            .users
-            .iter()
-            .find(|u| u.openid == openid)
-            .cloned()
-            .ok_or(StoreError::AccessInvalid)
+        state.user(openid).cloned().ok_or(StoreError::AccessInvalid)
     }
 }
 
@@ -245,7 +269,7 @@ mod tests {
     use super::*;
 
     fn store() -> Store {
-        Store::new(crate::SimConfig::demo_users())
+        Store::new(crate::SimConfig::demo_users(), false)
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod acwing;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod database;
 pub mod demo;
 pub mod error;
 pub mod hardening;

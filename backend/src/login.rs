@@ -73,7 +73,7 @@ impl Login {
             })?;
         let grant = self.acwing.exchange_code(&code).await?;
         if let Some(returning) = self.players.record_return(&grant.openid).await? {
-            tracing::info!(player = returning.player.id, "returning player logged in");
+            tracing::Span::current().record("player", returning.player.id);
             if returning.profile_stale {
                 self.refresh_profile_later(returning.player.id, grant);
             }
@@ -84,7 +84,8 @@ impl Login {
             .profile(&grant.access_token, &grant.openid)
             .await?;
         let player = self.players.create(&grant.openid, &profile).await?;
-        tracing::info!(player = player.id, "player logged in");
+        tracing::Span::current().record("player", player.id);
+        tracing::info!(player = player.id, "new player");
         Ok(player)
     }
 

@@ -8,6 +8,7 @@ use sqlx::SqlitePool;
 
 use crate::acwing::Profile;
 use crate::clock::unix_now;
+use crate::database::Database;
 use crate::secret::random_hex;
 
 /// Past this many numbered variants a random suffix is used instead.
@@ -32,6 +33,7 @@ pub struct Returning {
 
 #[derive(Clone)]
 pub struct PlayerRepo {
+    /// Every query here writes, or must see the write it follows.
     pool: SqlitePool,
 }
 
@@ -49,8 +51,10 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 }
 
 impl PlayerRepo {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub fn new(db: &Database) -> Self {
+        Self {
+            pool: db.writer.clone(),
+        }
     }
 
     pub async fn by_openid(&self, openid: &str) -> Result<Option<Player>, sqlx::Error> {

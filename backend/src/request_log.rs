@@ -19,7 +19,8 @@ pub async fn log_request(
     let method = req.method().clone();
     let path = req.path().to_owned();
     let started = Instant::now();
-    let span = tracing::info_span!("request", id = %id);
+    // `player` is filled in by a login, so one line says who logged in.
+    let span = tracing::info_span!("request", id = %id, player = tracing::field::Empty);
     let result = next.call(req).instrument(span.clone()).await;
     let status = match &result {
         Ok(res) => res.status().as_u16(),

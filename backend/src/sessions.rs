@@ -1,17 +1,26 @@
 //! Our own credentials: a cookie for the web, access and refresh tokens for
 //! the AcApp (whose cookies would be third-party). Only SHA-256 hashes are
-//! stored, and every credential belongs to a session that logout revokes.
+//! stored.
 //!
-//! Every write that reads first runs in a `BEGIN IMMEDIATE` transaction:
-//! it takes SQLite's write lock up front, so the busy timeout applies and a
-//! concurrent writer makes it wait instead of failing with SQLITE_BUSY.
+//! The credentials of one login form a *family*, named by a random id and
+//! stored with the player on every credential, so that starting a session
+//! is a single INSERT. Logout and refresh-token reuse revoke the family by
+//! adding it to `revoked_families`.
+//!
+//! A refresh reads and writes, so it runs in a `BEGIN IMMEDIATE`
+//! transaction: it takes SQLite's write lock up front, so even a writer
+//! outside this process makes it wait (the busy timeout) instead of failing
+//! with SQLITE_BUSY. Within the process, writes queue for the one writer
+//! connection (see `database`).
 
 use std::time::Duration;
 
+use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
 
 use crate::clock::unix_now;
+use crate::database::Database;
 use crate::players::Player;
 use crate::secret::{random_hex, SessionToken};
 
@@ -43,12 +52,13 @@ pub enum SessionError {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Purged {
     pub credentials: u64,
-    pub sessions: u64,
+    pub families: u64,
 }
 
 #[derive(Clone)]
 pub struct Sessions {
-    pool: SqlitePool,
+    writer: SqlitePool,
+    reader: SqlitePool,
     access_lifetime_secs: i64,
 }
 
@@ -65,54 +75,61 @@ pub fn well_formed(token: &str) -> bool {
             .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+fn new_family() -> i64 {
+    // Random rather than sequential: no round trip to allocate one.
+    (rand::rngs::OsRng.next_u64() >> 1) as i64
+}
+
+fn new_token() -> SessionToken {
+    SessionToken::new(random_hex(TOKEN_BYTES))
+}
+
+/// Revokes the family `token_hash` belongs to; a no-op for unknown tokens.
+const REVOKE_FAMILY: &str = "INSERT OR IGNORE INTO revoked_families (family, revoked_at)
+     SELECT family, ?1 FROM session_credentials WHERE token_hash = ?2";
 
 impl Sessions {
-    pub fn new(pool: SqlitePool, access_lifetime: Duration) -> Self {
+    pub fn new(db: &Database, access_lifetime: Duration) -> Self {
         Self {
-            pool,
+            writer: db.writer.clone(),
+            reader: db.reader.clone(),
             access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
         }
     }
 
-    async fn begin(&self) -> Result<Tx<'static>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
-    }
-
-    /// A web session. `replacing` is the cookie the browser already had: a
-    /// new login in that browser ends the old session in the same commit.
+    /// A web session, in one INSERT. `replacing` is the cookie the browser
+    /// already had: a new login in that browser ends the old session.
     pub async fn start_web(
         &self,
         player_id: i64,
         replacing: Option<&str>,
     ) -> Result<SessionToken, sqlx::Error> {
         let now = unix_now();
-        let mut tx = self.begin().await?;
         if let Some(old) = replacing.filter(|t| well_formed(t)) {
-            revoke_by_hash(&mut tx, &hash(old), now).await?;
+            sqlx::query(REVOKE_FAMILY)
+                .bind(now)
+                .bind(hash(old))
+                .execute(&self.writer)
+                .await?;
         }
-        let session = new_session(&mut tx, player_id, now).await?;
-        let cookie = SessionToken::new(random_hex(TOKEN_BYTES));
+        let cookie = new_token();
         sqlx::query(
-            "INSERT INTO credentials (token_hash, session_id, kind, expires_at)
-             VALUES (?, ?, 'cookie', ?)",
+            "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
+             VALUES (?, ?, ?, 'cookie', ?)",
         )
         .bind(hash(cookie.expose()))
-        .bind(session)
+        .bind(new_family())
+        .bind(player_id)
         .bind(now.saturating_add(COOKIE_LIFETIME_SECS))
-        .execute(&mut *tx)
+        .execute(&self.writer)
         .await?;
-        tx.commit().await?;
         Ok(cookie)
     }
 
+    /// An AcApp session: access and refresh token, in one INSERT.
     pub async fn start_acapp(&self, player_id: i64) -> Result<TokenPair, sqlx::Error> {
-        let now = unix_now();
-        let mut tx = self.begin().await?;
-        let session = new_session(&mut tx, player_id, now).await?;
-        let pair = self.add_pair(&mut tx, session, now).await?;
-        tx.commit().await?;
-        Ok(pair)
+        self.add_pair(&self.writer, new_family(), player_id, unix_now())
+            .await
     }
 
     /// The player behind a cookie or access token, in one query.
@@ -122,22 +139,20 @@ impl Sessions {
         }
         sqlx::query_as(
             "SELECT p.id, p.openid, p.username, p.photo
-             FROM credentials c
-             JOIN sessions s ON s.id = c.session_id
-             JOIN players p ON p.id = s.player_id
-             WHERE c.token_hash = ? AND c.kind IN ('cookie', 'access')
-               AND c.expires_at > ? AND s.revoked_at IS NULL",
+             FROM session_credentials c JOIN players p ON p.id = c.player_id
+             WHERE c.token_hash = ? AND c.kind IN ('cookie', 'access') AND c.expires_at > ?
+               AND NOT EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = c.family)",
         )
         .bind(hash(token))
         .bind(unix_now())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?
         .ok_or(SessionError::Invalid)
     }
 
     /// Trades a refresh token for a new pair. The claim is one conditional
     /// UPDATE, so of any number of concurrent refreshes of one token exactly
-    /// one wins. Presenting a used token again revokes its whole session,
+    /// one wins. Presenting a used token again revokes its whole family,
     /// since either the player or a thief holds a copy.
     pub async fn rotate(&self, refresh: &str) -> Result<TokenPair, SessionError> {
         if !well_formed(refresh) {
@@ -145,22 +160,23 @@ impl Sessions {
         }
         let now = unix_now();
         let token_hash = hash(refresh);
-        let mut tx = self.begin().await?;
-        let claimed: Option<(i64,)> = sqlx::query_as(
-            "UPDATE credentials SET used_at = ?1
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let claimed: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE session_credentials SET used_at = ?1
              WHERE token_hash = ?2 AND kind = 'refresh' AND used_at IS NULL AND expires_at > ?1
-               AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL)
-             RETURNING session_id",
+               AND NOT EXISTS (SELECT 1 FROM revoked_families r
+                               WHERE r.family = session_credentials.family)
+             RETURNING family, player_id",
         )
         .bind(now)
         .bind(&token_hash)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((session,)) = claimed else {
+        let Some((family, player_id)) = claimed else {
             let reused = sqlx::query(
-                "UPDATE sessions SET revoked_at = ?1 WHERE revoked_at IS NULL AND id =
-                   (SELECT session_id FROM credentials
-                    WHERE token_hash = ?2 AND kind = 'refresh' AND used_at IS NOT NULL)",
+                "INSERT OR IGNORE INTO revoked_families (family, revoked_at)
+                 SELECT family, ?1 FROM session_credentials
+                 WHERE token_hash = ?2 AND kind = 'refresh' AND used_at IS NOT NULL",
             )
             .bind(now)
             .bind(&token_hash)
@@ -173,7 +189,7 @@ impl Sessions {
                 SessionError::Invalid
             });
         };
-        let pair = self.add_pair(&mut tx, session, now).await?;
+        let pair = self.add_pair(&mut *tx, family, player_id, now).await?;
         tx.commit().await?;
         Ok(pair)
     }
@@ -184,28 +200,31 @@ impl Sessions {
         if !well_formed(token) {
             return Ok(());
         }
-        let mut tx = self.begin().await?;
-        revoke_by_hash(&mut tx, &hash(token), unix_now()).await?;
-        tx.commit().await
+        sqlx::query(REVOKE_FAMILY)
+            .bind(unix_now())
+            .bind(hash(token))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
-    /// Deletes expired credentials, those of sessions revoked over a day
-    /// ago, and the sessions left with none.
+    /// Deletes expired credentials, those of families revoked over a day
+    /// ago, and revocations that no longer name any credential.
     pub async fn purge(&self) -> Result<Purged, sqlx::Error> {
         let now = unix_now();
-        let mut tx = self.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let credentials = sqlx::query(
-            "DELETE FROM credentials WHERE expires_at <= ?1 OR session_id IN
-               (SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at <= ?2)",
+            "DELETE FROM session_credentials WHERE expires_at <= ?1 OR family IN
+               (SELECT family FROM revoked_families WHERE revoked_at <= ?2)",
         )
         .bind(now)
         .bind(now.saturating_sub(REVOKED_KEPT_SECS))
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let sessions = sqlx::query(
-            "DELETE FROM sessions WHERE NOT EXISTS
-               (SELECT 1 FROM credentials c WHERE c.session_id = sessions.id)",
+        let families = sqlx::query(
+            "DELETE FROM revoked_families WHERE NOT EXISTS
+               (SELECT 1 FROM session_credentials c WHERE c.family = revoked_families.family)",
         )
         .execute(&mut *tx)
         .await?
@@ -213,7 +232,7 @@ impl Sessions {
         tx.commit().await?;
         Ok(Purged {
             credentials,
-            sessions,
+            families,
         })
     }
 
@@ -232,25 +251,26 @@ impl Sessions {
         });
     }
 
-    /// Access and refresh tokens for `session`, in one INSERT.
-    async fn add_pair(
+    /// Access and refresh tokens of `family`, in one INSERT.
+    async fn add_pair<'e>(
         &self,
-        tx: &mut Tx<'_>,
-        session: i64,
+        executor: impl sqlx::SqliteExecutor<'e>,
+        family: i64,
+        player_id: i64,
         now: i64,
     ) -> Result<TokenPair, sqlx::Error> {
-        let access = SessionToken::new(random_hex(TOKEN_BYTES));
-        let refresh = SessionToken::new(random_hex(TOKEN_BYTES));
+        let (access, refresh) = (new_token(), new_token());
         sqlx::query(
-            "INSERT INTO credentials (token_hash, session_id, kind, expires_at)
-             VALUES (?1, ?2, 'access', ?3), (?4, ?2, 'refresh', ?5)",
+            "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
+             VALUES (?1, ?2, ?3, 'access', ?4), (?5, ?2, ?3, 'refresh', ?6)",
         )
         .bind(hash(access.expose()))
-        .bind(session)
+        .bind(family)
+        .bind(player_id)
         .bind(now.saturating_add(self.access_lifetime_secs))
         .bind(hash(refresh.expose()))
         .bind(now.saturating_add(REFRESH_LIFETIME_SECS))
-        .execute(&mut **tx)
+        .execute(executor)
         .await?;
         Ok(TokenPair {
             access,
@@ -258,28 +278,6 @@ impl Sessions {
             expires_in: self.access_lifetime_secs.unsigned_abs(),
         })
     }
-}
-
-async fn new_session(tx: &mut Tx<'_>, player_id: i64, now: i64) -> Result<i64, sqlx::Error> {
-    let (id,): (i64,) =
-        sqlx::query_as("INSERT INTO sessions (player_id, created_at) VALUES (?, ?) RETURNING id")
-            .bind(player_id)
-            .bind(now)
-            .fetch_one(&mut **tx)
-            .await?;
-    Ok(id)
-}
-
-async fn revoke_by_hash(tx: &mut Tx<'_>, token_hash: &str, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL
-         AND id = (SELECT session_id FROM credentials WHERE token_hash = ?)",
-    )
-    .bind(now)
-    .bind(token_hash)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! tests can spawn it on port 0.
 
 use std::net::TcpListener;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,11 +12,10 @@ use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use shared::api::paths;
 use shared::ErrorCode;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
 
 use crate::acwing::AcwingClient;
 use crate::config::{AcwingSettings, Settings};
+use crate::database::{Database, DatabaseError};
 use crate::error::AppError;
 use crate::hardening::{self, content_security_policy, limit_request_line};
 use crate::login::Login;
@@ -40,10 +38,8 @@ const JSON_BODY_LIMIT: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("cannot open the database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("cannot migrate the database: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
     #[error("cannot build the HTTP client: {0}")]
@@ -66,7 +62,7 @@ impl Application {
         listener: TcpListener,
         extra_origins: &[String],
     ) -> Result<Self, StartupError> {
-        let pool = connect_database(&settings.database_url).await?;
+        let db = Database::connect(&settings.database_url).await?;
         let limit_settings = &settings.limits;
         let states = MemoryStateStore::with_client_share(
             limit_settings.state_cap,
@@ -79,13 +75,13 @@ impl Application {
             limit_settings.trusted_proxies.clone(),
         );
         limits.spawn_cleaner(RATE_LIMIT_CLEAN_EVERY);
-        let sessions = Sessions::new(pool.clone(), settings.access_ttl);
+        let sessions = Sessions::new(&db, settings.access_ttl);
         sessions.spawn_purger(SESSION_PURGE_EVERY);
         let state = web::Data::new(AppState {
             login: Login {
                 states: states.clone(),
                 acwing: AcwingClient::new(acwing, settings.acwing_timeout)?,
-                players: PlayerRepo::new(pool),
+                players: PlayerRepo::new(&db),
                 state_ttl: settings.state_ttl,
             },
             sessions,
@@ -198,31 +194,4 @@ fn cors(origins: &[String]) -> Cors {
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(3600)
         .block_on_origin_mismatch(false)
-}
-
-pub async fn connect_database(url: &str) -> Result<SqlitePool, StartupError> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // With WAL, NORMAL loses no committed data on a crash of the
-        // process, only possibly the last commits on a power loss.
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5))
-        .foreign_keys(true);
-    if let Some(parent) = std::path::Path::new(options.get_filename()).parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
-        }
-    }
-    let mut pool = SqlitePoolOptions::new().max_connections(8);
-    if options.get_filename() == std::path::Path::new(":memory:") || url.contains("mode=memory") {
-        // An in-memory database lives only while a connection does.
-        pool = pool
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None);
-    }
-    let pool = pool.connect_with(options).await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(pool)
 }

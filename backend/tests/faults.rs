@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acwing_sim::{Fault, SimConfig, SimUser, Simulator};
+use backend::database::Database;
 use backend::secret::random_hex;
-use backend::startup::connect_database;
 use futures::future::join_all;
 use serde_json::Value;
 use support::{browser, spawn_with, Options, TestApp, APPID};
@@ -23,7 +23,7 @@ const RECEIVE_ACAPP: &str = "/settings/acwing/acapp/receive_code/";
 
 async fn players(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM players")
-        .fetch_one(&app.db().await)
+        .fetch_one(&app.db().await.reader)
         .await
         .unwrap()
 }
@@ -91,7 +91,7 @@ async fn intermittent_5xx_fail_some_logins_cleanly_and_each_retry_works() {
     for openid in &failed {
         assert_eq!(app.acapp_login_body(openid).await["result"], "success");
     }
-    let db = app.db().await;
+    let db = app.db().await.reader;
     let (rows, distinct): (i64, i64) =
         sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT openid) FROM players")
             .fetch_one(&db)
@@ -347,17 +347,20 @@ async fn kill_9_in_the_middle_of_1000_logins_loses_and_duplicates_no_player() {
         restarted.elapsed()
     );
 
-    let pool = connect_database(&format!("sqlite://{}", db.display()))
+    let database = Database::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
+    let pool = database.reader.clone();
     let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(integrity, "ok");
-    // No half-written login: every session has both of its credentials.
+    // No half-written login: every AcApp session (a credential family) has
+    // both its access and its refresh token.
     let half: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sessions s WHERE (SELECT COUNT(*) FROM credentials c WHERE c.session_id = s.id) <> 2",
+        "SELECT COUNT(*) FROM (SELECT family FROM session_credentials GROUP BY family \
+         HAVING COUNT(*) <> 2 OR COUNT(DISTINCT kind) <> 2)",
     )
     .fetch_one(&pool)
     .await
@@ -409,6 +412,7 @@ async fn kill_9_in_the_middle_of_1000_logins_loses_and_duplicates_no_player() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     pool.close().await;
+    database.writer.close().await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }

@@ -381,22 +381,21 @@ async fn expired_and_long_revoked_credentials_are_purged() {
         .await
         .unwrap();
     let db = app.db().await;
-    sqlx::query(
-        "UPDATE sessions SET revoked_at = revoked_at - 2 * 86400 WHERE revoked_at IS NOT NULL",
-    )
-    .execute(&db)
-    .await
-    .unwrap();
-    sqlx::query("UPDATE credentials SET expires_at = 0 WHERE kind = 'access'")
-        .execute(&db)
+    sqlx::query("UPDATE revoked_families SET revoked_at = revoked_at - 2 * 86400")
+        .execute(&db.writer)
         .await
         .unwrap();
-    let purged = Sessions::new(db.clone(), Duration::from_secs(900))
+    sqlx::query("UPDATE session_credentials SET expires_at = 0 WHERE kind = 'access'")
+        .execute(&db.writer)
+        .await
+        .unwrap();
+    let purged = Sessions::new(&db, Duration::from_secs(900))
         .purge()
         .await
         .unwrap();
-    // Both access tokens, the revoked session's refresh token, and it.
-    assert_eq!((purged.credentials, purged.sessions), (3, 1));
+    // Both access tokens, the revoked session's refresh token, and its
+    // revocation.
+    assert_eq!((purged.credentials, purged.families), (3, 1));
     let (status, _) = refresh(&app, kept["refresh"].as_str().unwrap()).await;
     assert_eq!(status, 200, "a live session survives the purge");
 }

@@ -1,5 +1,6 @@
 //! `cargo xtask run | test | dist`: everything a person or CI types.
 
+mod bench;
 mod fuzz;
 mod tools;
 
@@ -12,7 +13,8 @@ const USAGE: &str = "usage: cargo xtask <run|test|dist>
   run   set up what is missing, build the frontend, start the app in demo mode
   test  fmt, clippy (-D warnings) and every test
   dist  build the frontend bundle into dist/ and print its sizes
-  serve the frontend dev loop: the backend in demo mode behind `trunk serve` (hot reload)";
+  serve the frontend dev loop: the backend in demo mode behind `trunk serve` (hot reload)
+  bench [--quick]  build in release mode and benchmark; writes target/bench/report.md";
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1);
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("dist") => dist().map(|_| ()),
         Some("serve") => serve(),
+        Some("bench") => bench::bench(std::env::args().any(|a| a == "--quick")),
         _ => Err(USAGE.to_owned()),
     };
     match outcome {
@@ -64,9 +67,10 @@ fn cargo(args: &[&str]) -> Command {
 
 fn run() -> Result {
     dist()?;
-    step("starting the server (demo mode unless ACWING_APPID and ACWING_SECRET are set)");
+    step("starting the server in demo mode (release build: the first one takes a few minutes)");
     sh(cargo(&[
         "run",
+        "--release",
         "--package",
         "backend",
         "--bin",

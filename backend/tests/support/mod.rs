@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use acwing_sim::{SimConfig, SimUser, Simulator};
 use backend::config::{AcwingMode, AcwingSettings, LimitSettings, Settings};
+use backend::database::Database;
 use backend::rate_limit::RateLimits;
 use backend::secret::{random_hex, AppSecret};
-use backend::startup::{connect_database, Application};
+use backend::startup::Application;
 use backend::state_store::MemoryStateStore;
 use serde_json::Value;
 use url::Url;
@@ -283,8 +284,8 @@ impl TestApp {
     }
 
     /// The app's database, for checks no endpoint exposes.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        connect_database(&format!("sqlite://{}", self.db.display()))
+    pub async fn db(&self) -> Database {
+        Database::connect(&format!("sqlite://{}", self.db.display()))
             .await
             .unwrap()
     }

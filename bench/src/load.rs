@@ -1,0 +1,203 @@
+//! The load generator: whole web logins (apply_code, the simulator's
+//! authorize, receive_code), many in flight, each timed end to end.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header;
+use serde::Deserialize;
+
+use crate::stack::{Stack, APPID};
+
+/// Who logs in: players the server has never seen, or ones it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Players {
+    New,
+    Returning,
+}
+
+/// How long a cell runs and how many logins it may start at most.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    pub duration: Duration,
+    pub max_logins: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub latencies: Vec<Duration>,
+    pub errors: u64,
+    pub elapsed: Duration,
+}
+
+pub fn client(max_in_flight: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(max_in_flight)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("a plain HTTP client builds")
+}
+
+#[derive(Deserialize)]
+struct ApplyCode {
+    apply_code_url: String,
+}
+
+/// `name=value` of the first Set-Cookie named `name`.
+fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(name))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+fn location(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get(header::LOCATION)?
+        .to_str()
+        .ok()
+        .map(str::to_owned)
+}
+
+/// One whole web login as a browser does it; `Err` says which step failed.
+pub async fn web_login(
+    client: &reqwest::Client,
+    stack: &Stack,
+    openid: &str,
+) -> Result<(), String> {
+    let apply = client
+        .get(format!(
+            "{}/settings/acwing/web/apply_code/",
+            stack.backend_url
+        ))
+        .send()
+        .await
+        .map_err(|e| format!("apply_code: {e}"))?;
+    if !apply.status().is_success() {
+        return Err(format!("apply_code: HTTP {}", apply.status()));
+    }
+    let binding = cookie(&apply, "acapp_login_browser").ok_or("apply_code: no binding cookie")?;
+    let body: ApplyCode = apply.json().await.map_err(|e| format!("apply_code: {e}"))?;
+    let url = url::Url::parse(&body.apply_code_url).map_err(|e| e.to_string())?;
+    let param = |key: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let form = [
+        ("appid", APPID.to_owned()),
+        ("redirect_uri", param("redirect_uri")),
+        ("scope", param("scope")),
+        ("state", param("state")),
+        ("openid", openid.to_owned()),
+        ("decision", "agree".to_owned()),
+    ];
+    let consent = client
+        .post(format!(
+            "{}/third_party/api/oauth2/web/authorize/",
+            stack.sim_url
+        ))
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| format!("authorize: {e}"))?;
+    let callback = location(&consent).ok_or("authorize: no redirect")?;
+    let done = client
+        .get(callback)
+        .header(header::COOKIE, binding)
+        .send()
+        .await
+        .map_err(|e| format!("receive_code: {e}"))?;
+    match location(&done).as_deref() {
+        Some("/") if cookie(&done, "acapp_session").is_some() => Ok(()),
+        other => Err(format!("receive_code: redirected to {other:?}")),
+    }
+}
+
+/// Runs `in_flight` login loops until the bounds are reached.
+pub async fn run(
+    stack: &Arc<Stack>,
+    players: Players,
+    in_flight: usize,
+    bounds: Bounds,
+    returning_pool: &Arc<Vec<String>>,
+    run_id: &str,
+) -> Outcome {
+    let client = client(in_flight);
+    let started = Instant::now();
+    let deadline = started + bounds.duration;
+    let issued = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::with_capacity(in_flight);
+    for _ in 0..in_flight {
+        let (client, stack, issued, pool) = (
+            client.clone(),
+            stack.clone(),
+            issued.clone(),
+            returning_pool.clone(),
+        );
+        let run_id = run_id.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Outcome::default();
+            while Instant::now() < deadline {
+                let n = issued.fetch_add(1, Ordering::Relaxed);
+                if n >= bounds.max_logins {
+                    break;
+                }
+                let openid = match players {
+                    Players::New => format!("new-{run_id}-{n}"),
+                    Players::Returning => pool[(n as usize) % pool.len()].clone(),
+                };
+                let t = Instant::now();
+                match web_login(&client, &stack, &openid).await {
+                    Ok(()) => mine.latencies.push(t.elapsed()),
+                    Err(_) => mine.errors += 1,
+                }
+            }
+            mine
+        }));
+    }
+    let mut outcome = Outcome::default();
+    for task in tasks {
+        if let Ok(mine) = task.await {
+            outcome.latencies.extend(mine.latencies);
+            outcome.errors += mine.errors;
+        }
+    }
+    outcome.elapsed = started.elapsed();
+    outcome
+}
+
+/// Requests per second of a plain GET at `in_flight`, for `duration`.
+pub async fn throughput(url: &str, in_flight: usize, duration: Duration, max: u64) -> f64 {
+    let client = client(in_flight);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let done = Arc::new(AtomicU64::new(0));
+    let issued = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..in_flight {
+        let (client, done, issued, url) =
+            (client.clone(), done.clone(), issued.clone(), url.to_owned());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max {
+                if let Ok(response) = client.get(&url).send().await {
+                    if response.status().is_success() && response.bytes().await.is_ok() {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}

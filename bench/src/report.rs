@@ -1,0 +1,264 @@
+//! Figures, and the report files they go into: `report.md`, `report.json`
+//! and `latency.svg` under `target/bench/`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use plotters::prelude::*;
+use serde::Serialize;
+
+use crate::load::{Outcome, Players};
+
+/// One cell of the login matrix.
+#[derive(Debug, Serialize)]
+pub struct Cell {
+    pub players: &'static str,
+    pub upstream_ms: u64,
+    pub in_flight: usize,
+    pub logins: usize,
+    pub errors: u64,
+    pub logins_per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub backend_cpu_us_per_login: f64,
+    pub sim_cpu_share: f64,
+    pub generator_cpu_share: f64,
+    /// (logins in flight) / (upstream round trips × latency); only with latency.
+    pub ideal_per_sec: Option<f64>,
+    pub achieved_over_ideal: Option<f64>,
+    /// p99 above the injected upstream latency, in ms.
+    pub p99_overhead_ms: Option<f64>,
+}
+
+/// CPU seconds spent by each process while a cell ran.
+pub struct CpuSpent {
+    pub backend: f64,
+    pub sim: f64,
+    pub generator: f64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+impl Cell {
+    pub fn new(
+        players: Players,
+        upstream_ms: u64,
+        in_flight: usize,
+        mut outcome: Outcome,
+        cpu: CpuSpent,
+    ) -> Cell {
+        outcome.latencies.sort_unstable();
+        let logins = outcome.latencies.len();
+        let secs = outcome.elapsed.as_secs_f64();
+        let logins_per_sec = logins as f64 / secs;
+        // A new player costs AcWing two round trips (token, getinfo); a
+        // returning one only the token exchange.
+        let round_trips = match players {
+            Players::New => 2.0,
+            Players::Returning => 1.0,
+        };
+        let upstream = round_trips * upstream_ms as f64;
+        let p99_ms = percentile(&outcome.latencies, 0.99);
+        let ideal = (upstream_ms > 0).then(|| in_flight as f64 / (upstream / 1000.0));
+        Cell {
+            players: match players {
+                Players::New => "new",
+                Players::Returning => "returning",
+            },
+            upstream_ms,
+            in_flight,
+            logins,
+            errors: outcome.errors,
+            logins_per_sec,
+            p50_ms: percentile(&outcome.latencies, 0.5),
+            p99_ms,
+            backend_cpu_us_per_login: cpu.backend / logins.max(1) as f64 * 1e6,
+            sim_cpu_share: cpu.sim / secs,
+            generator_cpu_share: cpu.generator / secs,
+            ideal_per_sec: ideal,
+            achieved_over_ideal: ideal.map(|ideal| logins_per_sec / ideal),
+            p99_overhead_ms: (upstream_ms > 0).then_some(p99_ms - upstream),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AssetSize {
+    pub file: String,
+    pub raw: u64,
+    pub gzip: u64,
+    pub brotli: u64,
+}
+
+#[derive(Debug, Serialize, Default)]
+pub struct Report {
+    pub machine: String,
+    pub quick: bool,
+    pub cells: Vec<Cell>,
+    pub healthz_per_sec: f64,
+    pub apply_code_per_sec: f64,
+    pub apply_code_over_healthz: f64,
+    pub state_bytes_each: Option<f64>,
+    pub state_issue_ns: Option<f64>,
+    pub state_consume_ns: Option<f64>,
+    pub assets: Vec<AssetSize>,
+    pub assets_gzip_total: u64,
+    pub browser: Option<BrowserTimes>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BrowserTimes {
+    pub runs: usize,
+    pub login_interactive_ms: f64,
+    pub acgame_to_screen_ms: f64,
+}
+
+fn fmt(value: f64, digits: usize) -> String {
+    if value.is_finite() {
+        format!("{value:.digits$}")
+    } else {
+        "–".to_owned()
+    }
+}
+
+fn opt(value: Option<f64>, digits: usize) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| fmt(v, digits))
+}
+
+impl Report {
+    pub fn markdown(&self) -> String {
+        let mut md = format!(
+            "# Benchmark report\n\nMachine: {}. Mode: {}.\n\n## Full web logins\n\n\
+             | players | upstream | in flight | logins | errors | logins/s | p50 ms | p99 ms | backend CPU µs/login | achieved/ideal | p99 overhead ms | generator CPU | simulator CPU |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+            self.machine,
+            if self.quick { "quick" } else { "full" }
+        );
+        for c in &self.cells {
+            md.push_str(&format!(
+                "| {} | {} ms | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                c.players,
+                c.upstream_ms,
+                c.in_flight,
+                c.logins,
+                c.errors,
+                fmt(c.logins_per_sec, 0),
+                fmt(c.p50_ms, 1),
+                fmt(c.p99_ms, 1),
+                fmt(c.backend_cpu_us_per_login, 0),
+                opt(c.achieved_over_ideal, 2),
+                opt(c.p99_overhead_ms, 1),
+                fmt(c.generator_cpu_share, 2),
+                fmt(c.sim_cpu_share, 2),
+            ));
+        }
+        md.push_str(&format!(
+            "\nCPU columns: the backend's CPU seconds per login from /proc; the generator's and the \
+             simulator's as cores used while the cell ran.\n\n## apply_code cost\n\n\
+             apply_code {} req/s, /healthz {} req/s: ratio **{}**.\n\n## State store\n\n\
+             Bytes per outstanding state at 1 million states: **{}**. Issue: {} ns; consume: {} ns (criterion).\n\n\
+             ## Frontend\n\n| file | raw | gzip | brotli |\n|---|---|---|---|\n",
+            fmt(self.apply_code_per_sec, 0),
+            fmt(self.healthz_per_sec, 0),
+            fmt(self.apply_code_over_healthz, 2),
+            opt(self.state_bytes_each, 1),
+            opt(self.state_issue_ns, 0),
+            opt(self.state_consume_ns, 0),
+        ));
+        for a in &self.assets {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                a.file, a.raw, a.gzip, a.brotli
+            ));
+        }
+        md.push_str(&format!(
+            "\nwasm + JS + CSS, gzip: **{} bytes**.\n",
+            self.assets_gzip_total
+        ));
+        if let Some(b) = &self.browser {
+            md.push_str(&format!(
+                "\nHeadless Chromium, median of {} runs: login button interactive {} ms after \
+                 navigation; `new AcGame(...)` to a rendered screen in the simulated AcApp window {} ms.\n",
+                b.runs,
+                fmt(b.login_interactive_ms, 0),
+                fmt(b.acgame_to_screen_ms, 0)
+            ));
+        }
+        if !self.notes.is_empty() {
+            md.push_str("\n## Notes\n\n");
+            for note in &self.notes {
+                md.push_str(&format!("- {note}\n"));
+            }
+        }
+        md
+    }
+
+    /// p50 and p99 latency against logins in flight, one line per scenario.
+    pub fn plot(&self, path: &Path) -> Result<(), String> {
+        let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let max_ms = self
+            .cells
+            .iter()
+            .map(|c| c.p99_ms)
+            .filter(|v| v.is_finite())
+            .fold(1.0, f64::max);
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Login latency against logins in flight", ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d((1f64..1000f64).log_scale(), 0f64..max_ms * 1.1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("logins in flight")
+            .y_desc("latency (ms)")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let mut series = Vec::new();
+        for c in &self.cells {
+            let key = (c.players, c.upstream_ms);
+            if !series.contains(&key) {
+                series.push(key);
+            }
+        }
+        for (i, (players, upstream)) in series.into_iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            for (label, p99) in [("p50", false), ("p99", true)] {
+                let points: Vec<(f64, f64)> = self
+                    .cells
+                    .iter()
+                    .filter(|c| c.players == players && c.upstream_ms == upstream)
+                    .map(|c| (c.in_flight as f64, if p99 { c.p99_ms } else { c.p50_ms }))
+                    .filter(|(_, v)| v.is_finite())
+                    .collect();
+                let style = if p99 {
+                    color.stroke_width(1)
+                } else {
+                    color.stroke_width(3)
+                };
+                chart
+                    .draw_series(LineSeries::new(points, style))
+                    .map_err(|e| e.to_string())?
+                    .label(format!("{players}, {upstream} ms upstream, {label}"))
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())
+    }
+}
