@@ -218,14 +218,16 @@ impl Inner {
     }
 
     /// Evicts the oldest live state; tombstones on the way are dropped.
-    fn evict_oldest(&mut self) {
+    /// False if the queue held none (never, while every live state is in it).
+    fn evict_oldest(&mut self) -> bool {
         while let Some(&(key, seq)) = self.order.front() {
             let live = self.is_live(key, seq);
             self.pop_front(None);
             if live {
-                return;
+                return true;
             }
         }
+        false
     }
 }
 
@@ -342,7 +344,9 @@ impl StateStore for MemoryStateStore {
             }
         }
         while inner.entries.len() >= self.cap {
-            inner.evict_oldest();
+            if !inner.evict_oldest() {
+                break;
+            }
         }
         // Tombstones are bounded too: past twice the cap, the front goes.
         while inner.order.len() >= 2 * self.cap {
