@@ -120,12 +120,18 @@ impl RateLimits {
                 let Some(limits) = limits.upgrade() else {
                     break;
                 };
-                for limiter in [&limits.apply_code, &limits.receive_code] {
-                    limiter.retain_recent();
-                    limiter.shrink_to_fit();
-                }
+                limits.forget_idle();
             }
         });
+    }
+
+    /// Drops every client whose bucket is full again (as if never seen) and
+    /// gives the memory back.
+    pub fn forget_idle(&self) {
+        for limiter in [&self.apply_code, &self.receive_code] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
     }
 }
 
@@ -154,6 +160,20 @@ mod tests {
         // Another client, and the other endpoint, have their own budgets.
         limits.check(Endpoint::ApplyCode, b).unwrap();
         limits.check(Endpoint::ReceiveCode, a).unwrap();
+    }
+
+    #[test]
+    fn clients_are_forgotten_once_their_bucket_refills() {
+        // One request a millisecond: any bucket is full again at once.
+        let limits = RateLimits::new(rate(60_000, 1), rate(60_000, 1), TrustedProxies::default());
+        for i in 0..1000u32 {
+            let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+            limits.check(Endpoint::ApplyCode, client).unwrap();
+        }
+        assert_eq!(limits.tracked_clients(), 1000);
+        std::thread::sleep(Duration::from_millis(20));
+        limits.forget_idle();
+        assert_eq!(limits.tracked_clients(), 0);
     }
 
     #[test]
