@@ -1,7 +1,4 @@
-//! One-time login `state`s: issued by apply_code, consumed by receive_code.
-//!
-//! The storage sits behind [`StateStore`] so a shared store (Redis) can
-//! replace the in-memory one when several servers run.
+//! The in-process state store: the embedded default.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -10,108 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::secret::random_hex;
-
-/// Which login flow a state was issued for; the other flow refuses it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    Web,
-    Acapp,
-}
-
-#[derive(Debug, Clone)]
-pub struct StateEntry {
-    pub flow: Flow,
-    /// For the web flow, the nonce of the browser that asked for the state.
-    pub browser: Option<String>,
-    pub expires_at: Instant,
-    /// The address that asked for it, for the per-client quota.
-    pub client: Option<IpAddr>,
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum StoreError {
-    #[error("too many logins are in progress")]
-    Full,
-    #[error("this client has too many logins in progress")]
-    ClientFull,
-}
-
-#[async_trait]
-pub trait StateStore: Send + Sync {
-    async fn insert(&self, state: String, entry: StateEntry) -> Result<(), StoreError>;
-    /// Removes and returns the entry: a state can be taken once.
-    async fn take(&self, state: &str) -> Result<Option<StateEntry>, StoreError>;
-}
-
-/// Why a presented state is refused. All of them are `invalid_state` to the
-/// player; the variants exist for the log.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum StateRejection {
-    #[error("no state was given")]
-    Missing,
-    #[error("the state is unknown or was already used")]
-    Unknown,
-    #[error("the state has expired")]
-    Expired,
-    #[error("the state was issued for the other login flow")]
-    WrongFlow,
-    #[error("the state was issued to another browser")]
-    WrongBrowser,
-}
-
-/// 128 bits from the OS CSPRNG, counted against no client.
-pub async fn issue(
-    store: &dyn StateStore,
-    flow: Flow,
-    browser: Option<String>,
-    ttl: Duration,
-) -> Result<String, StoreError> {
-    issue_for(store, flow, browser, None, ttl).await
-}
-
-/// 128 bits from the OS CSPRNG, counted against `client`'s quota.
-pub async fn issue_for(
-    store: &dyn StateStore,
-    flow: Flow,
-    browser: Option<String>,
-    client: Option<IpAddr>,
-    ttl: Duration,
-) -> Result<String, StoreError> {
-    let state = random_hex(16);
-    let entry = StateEntry {
-        flow,
-        browser,
-        expires_at: Instant::now() + ttl,
-        client,
-    };
-    store.insert(state.clone(), entry).await?;
-    Ok(state)
-}
-
-/// Consumes `state` whatever the outcome, so a refused state cannot be retried.
-pub async fn consume(
-    store: &dyn StateStore,
-    state: Option<&str>,
-    flow: Flow,
-    browser: Option<&str>,
-) -> Result<Result<(), StateRejection>, StoreError> {
-    let Some(state) = state.filter(|s| !s.is_empty()) else {
-        return Ok(Err(StateRejection::Missing));
-    };
-    let Some(entry) = store.take(state).await? else {
-        return Ok(Err(StateRejection::Unknown));
-    };
-    Ok(if entry.expires_at <= Instant::now() {
-        Err(StateRejection::Expired)
-    } else if entry.flow != flow {
-        Err(StateRejection::WrongFlow)
-    } else if entry.browser.as_deref() != browser {
-        Err(StateRejection::WrongBrowser)
-    } else {
-        Ok(())
-    })
-}
+use super::{BrowserTag, Flow, StateEntry, StateStore, StoreError};
 
 /// Expired or dead entries cleared from the queue's front per insert: a
 /// bounded amount of housekeeping, never a sweep.
@@ -160,7 +56,7 @@ struct Inner {
 struct Slot {
     seq: u64,
     flow: Flow,
-    browser: Option<Box<str>>,
+    browser: Option<BrowserTag>,
     expires_at: Instant,
     client: Option<IpAddr>,
 }
@@ -363,7 +259,7 @@ impl StateStore for MemoryStateStore {
             Slot {
                 seq,
                 flow: entry.flow,
-                browser: entry.browser.map(String::into_boxed_str),
+                browser: entry.browser,
                 expires_at: entry.expires_at,
                 client: entry.client,
             },
@@ -377,7 +273,7 @@ impl StateStore for MemoryStateStore {
         };
         Ok(self.lock().remove(key).map(|slot| StateEntry {
             flow: slot.flow,
-            browser: slot.browser.map(String::from),
+            browser: slot.browser,
             expires_at: slot.expires_at,
             client: slot.client,
         }))
@@ -387,6 +283,7 @@ impl StateStore for MemoryStateStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state_store::{consume, issue, issue_for, StateRejection};
 
     const TTL: Duration = Duration::from_secs(60);
 

@@ -1,0 +1,132 @@
+//! One-time login `state`s: issued by apply_code, consumed by receive_code.
+//!
+//! The storage sits behind [`StateStore`] so a shared store (Redis) can
+//! replace the in-memory one when several servers run.
+
+mod memory;
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+
+use crate::secret::random_hex;
+
+pub use memory::MemoryStateStore;
+
+/// Which login flow a state was issued for; the other flow refuses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Web,
+    Acapp,
+}
+
+/// A browser-binding nonce as stored: 128 bits of its SHA-256. A store
+/// keeps 16 bytes per state whatever the nonce looked like, and never the
+/// cookie's value itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BrowserTag(pub [u8; 16]);
+
+impl BrowserTag {
+    pub fn of(nonce: &str) -> BrowserTag {
+        let digest = Sha256::digest(nonce.as_bytes());
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&digest[..16]);
+        BrowserTag(tag)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StateEntry {
+    pub flow: Flow,
+    /// For the web flow, the tag of the browser that asked for the state.
+    pub browser: Option<BrowserTag>,
+    pub expires_at: Instant,
+    /// The address that asked for it, for the per-client quota.
+    pub client: Option<IpAddr>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("too many logins are in progress")]
+    Full,
+    #[error("this client has too many logins in progress")]
+    ClientFull,
+}
+
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    async fn insert(&self, state: String, entry: StateEntry) -> Result<(), StoreError>;
+    /// Removes and returns the entry: a state can be taken once.
+    async fn take(&self, state: &str) -> Result<Option<StateEntry>, StoreError>;
+}
+
+/// Why a presented state is refused. All of them are `invalid_state` to the
+/// player; the variants exist for the log.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StateRejection {
+    #[error("no state was given")]
+    Missing,
+    #[error("the state is unknown or was already used")]
+    Unknown,
+    #[error("the state has expired")]
+    Expired,
+    #[error("the state was issued for the other login flow")]
+    WrongFlow,
+    #[error("the state was issued to another browser")]
+    WrongBrowser,
+}
+
+/// 128 bits from the OS CSPRNG, counted against no client.
+pub async fn issue(
+    store: &dyn StateStore,
+    flow: Flow,
+    browser: Option<String>,
+    ttl: Duration,
+) -> Result<String, StoreError> {
+    issue_for(store, flow, browser, None, ttl).await
+}
+
+/// 128 bits from the OS CSPRNG, counted against `client`'s quota.
+pub async fn issue_for(
+    store: &dyn StateStore,
+    flow: Flow,
+    browser: Option<String>,
+    client: Option<IpAddr>,
+    ttl: Duration,
+) -> Result<String, StoreError> {
+    let state = random_hex(16);
+    let entry = StateEntry {
+        flow,
+        browser: browser.as_deref().map(BrowserTag::of),
+        expires_at: Instant::now() + ttl,
+        client,
+    };
+    store.insert(state.clone(), entry).await?;
+    Ok(state)
+}
+
+/// Consumes `state` whatever the outcome, so a refused state cannot be retried.
+pub async fn consume(
+    store: &dyn StateStore,
+    state: Option<&str>,
+    flow: Flow,
+    browser: Option<&str>,
+) -> Result<Result<(), StateRejection>, StoreError> {
+    let Some(state) = state.filter(|s| !s.is_empty()) else {
+        return Ok(Err(StateRejection::Missing));
+    };
+    let Some(entry) = store.take(state).await? else {
+        return Ok(Err(StateRejection::Unknown));
+    };
+    Ok(if entry.expires_at <= Instant::now() {
+        Err(StateRejection::Expired)
+    } else if entry.flow != flow {
+        Err(StateRejection::WrongFlow)
+    } else if entry.browser != browser.map(BrowserTag::of) {
+        Err(StateRejection::WrongBrowser)
+    } else {
+        Ok(())
+    })
+}
