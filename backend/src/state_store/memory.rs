@@ -2,10 +2,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
+use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use hashbrown::HashTable;
 
 use super::{BrowserTag, Flow, StateEntry, StateStore, StoreError};
 
@@ -29,101 +31,174 @@ const SWEEP_CHUNK: usize = 4096;
 /// and a flood from many addresses still lets every new login start, each
 /// living at least `cap / flood rate` seconds.
 ///
-/// Every operation on the request path is O(1) amortised: issue order is
-/// kept in a queue (equal to expiry order), so eviction and expiry pop its
-/// front; a used state leaves a tombstone there that is dropped when it
-/// reaches the front. Expired states are cleared by a background sweep of
-/// that front, which also gives memory back once the flood is over.
+/// Every operation on the request path is O(1) amortised: states live in a
+/// ring in issue order (equal to expiry order), so eviction and expiry pop
+/// its front; a used state stays there as a tombstone until it reaches the
+/// front. Expired states are cleared by a background sweep of that front,
+/// which also gives memory back once a flood is over.
+///
+/// Memory: a state costs one 56-byte slot in the ring plus one 8-byte
+/// position in a hash index that hashes by the state's own random bits
+/// (the index stores positions only, as `indexmap` does, not a second copy
+/// of the key). Measured at a million states: see the README.
 pub struct MemoryStateStore {
     inner: Mutex<Inner>,
     cap: usize,
     per_client: usize,
 }
 
-#[derive(Default)]
 struct Inner {
-    /// State (its 128 bits) → entry. Keys are integers, not strings: at a
-    /// million states the difference is tens of megabytes.
-    entries: HashMap<u128, Slot>,
-    /// (state, seq) in issue order; stale pairs are tombstones.
-    order: VecDeque<(u128, u64)>,
+    epoch: Instant,
+    /// Every state issued and not yet popped, oldest first.
+    ring: VecDeque<Slot>,
+    /// The sequence number of `ring[0]`; a state's position is its
+    /// sequence number minus this.
+    front_seq: u64,
+    /// Sequence numbers of the live states, found by their key.
+    index: HashTable<u64>,
     /// Live states per client.
-    per_client: HashMap<IpAddr, u32>,
-    next_seq: u64,
+    per_client: HashMap<NonZeroU64, u32>,
     evicted: u64,
 }
 
+/// One issued state. Tombstones keep their key until popped.
 struct Slot {
-    seq: u64,
-    flow: Flow,
+    key: [u64; 2],
+    client: Option<NonZeroU64>,
+    /// Milliseconds after the store's epoch.
+    expires_ms: u64,
     browser: Option<BrowserTag>,
-    expires_at: Instant,
-    client: Option<IpAddr>,
+    flow: Flow,
+    live: bool,
 }
 
 /// A state as we mint it: 32 lowercase hex characters. Anything else is
 /// unknown without a lookup.
-fn key_of(state: &str) -> Option<u128> {
+fn key_of(state: &str) -> Option<[u64; 2]> {
     let hex = state.len() == 32
         && state
             .bytes()
             .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    hex.then(|| u128::from_str_radix(state, 16).ok()).flatten()
+    let n = hex
+        .then(|| u128::from_str_radix(state, 16).ok())
+        .flatten()?;
+    Some([(n >> 64) as u64, n as u64])
+}
+
+/// Keys are CSPRNG output, so their own bits are a good hash; an attacker
+/// can present any key, but cannot choose the keys stored.
+fn hash_of(key: &[u64; 2]) -> u64 {
+    key[1]
+}
+
+/// A client address as the quota counts it: an IPv4 address, or an IPv6
+/// /64 (one subscriber's prefix).
+fn client_key(ip: IpAddr) -> NonZeroU64 {
+    let raw = match ip {
+        IpAddr::V4(v4) => (1 << 63) | u64::from(u32::from(v4)),
+        IpAddr::V6(v6) => (u128::from(v6) >> 64) as u64,
+    };
+    NonZeroU64::new(raw).unwrap_or(NonZeroU64::MIN)
 }
 
 impl Inner {
-    fn is_live(&self, key: u128, seq: u64) -> bool {
-        self.entries.get(&key).is_some_and(|slot| slot.seq == seq)
+    fn new() -> Self {
+        Inner {
+            epoch: Instant::now(),
+            ring: VecDeque::new(),
+            front_seq: 0,
+            index: HashTable::new(),
+            per_client: HashMap::new(),
+            evicted: 0,
+        }
     }
 
-    fn remove(&mut self, key: u128) -> Option<Slot> {
-        let slot = self.entries.remove(&key)?;
+    fn ms_of(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Takes the live state `key` out of the index and the quota, leaving a
+    /// tombstone in the ring.
+    fn remove(&mut self, key: &[u64; 2]) -> Option<StateEntry> {
+        let Inner {
+            ring,
+            front_seq,
+            index,
+            per_client,
+            epoch,
+            ..
+        } = self;
+        let found = index.find_entry(hash_of(key), |&seq| {
+            ring[(seq - *front_seq) as usize].key == *key
+        });
+        let (seq, _) = found.ok()?.remove();
+        let slot = &mut ring[(seq - *front_seq) as usize];
+        slot.live = false;
         if let Some(client) = slot.client {
-            if let Some(count) = self.per_client.get_mut(&client) {
+            if let Some(count) = per_client.get_mut(&client) {
                 *count -= 1;
                 if *count == 0 {
-                    self.per_client.remove(&client);
+                    per_client.remove(&client);
                 }
             }
         }
-        Some(slot)
+        Some(StateEntry {
+            flow: slot.flow,
+            browser: slot.browser,
+            expires_at: *epoch + Duration::from_millis(slot.expires_ms),
+            client: None,
+        })
     }
 
-    /// Pops the queue's front if it is a tombstone or (with `expired_by`)
-    /// an expired state, or always (without it: eviction). Returns whether
+    /// Pops the ring's front if it is a tombstone or (with `expired_by`)
+    /// expired, or always (without it: eviction). Returns whether
     /// something was popped.
-    fn pop_front(&mut self, expired_by: Option<Instant>) -> bool {
-        let Some(&(key, seq)) = self.order.front() else {
+    fn pop_front(&mut self, expired_by: Option<u64>) -> bool {
+        let Some(front) = self.ring.front() else {
             return false;
         };
-        if self.is_live(key, seq) {
-            let expired = match expired_by {
-                Some(now) => self.entries[&key].expires_at <= now,
-                None => true,
-            };
-            if !expired {
+        if front.live {
+            if expired_by.is_some_and(|now| front.expires_ms > now) {
                 return false;
             }
-            self.remove(key);
+            let key = front.key;
+            self.remove(&key);
             if expired_by.is_none() {
                 self.evicted += 1;
             }
         }
-        self.order.pop_front();
+        self.ring.pop_front();
+        self.front_seq += 1;
         true
     }
 
     /// Evicts the oldest live state; tombstones on the way are dropped.
-    /// False if the queue held none (never, while every live state is in it).
     fn evict_oldest(&mut self) -> bool {
-        while let Some(&(key, seq)) = self.order.front() {
-            let live = self.is_live(key, seq);
+        while let Some(front) = self.ring.front() {
+            let live = front.live;
             self.pop_front(None);
             if live {
                 return true;
             }
         }
         false
+    }
+
+    fn shrink(&mut self) {
+        let Inner {
+            ring,
+            front_seq,
+            index,
+            per_client,
+            ..
+        } = self;
+        if index.capacity() > 4 * index.len().max(1024) {
+            index.shrink_to_fit(|&seq| hash_of(&ring[(seq - *front_seq) as usize].key));
+            per_client.shrink_to_fit();
+        }
+        if ring.capacity() > 4 * ring.len().max(1024) {
+            ring.shrink_to_fit();
+        }
     }
 }
 
@@ -136,7 +211,7 @@ impl MemoryStateStore {
     /// At most `cap` states, `per_client` of them per client address.
     pub fn with_client_share(cap: usize, per_client: usize) -> Arc<Self> {
         Arc::new(Self {
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner::new()),
             cap: cap.max(1),
             per_client: per_client.max(1),
         })
@@ -155,7 +230,7 @@ impl MemoryStateStore {
     }
 
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().index.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -171,18 +246,18 @@ impl MemoryStateStore {
     /// the sweep gives back.
     pub fn approx_heap_bytes(&self) -> usize {
         let inner = self.lock();
-        inner.entries.capacity() * (std::mem::size_of::<(u128, Slot)>() + 1)
-            + inner.order.capacity() * std::mem::size_of::<(u128, u64)>()
-            + inner.per_client.capacity() * (std::mem::size_of::<(IpAddr, u32)>() + 1)
+        inner.ring.capacity() * std::mem::size_of::<Slot>()
+            + inner.index.capacity() * (std::mem::size_of::<u64>() + 1)
+            + inner.per_client.capacity() * (std::mem::size_of::<(NonZeroU64, u32)>() + 1)
     }
 
-    /// Clears expired states from the queue's front, a chunk per lock, then
+    /// Clears expired states from the ring's front, a chunk per lock, then
     /// returns spare capacity once the tables are mostly empty. Runs off the
     /// request path.
     pub fn sweep(&self) {
-        let now = Instant::now();
         loop {
             let mut inner = self.lock();
+            let now = inner.ms_of(Instant::now());
             let mut popped = 0;
             while popped < SWEEP_CHUNK && inner.pop_front(Some(now)) {
                 popped += 1;
@@ -191,16 +266,7 @@ impl MemoryStateStore {
                 break;
             }
         }
-        let mut inner = self.lock();
-        let live = inner.entries.len();
-        if inner.entries.capacity() > 4 * live.max(1024) {
-            inner.entries.shrink_to_fit();
-            inner.per_client.shrink_to_fit();
-        }
-        let queued = inner.order.len();
-        if inner.order.capacity() > 4 * queued.max(1024) {
-            inner.order.shrink_to_fit();
-        }
+        self.lock().shrink();
     }
 
     /// Sweeps every `every` until the store is dropped.
@@ -226,44 +292,51 @@ impl StateStore for MemoryStateStore {
         let Some(key) = key_of(&state) else {
             return Err(StoreError::Full);
         };
-        let now = Instant::now();
+        let client = entry.client.map(client_key);
         let mut inner = self.lock();
+        let now = inner.ms_of(Instant::now());
         for _ in 0..HOUSEKEEPING_PER_INSERT {
             if !inner.pop_front(Some(now)) {
                 break;
             }
         }
-        if let Some(client) = entry.client {
+        if let Some(client) = client {
             let held = inner.per_client.get(&client).copied().unwrap_or(0);
             if held as usize >= self.per_client {
                 return Err(StoreError::ClientFull);
             }
         }
-        while inner.entries.len() >= self.cap {
+        while inner.index.len() >= self.cap {
             if !inner.evict_oldest() {
                 break;
             }
         }
         // Tombstones are bounded too: past twice the cap, the front goes.
-        while inner.order.len() >= 2 * self.cap {
+        while inner.ring.len() >= 2 * self.cap {
             inner.pop_front(None);
         }
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        if let Some(client) = entry.client {
+        if let Some(client) = client {
             *inner.per_client.entry(client).or_insert(0) += 1;
         }
-        inner.order.push_back((key, seq));
-        inner.entries.insert(
+        let expires_ms = inner.ms_of(entry.expires_at);
+        let Inner {
+            ring,
+            front_seq,
+            index,
+            ..
+        } = &mut *inner;
+        let seq = *front_seq + ring.len() as u64;
+        ring.push_back(Slot {
             key,
-            Slot {
-                seq,
-                flow: entry.flow,
-                browser: entry.browser,
-                expires_at: entry.expires_at,
-                client: entry.client,
-            },
-        );
+            client,
+            expires_ms,
+            browser: entry.browser,
+            flow: entry.flow,
+            live: true,
+        });
+        index.insert_unique(hash_of(&key), seq, |&seq| {
+            hash_of(&ring[(seq - *front_seq) as usize].key)
+        });
         Ok(())
     }
 
@@ -271,12 +344,7 @@ impl StateStore for MemoryStateStore {
         let Some(key) = key_of(state) else {
             return Ok(None);
         };
-        Ok(self.lock().remove(key).map(|slot| StateEntry {
-            flow: slot.flow,
-            browser: slot.browser,
-            expires_at: slot.expires_at,
-            client: slot.client,
-        }))
+        Ok(self.lock().remove(&key))
     }
 }
 

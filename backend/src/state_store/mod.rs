@@ -43,7 +43,8 @@ pub struct StateEntry {
     /// For the web flow, the tag of the browser that asked for the state.
     pub browser: Option<BrowserTag>,
     pub expires_at: Instant,
-    /// The address that asked for it, for the per-client quota.
+    /// The address that asked for it, for the per-client quota. Read when
+    /// a state is stored; a store need not give it back from `take`.
     pub client: Option<IpAddr>,
 }
 
