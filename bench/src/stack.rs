@@ -67,6 +67,13 @@ impl Stack {
                 format!("sqlite://{}", dir.join("bench.db").display()),
             )
             .env("ACAPP_STATIC_DIR", bins.dist)
+            // Every request comes from 127.0.0.1: the per-client limits
+            // would measure the rate limiter, not a login.
+            .env("ACAPP_APPLY_CODE_PER_MINUTE", "1000000000")
+            .env("ACAPP_APPLY_CODE_BURST", "1000000000")
+            .env("ACAPP_RECEIVE_CODE_PER_MINUTE", "1000000000")
+            .env("ACAPP_RECEIVE_CODE_BURST", "1000000000")
+            .env("ACAPP_STATE_CAP", "10000000")
             // The simulated AcApp window loads our module from its origin.
             .env(
                 "ACAPP_ALLOWED_ORIGINS",
