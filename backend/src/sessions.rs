@@ -77,7 +77,7 @@ pub fn well_formed(token: &str) -> bool {
 
 fn new_family() -> i64 {
     // Random rather than sequential: no round trip to allocate one.
-    (rand::rngs::OsRng.next_u64() >> 1) as i64
+    (rand::thread_rng().next_u64() >> 1) as i64
 }
 
 fn new_token() -> SessionToken {

@@ -22,7 +22,7 @@ use crate::login::Login;
 use crate::players::PlayerRepo;
 use crate::rate_limit::RateLimits;
 use crate::request_log::log_request;
-use crate::routes::{self, assets::StaticDir, AppState, CookieNames};
+use crate::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls};
 use crate::sessions::Sessions;
 use crate::state_store::MemoryStateStore;
 
@@ -77,10 +77,12 @@ impl Application {
         limits.spawn_cleaner(RATE_LIMIT_CLEAN_EVERY);
         let sessions = Sessions::new(&db, settings.access_ttl);
         sessions.spawn_purger(SESSION_PURGE_EVERY);
+        let acwing_client = AcwingClient::new(acwing, settings.acwing_timeout)?;
         let state = web::Data::new(AppState {
+            urls: LoginUrls::new(&settings.public_url, &acwing_client),
             login: Login {
                 states: states.clone(),
-                acwing: AcwingClient::new(acwing, settings.acwing_timeout)?,
+                acwing: acwing_client,
                 players: PlayerRepo::new(&db),
                 state_ttl: settings.state_ttl,
             },

@@ -3,10 +3,9 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use shared::api::{paths, AcappApplyCode, AcappLogin, ErrorBody, Success};
+use shared::api::{AcappApplyCode, AcappLogin, ErrorBody, Success};
 
-use super::{encode, parse_callback, AppState};
-use crate::config::public_endpoint;
+use super::{parse_callback, AppState};
 use crate::error::AppError;
 use crate::rate_limit::Endpoint;
 use crate::state_store::Flow;
@@ -21,7 +20,7 @@ pub async fn apply_code(
         .json(AcappApplyCode {
             result: Success::Success,
             appid: app.acwing().appid().to_owned(),
-            redirect_uri: encode(&public_endpoint(&app.public_url, paths::ACAPP_RECEIVE_CODE)),
+            redirect_uri: app.urls.acapp_redirect_uri.clone(),
             scope: "userinfo".to_owned(),
             state,
         }))

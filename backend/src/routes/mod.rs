@@ -7,14 +7,17 @@ pub mod health;
 pub mod session;
 pub mod web;
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::HttpRequest;
-use std::net::IpAddr;
-use std::sync::Arc;
+use shared::api::paths;
 use url::Url;
 
 use crate::acwing::AcwingClient;
+use crate::config::public_endpoint;
 use crate::error::AppError;
 use crate::login::{Callback, Login};
 use crate::rate_limit::{Endpoint, RateLimited, RateLimits};
@@ -28,6 +31,31 @@ pub struct AppState {
     pub public_url: Url,
     pub cookies: CookieNames,
     pub limits: Arc<RateLimits>,
+    pub urls: LoginUrls,
+}
+
+/// The parts of apply_code's answers that never change, built once.
+pub struct LoginUrls {
+    /// AcWing's web authorize URL with every parameter but the state, which
+    /// goes last.
+    pub web_authorize: String,
+    /// The AcApp flow's redirect_uri, already URL-encoded.
+    pub acapp_redirect_uri: String,
+}
+
+impl LoginUrls {
+    pub fn new(public_url: &Url, acwing: &AcwingClient) -> Self {
+        let web_redirect = public_endpoint(public_url, paths::WEB_RECEIVE_CODE);
+        LoginUrls {
+            web_authorize: format!(
+                "{}?appid={}&redirect_uri={}&scope=userinfo&state=",
+                acwing.url("/third_party/api/oauth2/web/authorize/"),
+                encode(acwing.appid()),
+                encode(&web_redirect),
+            ),
+            acapp_redirect_uri: encode(&public_endpoint(public_url, paths::ACAPP_RECEIVE_CODE)),
+        }
+    }
 }
 
 /// Our cookies' names. Every AcApp lives under `acapp.acwing.com.cn`, which

@@ -3,8 +3,7 @@
 use actix_web::{http::header, web, HttpRequest, HttpResponse, ResponseError};
 use shared::api::{paths, Success, WebApplyCode};
 
-use super::{encode, parse_callback, single_cookie, AppState};
-use crate::config::public_endpoint;
+use super::{parse_callback, single_cookie, AppState};
 use crate::error::AppError;
 use crate::rate_limit::{Endpoint, RateLimited};
 use crate::secret::random_hex;
@@ -36,14 +35,7 @@ pub async fn apply_code(
     let state = app
         .begin_login(&req, Flow::Web, Some(browser.clone()))
         .await?;
-    let redirect_uri = public_endpoint(&app.public_url, paths::WEB_RECEIVE_CODE);
-    let apply_code_url = format!(
-        "{}?appid={}&redirect_uri={}&scope=userinfo&state={}",
-        app.acwing().url("/third_party/api/oauth2/web/authorize/"),
-        encode(app.acwing().appid()),
-        encode(&redirect_uri),
-        state
-    );
+    let apply_code_url = format!("{}{state}", app.urls.web_authorize);
     // Renewed on every apply_code, so it outlives the state just issued.
     let ttl = i64::try_from(app.login.state_ttl.as_secs()).unwrap_or(i64::MAX);
     Ok(HttpResponse::Ok()
