@@ -1,12 +1,16 @@
 //! A harness for browser tests: the backend serving the built frontend,
 //! the AcWing simulator on another origin, and headless Chromium driven
-//! through chromedriver. `cargo xtask test` builds `dist/` and installs
+//! through chromedriver. `cargo xtask test` builds `dist/` and finds
 //! Chromium first; without them these tests fail, they do not skip.
+//!
+//! `CHROME_BIN` and `CHROMEDRIVER` name the browser and its driver
+//! (default: Debian's `/usr/bin/chromium` and `chromedriver` on PATH).
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use acwing_sim::{SimConfig, Simulator};
 use backend::config::{AcwingMode, AcwingSettings, Settings};
@@ -29,13 +33,50 @@ pub struct Stack {
     pub sim: Simulator,
     pub client: Client,
     driver: Child,
+    /// Chromium's profile and the database, removed on drop.
+    temp: Vec<PathBuf>,
 }
 
+/// Runs even when a test panics: chromedriver runs in its own process
+/// group, which the Chromium it starts joins, so one signal stops both.
 impl Drop for Stack {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        for path in &self.temp {
+            let _ = std::fs::remove_dir_all(path);
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut file = path.clone().into_os_string();
+                file.push(suffix);
+                let _ = std::fs::remove_file(file);
+            }
+        }
     }
+}
+
+/// How a test wants the stack.
+#[derive(Clone)]
+pub struct Options {
+    /// Our access tokens' lifetime (the backend's `access_ttl`, at least 5 s).
+    pub access_ttl: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::from_secs(900),
+        }
+    }
+}
+
+fn env_path(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(default))
 }
 
 fn free_port() -> u16 {
@@ -47,6 +88,10 @@ fn free_port() -> u16 {
 }
 
 pub async fn start() -> Stack {
+    start_with(Options::default()).await
+}
+
+pub async fn start_with(options: Options) -> Stack {
     let dist = workspace().join("dist");
     assert!(
         dist.join("acapp/game.js").exists(),
@@ -79,7 +124,7 @@ pub async fn start() -> Stack {
         database_url: format!("sqlite://{}", db.display()),
         allowed_origins: vec!["https://www.acwing.com".into()],
         state_ttl: Duration::from_secs(120),
-        access_ttl: Duration::from_secs(900),
+        access_ttl: options.access_ttl,
         static_dir: dist,
     };
     // The simulator's origin plays www.acwing.com for the AcApp window.
@@ -89,16 +134,23 @@ pub async fn start() -> Stack {
     actix_web::rt::spawn(server.run_until_stopped());
 
     let port = free_port();
-    let driver = Command::new("chromedriver")
+    let driver_bin = env_path("CHROMEDRIVER", "chromedriver");
+    let driver = Command::new(&driver_bin)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
-        .expect("chromedriver is installed (cargo xtask test installs it)");
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {} ({e}): install chromium-driver or set CHROMEDRIVER",
+                driver_bin.display()
+            )
+        });
     let profile = std::env::temp_dir().join(format!("acapp-chrome-{}", random_hex(8)));
     let caps = serde_json::json!({
         "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
+            "binary": env_path("CHROME_BIN", "/usr/bin/chromium"),
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update",
@@ -130,6 +182,7 @@ pub async fn start() -> Stack {
         sim,
         client: client.expect("chromedriver answered"),
         driver,
+        temp: vec![profile, db],
     }
 }
 
@@ -176,7 +229,83 @@ impl Stack {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Runs `script` (a function body) in the page and returns its value.
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Polls `expression` until it is truthy (and returns it), or panics
+    /// after `within`.
+    pub async fn until(&self, expression: &str, within: Duration) -> serde_json::Value {
+        let started = Instant::now();
+        loop {
+            let value = self.js(&format!("return ({expression});")).await;
+            let truthy = !matches!(
+                &value,
+                serde_json::Value::Null | serde_json::Value::Bool(false)
+            ) && value != serde_json::json!(0)
+                && value != serde_json::json!("");
+            if truthy {
+                return value;
+            }
+            if started.elapsed() > within {
+                panic!("still not true after {within:?}: {expression}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A Chrome DevTools Protocol command, through chromedriver.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: cmd.to_owned(),
+                params,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+    }
+
+    /// Throttles every request of the page, as a slow mobile link does.
+    pub async fn throttle(&self, latency_ms: u64, bytes_per_second: u64) {
+        self.cdp("Network.enable", serde_json::json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            serde_json::json!({
+                "offline": false,
+                "latency": latency_ms,
+                "downloadThroughput": bytes_per_second,
+                "uploadThroughput": bytes_per_second,
+            }),
+        )
+        .await;
+    }
+
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
+    }
+}
+
+/// chromedriver's `goog/cdp/execute`: one DevTools command.
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &Url, session: Option<&str>) -> Result<Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or("")
+        ))
+    }
+
+    fn method_and_body(&self, _: &Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
 }
