@@ -29,12 +29,19 @@ pub fn workspace() -> PathBuf {
 }
 
 pub struct Stack {
-    pub app: String,
-    pub sim: Simulator,
+    /// `s.app` and `s.sim` reach through to it.
+    pub server: Backend,
     pub client: Client,
     driver: Child,
-    /// Chromium's profile and the database, removed on drop.
-    temp: Vec<PathBuf>,
+    /// Chromium's profile, removed on drop.
+    profile: PathBuf,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = Backend;
+    fn deref(&self) -> &Backend {
+        &self.server
+    }
 }
 
 /// Runs even when a test panics: chromedriver runs in its own process
@@ -47,14 +54,7 @@ impl Drop for Stack {
             .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        for path in &self.temp {
-            let _ = std::fs::remove_dir_all(path);
-            for suffix in ["", "-wal", "-shm", "-journal"] {
-                let mut file = path.clone().into_os_string();
-                file.push(suffix);
-                let _ = std::fs::remove_file(file);
-            }
-        }
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -91,7 +91,30 @@ pub async fn start() -> Stack {
     start_with(Options::default()).await
 }
 
-pub async fn start_with(options: Options) -> Stack {
+/// The backend serving the built `dist/`, and the simulator playing AcWing
+/// (its origin also plays www.acwing.com for CORS).
+pub struct Backend {
+    pub app: String,
+    pub sim: Simulator,
+    /// The database file, removed on drop.
+    db: PathBuf,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        remove_db(&self.db);
+    }
+}
+
+fn remove_db(db: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = db.to_owned().into_os_string();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+pub async fn backend(options: &Options) -> Backend {
     let dist = workspace().join("dist");
     assert!(
         dist.join("acapp/game.js").exists(),
@@ -133,6 +156,11 @@ pub async fn start_with(options: Options) -> Stack {
         .unwrap();
     actix_web::rt::spawn(server.run_until_stopped());
 
+    Backend { app, sim, db }
+}
+
+pub async fn start_with(options: Options) -> Stack {
+    let server = backend(&options).await;
     let port = free_port();
     let driver_bin = env_path("CHROMEDRIVER", "chromedriver");
     let driver = Command::new(&driver_bin)
@@ -178,11 +206,10 @@ pub async fn start_with(options: Options) -> Stack {
         }
     }
     Stack {
-        app,
-        sim,
+        server,
         client: client.expect("chromedriver answered"),
         driver,
-        temp: vec![profile, db],
+        profile,
     }
 }
 
@@ -201,8 +228,21 @@ impl Stack {
             .unwrap_or_else(|e| panic!("no {css}: {e}"))
     }
 
+    /// Waits until the element is shown and enabled, as a player would,
+    /// then clicks it.
     pub async fn click(&self, css: &str) {
-        self.element(css).await.click().await.unwrap();
+        let started = Instant::now();
+        let element = self.element(css).await;
+        while !(element.is_displayed().await.unwrap_or(false)
+            && element.is_enabled().await.unwrap_or(false))
+        {
+            assert!(started.elapsed() < WAIT, "{css} never became clickable");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     pub async fn text(&self, css: &str) -> String {
