@@ -60,6 +60,7 @@ function element(tag, className, data, text) {
 
 export class AcGame {
   constructor(id, AcWingOS) {
+    performance.mark("acapp:new-acgame"); // read by `cargo xtask bench`
     this.root = document.getElementById(id);
     if (!this.root) throw new Error(`AcGame: no element with id "${id}"`);
     this.os = AcWingOS ?? null;

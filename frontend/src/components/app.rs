@@ -8,7 +8,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
-use super::hooks::use_bfcache_restore;
+use super::hooks::{use_bfcache_restore, use_performance_mark};
 use super::login::Login;
 use super::menu::Menu;
 use crate::acwing_os::AcWingOs;
@@ -270,6 +270,7 @@ pub fn app(props: &AppProps) -> Html {
             move || ctx.life.end()
         });
     }
+    use_performance_mark("acapp:first-screen", true);
     let is_web = props.platform == Platform::Web;
     use_bfcache_restore(is_web, {
         let ctx = ctx.clone();

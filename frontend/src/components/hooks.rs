@@ -31,3 +31,16 @@ pub fn use_bfcache_restore(enabled: bool, on_restore: Callback<()>) {
         }
     });
 }
+
+/// Sets the performance mark `name` whenever `when` becomes true after a
+/// render. `cargo xtask bench` reads the first one of each name.
+#[hook]
+pub fn use_performance_mark(name: &'static str, when: bool) {
+    use_effect_with(when, move |when| {
+        if *when {
+            if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+                let _ = performance.mark(name);
+            }
+        }
+    });
+}

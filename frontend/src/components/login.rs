@@ -1,5 +1,6 @@
 use yew::prelude::*;
 
+use super::hooks::use_performance_mark;
 use super::notice::Notice;
 use crate::problem::Problem;
 
@@ -12,6 +13,7 @@ pub struct LoginProps {
 
 #[function_component(Login)]
 pub fn login(props: &LoginProps) -> Html {
+    use_performance_mark("acapp:login-ready", !props.busy);
     let onclick = props.on_login.reform(|_: MouseEvent| ());
     html! {
         <div class="acapp-card acapp-login">
