@@ -120,11 +120,13 @@ pub fn ensure_chromium() -> Result<Browser> {
     let overridden =
         std::env::var_os("CHROME_BIN").is_some() || std::env::var_os("CHROMEDRIVER").is_some();
     let missing = !browser.chrome.exists() || !browser.driver.exists();
-    let font = std::path::Path::new(CJK_FONT).exists();
-    if !missing && (font || overridden) {
+    if !missing {
+        if !std::path::Path::new(CJK_FONT).exists() {
+            eprintln!("note: no CJK font ({CJK_FONT}); screenshots will show boxes for Chinese text (Debian: fonts-wqy-zenhei)");
+        }
         return Ok(browser);
     }
-    if overridden && missing {
+    if overridden {
         return Err(format!(
             "CHROME_BIN ({}) or CHROMEDRIVER ({}) does not exist; point them at Chromium and a matching ChromeDriver, or run `cargo xtask test --no-e2e`",
             browser.chrome.display(),
@@ -132,11 +134,7 @@ pub fn ensure_chromium() -> Result<Browser> {
         ));
     }
     if !is_root() {
-        if missing {
-            return Err("the end-to-end tests need Chromium and ChromeDriver: install them (Debian: `apt-get install chromium chromium-driver fonts-wqy-zenhei`), or set CHROME_BIN and CHROMEDRIVER, or run `cargo xtask test --no-e2e`".into());
-        }
-        eprintln!("note: no CJK font ({CJK_FONT}); screenshots will show boxes for Chinese text (apt-get install fonts-wqy-zenhei)");
-        return Ok(browser);
+        return Err("the end-to-end tests need Chromium and ChromeDriver: install them (Debian: `apt-get install chromium chromium-driver fonts-wqy-zenhei`), or set CHROME_BIN and CHROMEDRIVER, or run `cargo xtask test --no-e2e`".into());
     }
     step("installing Debian's chromium, chromium-driver and fonts-wqy-zenhei (once per machine)");
     let mut update = Command::new("apt-get");
