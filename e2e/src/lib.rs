@@ -48,12 +48,7 @@ impl std::ops::Deref for Stack {
 /// group, which the Chromium it starts joins, so one signal stops both.
 impl Drop for Stack {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        stop(&mut self.driver);
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
@@ -190,7 +185,13 @@ pub async fn start_with(options: Options) -> Stack {
     let caps = caps.as_object().unwrap().clone();
     // Two TLS backends end up linked; pick one. The driver is plain http.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // Stops chromedriver and its Chromium if no session comes up either.
+    let mut guard = DriverGuard {
+        driver: Some(driver),
+        profile: Some(profile),
+    };
     let mut client = None;
+    let mut last_error = String::new();
     for _ in 0..50 {
         match ClientBuilder::rustls()
             .expect("rustls client")
@@ -202,14 +203,45 @@ pub async fn start_with(options: Options) -> Stack {
                 client = Some(c);
                 break;
             }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(e) => {
+                last_error = e.to_string();
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
         }
     }
+    let client = client.unwrap_or_else(|| panic!("no browser session: {last_error}"));
     Stack {
         server,
-        client: client.expect("chromedriver answered"),
-        driver,
-        profile,
+        client,
+        driver: guard.driver.take().expect("set above"),
+        profile: guard.profile.take().expect("set above"),
+    }
+}
+
+/// Chromium started by chromedriver joins chromedriver's process group
+/// (`process_group(0)` at spawn): killing the group stops both.
+fn stop(driver: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", driver.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = driver.kill();
+    let _ = driver.wait();
+}
+
+struct DriverGuard {
+    driver: Option<Child>,
+    profile: Option<PathBuf>,
+}
+
+impl Drop for DriverGuard {
+    fn drop(&mut self) {
+        if let Some(driver) = &mut self.driver {
+            stop(driver);
+        }
+        if let Some(profile) = &self.profile {
+            let _ = std::fs::remove_dir_all(profile);
+        }
     }
 }
 
