@@ -200,6 +200,26 @@ async fn an_acapp_exit_closes_the_window_even_when_logout_fails() {
         ))
         .await;
     assert_eq!(tried, json!(1), "the app tried to revoke first");
+
+    // A logout that hangs (its answer held back for 20 s) keeps the window
+    // open for a few seconds at most.
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    s.js(RECORD_FETCHES).await;
+    s.js(&format!(
+        "window.fetchDelay['{LOGOUT_PATH}'] = 20000; return 1"
+    ))
+    .await;
+    s.click("#acapp-agree").await;
+    s.text(&format!("#app-1 {USERNAME}")).await;
+    let clicked = std::time::Instant::now();
+    s.click(&format!("#app-1 {EXIT}")).await;
+    s.until("document.body.dataset.acappClosed === '1'", within(6))
+        .await;
+    let waited = clicked.elapsed();
+    assert!(
+        waited >= Duration::from_millis(2500),
+        "closed after {waited:?}: before the app gave up on revoking"
+    );
     s.close().await;
 }
 
