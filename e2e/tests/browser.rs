@@ -634,3 +634,44 @@ async fn back_from_acwing_out_of_the_bfcache_gives_a_usable_button() {
     assert_eq!(s.text(LOGIN).await, "AcWing一键登录");
     s.close().await;
 }
+
+#[actix_web::test]
+async fn a_panic_in_one_window_shows_an_error_there_and_the_other_window_runs_on() {
+    let s = start().await;
+    s.goto(&format!("{}/", s.sim.base_url())).await;
+    for id in ["crashing", "healthy"] {
+        let keep = format!("(window.callbacks ??= {{}})['{id}'] = callback;");
+        fake_acapp_with(&s, id, &keep).await;
+    }
+    s.until(
+        "window.callbacks && window.callbacks.crashing && window.callbacks.healthy",
+        within(10),
+    )
+    .await;
+    // The host page moves the app's button away behind Yew's back: the next
+    // render cannot insert the message before it, and Yew panics.
+    s.js(
+        "document.body.append(document.querySelector('#crashing [data-acapp=login-button]'));
+          window.callbacks.crashing({errcode: '40010', errmsg: 'user reject'});
+          return 1",
+    )
+    .await;
+    assert_eq!(
+        s.attr("#crashing [data-acapp=problem]", "data-code")
+            .await
+            .as_deref(),
+        Some("crashed")
+    );
+    assert!(s
+        .text("#crashing [data-acapp=problem]")
+        .await
+        .contains("出错"));
+    // The other window has its own instance, untouched by the trap.
+    s.js(
+        "window.callbacks.healthy({result: 'success', username: 'yxc', photo: '',
+           access: 'a'.repeat(64), refresh: 'b'.repeat(64), expires_in: 900}); return 1",
+    )
+    .await;
+    assert_eq!(s.text(&format!("#healthy {USERNAME}")).await, "yxc");
+    s.close().await;
+}

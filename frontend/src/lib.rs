@@ -35,7 +35,9 @@ thread_local! {
     static ROOT: RefCell<Option<web_sys::Element>> = const { RefCell::new(None) };
 }
 
-fn on_panic(_: &std::panic::PanicHookInfo) {
+/// Yew's default hook would only log; this one also tells the player.
+fn on_panic(info: &std::panic::PanicHookInfo) {
+    web_sys::console::error_1(&JsValue::from_str(&info.to_string()));
     ROOT.with(|root| {
         if let Some(root) = root.try_borrow().ok().as_ref().and_then(|r| r.as_ref()) {
             root.set_inner_html(CRASH_HTML);
@@ -61,7 +63,8 @@ impl AcGame {
                 *slot = Some(root.clone());
             }
         });
-        std::panic::set_hook(Box::new(on_panic));
+        // Through yew, or its renderer replaces the hook with its own.
+        yew::set_custom_panic_hook(Box::new(on_panic));
         let _ = root.class_list().add_1("acapp-root");
         let life = Rc::new(Life::default());
         let props = AppProps {
