@@ -166,6 +166,9 @@ pub struct WindowQuery {
     /// `lenient` hands non-2xx answers of redirect_uri to the callback too;
     /// the default, `strict`, drops them as jQuery's `success` handler does.
     delivery: Option<String>,
+    /// How many AcApp windows the page hosts (1 to 4), each with its own
+    /// AcWingOS, as when a player opens several apps on acwing.com.
+    windows: Option<u8>,
 }
 
 pub async fn acapp_window(sim: web::Data<Inner>, q: web::Query<WindowQuery>) -> HttpResponse {
@@ -176,6 +179,7 @@ pub async fn acapp_window(sim: web::Data<Inner>, q: web::Query<WindowQuery>) -> 
         "className": q.class.clone().unwrap_or_else(|| "AcGame".into()),
         "reject": if q.reject.as_deref() == Some("redirect") { "redirect" } else { "callback" },
         "delivery": if q.delivery.as_deref() == Some("lenient") { "lenient" } else { "strict" },
+        "windows": q.windows.unwrap_or(1).clamp(1, 4),
     });
     // `</` cannot appear in JSON we embed in a script, so it cannot close it.
     let config = config.to_string().replace("</", "<\\/");
@@ -184,8 +188,8 @@ pub async fn acapp_window(sim: web::Data<Inner>, q: web::Query<WindowQuery>) -> 
 <title>AcWing AcApp (simulated)</title>
 <style>{STYLE}
 #toolbar{{padding:.6em 1em;background:#23272e;color:#eee}}
-#acapp-window{{width:min(1280px,96vw);height:min(720px,80vh);margin:1em auto;background:#000;position:relative;overflow:hidden}}
-#app-1{{width:100%;height:100%}}
+.acapp-window{{width:min(1280px,96vw);height:min(720px,80vh);margin:1em auto;background:#000;position:relative;overflow:hidden}}
+.acapp-window>div{{width:100%;height:100%}}
 #consent{{position:fixed;inset:0;background:#0008;display:none}}
 #consent .card{{margin-top:15vh}}</style>
 <div id="toolbar">AcWing 模拟器 · 当前用户
@@ -193,7 +197,7 @@ pub async fn acapp_window(sim: web::Data<Inner>, q: web::Query<WindowQuery>) -> 
 · 拒绝方式 <select id="reject-style"><option value="callback">callback 直接收到 errcode</option><option value="redirect">请求 redirect_uri?errcode=…</option></select>
 · 回调 <select id="delivery"><option value="strict">仅 2xx（jQuery success）</option><option value="lenient">任何状态</option></select>
 <span id="sim-error" style="color:#f88"></span><span id="sim-closed"></span></div>
-<div id="acapp-window"><div id="app-1"></div></div>
+<div id="acapp-windows"></div>
 <div id="consent"><div class="card"><h2>授权登录</h2><p>应用 <b id="consent-appid"></b> 申请获取你的用户名和头像。</p>
 <button id="acapp-agree">同意</button><button id="acapp-reject">拒绝</button>
 <button id="acapp-dismiss">关闭（不回调）</button></div></div>
@@ -205,17 +209,27 @@ document.getElementById("delivery").value = config.delivery;
 window.simCallbacks = [];
 const link = document.createElement("link");
 link.rel = "stylesheet"; link.href = config.css; document.head.append(link);
-const closeHandlers = [];
+// What tests inspect: each window's AcWingOS, the callbacks of dismissed
+// dialogs (never called by AcWing, a test may call one late), how often
+// authorize ran, and when each window first showed anything.
+window.simOS = [];
+window.simDismissed = [];
+window.simAuthorizeCalls = 0;
+window.simFirstContent = {{}};
 const consent = document.getElementById("consent");
+// One consent dialog at a time, as on acwing.com.
+let dialogs = Promise.resolve();
 function ask(appid) {{
-  document.getElementById("consent-appid").textContent = appid;
-  consent.style.display = "block";
-  return new Promise(resolve => {{
+  const answer = dialogs.then(() => new Promise(resolve => {{
+    document.getElementById("consent-appid").textContent = appid;
+    consent.style.display = "block";
     document.getElementById("acapp-agree").onclick = () => {{ consent.style.display = "none"; resolve(true); }};
     document.getElementById("acapp-reject").onclick = () => {{ consent.style.display = "none"; resolve(false); }};
     // The player closes the dialog: AcWing never calls back.
     document.getElementById("acapp-dismiss").onclick = () => {{ consent.style.display = "none"; resolve(null); }};
-  }});
+  }}));
+  dialogs = answer;
+  return answer;
 }}
 // AcWing's page requests redirect_uri the way jQuery's $.ajax does: in
 // strict delivery a non-2xx answer (or a failed request) never reaches
@@ -240,39 +254,64 @@ function deliver(callback, answer) {{
   window.simCallbacks.push(answer === undefined ? null : answer);
   callback(answer);
 }}
-const AcWingOS = {{
-  api: {{
-    oauth2: {{
-      async authorize(appid, redirectUri, scope, state, callback) {{
-        const agreed = await ask(appid);
-        if (agreed === null) return;
-        if (agreed) {{
-          const openid = document.getElementById("user").value;
-          const resp = await fetch("/_sim/code?openid=" + encodeURIComponent(openid));
-          const {{ code }} = await resp.json();
-          await callRedirect(redirectUri, {{ code, state }}, callback);
-        }} else if (document.getElementById("reject-style").value === "redirect") {{
-          await callRedirect(redirectUri, {{ errcode: "40010", errmsg: "user reject", state }}, callback);
-        }} else {{
-          deliver(callback, {{ errcode: "40010", errmsg: "user reject" }});
-        }}
+function makeOS(frame) {{
+  const closeHandlers = [];
+  return {{
+    api: {{
+      oauth2: {{
+        async authorize(appid, redirectUri, scope, state, callback) {{
+          window.simAuthorizeCalls += 1;
+          const agreed = await ask(appid);
+          if (agreed === null) {{ window.simDismissed.push(callback); return; }}
+          if (agreed) {{
+            const openid = document.getElementById("user").value;
+            const resp = await fetch("/_sim/code?openid=" + encodeURIComponent(openid));
+            const {{ code }} = await resp.json();
+            await callRedirect(redirectUri, {{ code, state }}, callback);
+          }} else if (document.getElementById("reject-style").value === "redirect") {{
+            await callRedirect(redirectUri, {{ errcode: "40010", errmsg: "user reject", state }}, callback);
+          }} else {{
+            deliver(callback, {{ errcode: "40010", errmsg: "user reject" }});
+          }}
+        }},
+      }},
+      window: {{
+        close() {{
+          if (frame.dataset.closed) return;
+          frame.replaceChildren();
+          frame.dataset.closed = "1";
+          closeHandlers.splice(0).forEach(fn => fn());
+          document.body.dataset.acappClosed = "1";
+          document.getElementById("sim-closed").textContent = " AcApp 窗口已关闭";
+        }},
+        on_close(fn) {{ closeHandlers.push(fn); }},
+        resize() {{}},
       }},
     }},
-    window: {{
-      close() {{
-        document.getElementById("acapp-window").replaceChildren();
-        closeHandlers.splice(0).forEach(fn => fn());
-        document.body.dataset.acappClosed = "1";
-        document.getElementById("sim-closed").textContent = " AcApp 窗口已关闭";
-      }},
-      on_close(fn) {{ closeHandlers.push(fn); }},
-      resize() {{}},
-    }},
-  }},
-}};
+  }};
+}}
+const frames = [];
+for (let i = 1; i <= config.windows; i++) {{
+  const frame = document.createElement("div");
+  frame.className = "acapp-window";
+  frame.dataset.window = String(i);
+  const root = document.createElement("div");
+  root.id = "app-" + i;
+  frame.append(root);
+  document.getElementById("acapp-windows").append(frame);
+  new MutationObserver((_, observer) => {{
+    window.simFirstContent[root.id] = {{ at: performance.now(), html: root.innerHTML }};
+    observer.disconnect();
+  }}).observe(root, {{ childList: true, subtree: true }});
+  frames.push([frame, root]);
+}}
 try {{
   const mod = await import(config.module);
-  new mod[config.className]("app-1", AcWingOS);
+  for (const [frame, root] of frames) {{
+    const os = makeOS(frame);
+    window.simOS.push(os);
+    new mod[config.className](root.id, os);
+  }}
 }} catch (err) {{
   document.getElementById("sim-error").textContent = " " + String(err);
 }}

@@ -1,12 +1,16 @@
 //! A harness for browser tests: the backend serving the built frontend,
 //! the AcWing simulator on another origin, and headless Chromium driven
-//! through chromedriver. `cargo xtask test` builds `dist/` and installs
+//! through chromedriver. `cargo xtask test` builds `dist/` and finds
 //! Chromium first; without them these tests fail, they do not skip.
+//!
+//! `CHROME_BIN` and `CHROMEDRIVER` name the browser and its driver
+//! (default: Debian's `/usr/bin/chromium` and `chromedriver` on PATH).
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use acwing_sim::{SimConfig, Simulator};
 use backend::config::{AcwingMode, AcwingSettings, Settings};
@@ -25,17 +29,49 @@ pub fn workspace() -> PathBuf {
 }
 
 pub struct Stack {
-    pub app: String,
-    pub sim: Simulator,
+    /// `s.app` and `s.sim` reach through to it.
+    pub server: Backend,
     pub client: Client,
     driver: Child,
+    /// Chromium's profile, removed on drop.
+    profile: PathBuf,
 }
 
+impl std::ops::Deref for Stack {
+    type Target = Backend;
+    fn deref(&self) -> &Backend {
+        &self.server
+    }
+}
+
+/// Runs even when a test panics: chromedriver runs in its own process
+/// group, which the Chromium it starts joins, so one signal stops both.
 impl Drop for Stack {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        stop(&mut self.driver);
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
+}
+
+/// How a test wants the stack.
+#[derive(Clone)]
+pub struct Options {
+    /// Our access tokens' lifetime (the backend's `access_ttl`, at least 5 s).
+    pub access_ttl: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::from_secs(900),
+        }
+    }
+}
+
+fn env_path(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(default))
 }
 
 fn free_port() -> u16 {
@@ -47,6 +83,33 @@ fn free_port() -> u16 {
 }
 
 pub async fn start() -> Stack {
+    start_with(Options::default()).await
+}
+
+/// The backend serving the built `dist/`, and the simulator playing AcWing
+/// (its origin also plays www.acwing.com for CORS).
+pub struct Backend {
+    pub app: String,
+    pub sim: Simulator,
+    /// The database file, removed on drop.
+    db: PathBuf,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        remove_db(&self.db);
+    }
+}
+
+fn remove_db(db: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = db.to_owned().into_os_string();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+pub async fn backend(options: &Options) -> Backend {
     let dist = workspace().join("dist");
     assert!(
         dist.join("acapp/game.js").exists(),
@@ -79,7 +142,7 @@ pub async fn start() -> Stack {
         database_url: format!("sqlite://{}", db.display()),
         allowed_origins: vec!["https://www.acwing.com".into()],
         state_ttl: Duration::from_secs(120),
-        access_ttl: Duration::from_secs(900),
+        access_ttl: options.access_ttl,
         static_dir: dist,
         limits: Default::default(),
     };
@@ -89,17 +152,29 @@ pub async fn start() -> Stack {
         .unwrap();
     actix_web::rt::spawn(server.run_until_stopped());
 
+    Backend { app, sim, db }
+}
+
+pub async fn start_with(options: Options) -> Stack {
+    let server = backend(&options).await;
     let port = free_port();
-    let driver = Command::new("chromedriver")
+    let driver_bin = env_path("CHROMEDRIVER", "chromedriver");
+    let driver = Command::new(&driver_bin)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
-        .expect("chromedriver is installed (cargo xtask test installs it)");
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {} ({e}): install chromium-driver or set CHROMEDRIVER",
+                driver_bin.display()
+            )
+        });
     let profile = std::env::temp_dir().join(format!("acapp-chrome-{}", random_hex(8)));
     let caps = serde_json::json!({
         "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
+            "binary": env_path("CHROME_BIN", "/usr/bin/chromium"),
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update",
@@ -111,7 +186,13 @@ pub async fn start() -> Stack {
     let caps = caps.as_object().unwrap().clone();
     // Two TLS backends end up linked; pick one. The driver is plain http.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // Stops chromedriver and its Chromium if no session comes up either.
+    let mut guard = DriverGuard {
+        driver: Some(driver),
+        profile: Some(profile),
+    };
     let mut client = None;
+    let mut last_error = String::new();
     for _ in 0..50 {
         match ClientBuilder::rustls()
             .expect("rustls client")
@@ -123,14 +204,45 @@ pub async fn start() -> Stack {
                 client = Some(c);
                 break;
             }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(e) => {
+                last_error = e.to_string();
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
         }
     }
+    let client = client.unwrap_or_else(|| panic!("no browser session: {last_error}"));
     Stack {
-        app,
-        sim,
-        client: client.expect("chromedriver answered"),
-        driver,
+        server,
+        client,
+        driver: guard.driver.take().expect("set above"),
+        profile: guard.profile.take().expect("set above"),
+    }
+}
+
+/// Chromium started by chromedriver joins chromedriver's process group
+/// (`process_group(0)` at spawn): killing the group stops both.
+fn stop(driver: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", driver.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = driver.kill();
+    let _ = driver.wait();
+}
+
+struct DriverGuard {
+    driver: Option<Child>,
+    profile: Option<PathBuf>,
+}
+
+impl Drop for DriverGuard {
+    fn drop(&mut self) {
+        if let Some(driver) = &mut self.driver {
+            stop(driver);
+        }
+        if let Some(profile) = &self.profile {
+            let _ = std::fs::remove_dir_all(profile);
+        }
     }
 }
 
@@ -149,8 +261,21 @@ impl Stack {
             .unwrap_or_else(|e| panic!("no {css}: {e}"))
     }
 
+    /// Waits until the element is shown and enabled, as a player would,
+    /// then clicks it.
     pub async fn click(&self, css: &str) {
-        self.element(css).await.click().await.unwrap();
+        let started = Instant::now();
+        let element = self.element(css).await;
+        while !(element.is_displayed().await.unwrap_or(false)
+            && element.is_enabled().await.unwrap_or(false))
+        {
+            assert!(started.elapsed() < WAIT, "{css} never became clickable");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -177,7 +302,83 @@ impl Stack {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Runs `script` (a function body) in the page and returns its value.
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Polls `expression` until it is truthy (and returns it), or panics
+    /// after `within`.
+    pub async fn until(&self, expression: &str, within: Duration) -> serde_json::Value {
+        let started = Instant::now();
+        loop {
+            let value = self.js(&format!("return ({expression});")).await;
+            let truthy = !matches!(
+                &value,
+                serde_json::Value::Null | serde_json::Value::Bool(false)
+            ) && value != serde_json::json!(0)
+                && value != serde_json::json!("");
+            if truthy {
+                return value;
+            }
+            if started.elapsed() > within {
+                panic!("still not true after {within:?}: {expression}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A Chrome DevTools Protocol command, through chromedriver.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: cmd.to_owned(),
+                params,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd}: {e}"))
+    }
+
+    /// Throttles every request of the page, as a slow mobile link does.
+    pub async fn throttle(&self, latency_ms: u64, bytes_per_second: u64) {
+        self.cdp("Network.enable", serde_json::json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            serde_json::json!({
+                "offline": false,
+                "latency": latency_ms,
+                "downloadThroughput": bytes_per_second,
+                "uploadThroughput": bytes_per_second,
+            }),
+        )
+        .await;
+    }
+
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
+    }
+}
+
+/// chromedriver's `goog/cdp/execute`: one DevTools command.
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &Url, session: Option<&str>) -> Result<Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or("")
+        ))
+    }
+
+    fn method_and_body(&self, _: &Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
     }
 }

@@ -1,6 +1,52 @@
 //! Players' paths through the real UI, in headless Chromium.
+//!
+//! The app marks its elements with `data-acapp` attributes inside its root
+//! (it runs inside acwing.com's document, where ids would be global).
 
-use e2e::start;
+use std::time::Duration;
+
+use e2e::{start, start_with, Options, Stack};
+use serde_json::json;
+
+const LOGIN: &str = "[data-acapp=login-button]";
+const PROBLEM: &str = "[data-acapp=problem]";
+const USERNAME: &str = "[data-acapp=username]";
+const AVATAR: &str = "[data-acapp=avatar]";
+const EXIT: &str = "[data-acapp=exit-button]";
+
+/// Records every fetch the page makes (the wasm calls `window.fetch`), and
+/// can hold back or fail the answers to chosen paths.
+const RECORD_FETCHES: &str = r#"
+window.fetches = [];
+window.fetchDelay = {};
+window.fetchFail = {};
+const realFetch = window.fetch;
+window.fetch = function (input, init) {
+  const url = typeof input === "string" ? input : input.url;
+  const path = new URL(url, location.href).pathname;
+  const record = { path, start: performance.now() };
+  window.fetches.push(record);
+  if (window.fetchFail[path]) return Promise.reject(new TypeError("Failed to fetch"));
+  return realFetch.apply(this, arguments).then(async (response) => {
+    record.status = response.status;
+    const delay = window.fetchDelay[path];
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    return response;
+  });
+};
+return true;
+"#;
+
+const REFRESH_PATH: &str = "/settings/token/refresh/";
+const LOGOUT_PATH: &str = "/settings/logout/";
+
+fn within(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+async fn enabled(s: &Stack, css: &str) -> bool {
+    s.element(css).await.is_enabled().await.unwrap()
+}
 
 #[actix_web::test]
 async fn web_login_shows_the_menu_survives_a_reload_and_logs_out() {
@@ -12,127 +58,620 @@ async fn web_login_shows_the_menu_survives_a_reload_and_logs_out() {
         photo: photo.clone(),
     });
     s.goto(&format!("{}/", s.app)).await;
-    s.text("#acapp-login").await;
+    s.text(LOGIN).await;
     s.screenshot("web-login").await;
-    s.click("#acapp-login").await;
+    s.click(LOGIN).await;
     s.select("#user", "openid-pixel").await;
     s.click("#agree").await;
-    assert_eq!(s.text("#acapp-username").await, "pixel");
-    assert_eq!(
-        s.attr("#acapp-avatar", "src").await.as_deref(),
-        Some(photo.as_str())
-    );
+    assert_eq!(s.text(USERNAME).await, "pixel");
+    assert_eq!(s.attr(AVATAR, "src").await.as_deref(), Some(photo.as_str()));
     let loaded = s
-        .client
-        .execute(
-            "return document.getElementById('acapp-avatar').naturalWidth > 0",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(loaded, serde_json::json!(true), "the avatar loads");
+        .js("return document.querySelector('[data-acapp=avatar]').naturalWidth > 0")
+        .await;
+    assert_eq!(loaded, json!(true), "the avatar loads");
     s.screenshot("web-menu").await;
 
     s.client.refresh().await.unwrap();
     assert_eq!(
-        s.text("#acapp-username").await,
+        s.text(USERNAME).await,
         "pixel",
         "the session survives a reload"
     );
 
-    s.click("#acapp-exit").await;
-    s.text("#acapp-login").await;
+    // A logout that cannot reach the server says so, and the menu stays.
+    s.js(RECORD_FETCHES).await;
+    s.js(&format!(
+        "window.fetchFail['{LOGOUT_PATH}'] = true; return 1"
+    ))
+    .await;
+    s.click(EXIT).await;
+    assert_eq!(
+        s.attr(PROBLEM, "data-code").await.as_deref(),
+        Some("logout_failed")
+    );
+    assert!(s.text(PROBLEM).await.contains("退出登录失败"));
+    assert_eq!(s.text(USERNAME).await, "pixel", "the menu stays");
+
+    s.js(&format!(
+        "window.fetchFail['{LOGOUT_PATH}'] = false; return 1"
+    ))
+    .await;
+    s.click(EXIT).await;
+    s.text(LOGIN).await;
     s.client.refresh().await.unwrap();
-    s.text("#acapp-login").await;
+    s.text(LOGIN).await;
     s.close().await;
 }
 
 #[actix_web::test]
-async fn a_web_rejection_becomes_a_message_and_a_clean_url() {
+async fn a_web_rejection_becomes_a_message_and_only_login_error_leaves_the_url() {
     let s = start().await;
     s.goto(&format!("{}/", s.app)).await;
-    s.click("#acapp-login").await;
+    s.click(LOGIN).await;
     s.click("#reject").await;
-    let code = s.attr("#acapp-login-error", "data-code").await;
+    let code = s.attr(PROBLEM, "data-code").await;
     assert_eq!(code.as_deref(), Some("user_rejected"));
-    assert!(s.text("#acapp-login-error").await.contains("拒绝"));
+    assert!(s.text(PROBLEM).await.contains("拒绝"));
     let url = s.client.current_url().await.unwrap();
     assert!(!url.as_str().contains("login_error"), "{url}");
+
+    // Other parameters and the hash survive the cleanup.
+    s.goto(&format!(
+        "{}/?from=mail&login_error=code_expired&x=1#scores",
+        s.app
+    ))
+    .await;
+    assert_eq!(
+        s.attr(PROBLEM, "data-code").await.as_deref(),
+        Some("code_expired")
+    );
+    let url = s.client.current_url().await.unwrap();
+    assert_eq!(url.query(), Some("from=mail&x=1"), "{url}");
+    assert_eq!(url.fragment(), Some("scores"), "{url}");
     s.close().await;
 }
 
+/// The access token the simulated AcWing handed to the app's callback.
+async fn handed_access_token(s: &Stack) -> String {
+    let value = s
+        .until(
+            "window.simCallbacks.map(a => a && a.access).filter(Boolean).pop()",
+            within(5),
+        )
+        .await;
+    value.as_str().unwrap().to_owned()
+}
+
+async fn getinfo_status(s: &Stack, access: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{}/settings/getinfo/", s.app))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[actix_web::test]
-async fn the_acapp_window_logs_in_cross_origin_and_exits() {
+async fn the_acapp_window_logs_in_cross_origin_and_exit_revokes_the_session() {
     let s = start().await;
     s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
     // The app starts authorization by itself when the window opens.
     s.text("#acapp-agree").await;
     s.screenshot("acapp-login").await;
     s.click("#acapp-agree").await;
-    assert_eq!(s.text("#acapp-username").await, "yxc");
+    assert_eq!(s.text(&format!("#app-1 {USERNAME}")).await, "yxc");
     s.screenshot("acapp-menu").await;
+    let access = handed_access_token(&s).await;
+    assert_eq!(getinfo_status(&s, &access).await, 200);
 
-    // A second AcGame on the same page (sharing the wasm) runs on its own.
-    let second = format!(
-        "const done = arguments[0];
-         const div = document.createElement('div'); div.id = 'app-2'; document.body.append(div);
-         import('{}/acapp/game.js').then(m => {{ new m.AcGame('app-2'); done(true); }});",
-        s.app
-    );
-    s.client.execute_async(&second, vec![]).await.unwrap();
-    s.text("#app-2 #acapp-login").await;
-    assert_eq!(
-        s.text("#app-1 #acapp-username").await,
-        "yxc",
-        "the first window is untouched"
-    );
-
-    s.click("#app-1 #acapp-exit").await;
+    s.click(&format!("#app-1 {EXIT}")).await;
     assert_eq!(s.text("#sim-closed").await.trim(), "AcApp 窗口已关闭");
-    let closed = s
-        .client
-        .execute("return document.body.dataset.acappClosed", vec![])
-        .await
-        .unwrap();
-    assert_eq!(closed, serde_json::json!("1"));
+    assert_eq!(
+        s.js("return document.body.dataset.acappClosed").await,
+        json!("1")
+    );
+    assert_eq!(
+        getinfo_status(&s, &access).await,
+        401,
+        "exit revoked the session"
+    );
     s.close().await;
 }
 
 #[actix_web::test]
-async fn acapp_rejection_in_both_styles_shows_a_message() {
+async fn an_acapp_exit_closes_the_window_even_when_logout_fails() {
+    let s = start().await;
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    s.js(RECORD_FETCHES).await;
+    s.click("#acapp-agree").await;
+    s.text(&format!("#app-1 {USERNAME}")).await;
+    s.js(&format!(
+        "window.fetchFail['{LOGOUT_PATH}'] = true; return 1"
+    ))
+    .await;
+    s.click(&format!("#app-1 {EXIT}")).await;
+    s.until("document.body.dataset.acappClosed === '1'", within(5))
+        .await;
+    let tried = s
+        .js(&format!(
+            "return window.fetches.filter(f => f.path === '{LOGOUT_PATH}').length"
+        ))
+        .await;
+    assert_eq!(tried, json!(1), "the app tried to revoke first");
+
+    // A logout that hangs (its answer held back for 20 s) keeps the window
+    // open for a few seconds at most.
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    s.js(RECORD_FETCHES).await;
+    s.js(&format!(
+        "window.fetchDelay['{LOGOUT_PATH}'] = 20000; return 1"
+    ))
+    .await;
+    s.click("#acapp-agree").await;
+    s.text(&format!("#app-1 {USERNAME}")).await;
+    let clicked = std::time::Instant::now();
+    s.click(&format!("#app-1 {EXIT}")).await;
+    s.until("document.body.dataset.acappClosed === '1'", within(6))
+        .await;
+    let waited = clicked.elapsed();
+    assert!(
+        waited >= Duration::from_millis(2500),
+        "closed after {waited:?}: before the app gave up on revoking"
+    );
+    s.close().await;
+}
+
+#[actix_web::test]
+async fn acapp_rejection_in_both_styles_shows_a_message_with_strict_delivery() {
     let s = start().await;
     for style in ["callback", "redirect"] {
+        // Strict (jQuery-like) delivery is the simulator's default.
         s.goto(&format!("{}/acapp/?reject={style}", s.sim.base_url()))
             .await;
         s.click("#acapp-reject").await;
-        let code = s.attr("#acapp-login-error", "data-code").await;
+        let code = s.attr(PROBLEM, "data-code").await;
         assert_eq!(code.as_deref(), Some("user_rejected"), "{style}");
-        s.text("#acapp-login").await;
+        assert!(s.text(PROBLEM).await.contains("拒绝"), "{style}");
+        assert!(enabled(&s, LOGIN).await, "{style}");
     }
     s.close().await;
 }
 
 #[actix_web::test]
-async fn a_hostile_name_and_photo_render_harmlessly() {
+async fn when_acwing_never_calls_back_the_button_comes_back_and_a_late_answer_is_ignored() {
     let s = start().await;
-    s.goto(&format!("{}/", s.app)).await;
-    s.click("#acapp-login").await;
-    s.select("#user", "openid-hostile").await;
-    s.click("#agree").await;
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    s.click("#acapp-dismiss").await;
+    let dismissed = std::time::Instant::now();
+    assert!(!enabled(&s, LOGIN).await, "waiting for AcWing");
+    s.until(
+        "document.querySelector('[data-acapp=login-button]:not([disabled])')",
+        within(35),
+    )
+    .await;
+    assert!(dismissed.elapsed() <= within(35));
     assert_eq!(
-        s.text("#acapp-username").await,
-        "<img src=x onerror=alert(1)>"
+        s.attr(PROBLEM, "data-code").await.as_deref(),
+        Some("timeout")
     );
-    let injected = s
+    assert!(s.text(PROBLEM).await.contains("没有响应"));
+    s.screenshot("acapp-timeout").await;
+
+    // AcWing answers after all, too late: the answer is dropped.
+    s.js(
+        "window.simDismissed[0]({result: 'success', username: 'late', photo: '',
+           access: 'a'.repeat(64), refresh: 'b'.repeat(64), expires_in: 900});
+         return 1",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        s.js("return document.querySelectorAll('[data-acapp=menu]').length")
+            .await,
+        json!(0)
+    );
+    assert_eq!(
+        s.attr(PROBLEM, "data-code").await.as_deref(),
+        Some("timeout")
+    );
+
+    // And the button works.
+    s.click(LOGIN).await;
+    s.until("window.simAuthorizeCalls === 2", within(5)).await;
+    s.click("#acapp-agree").await;
+    assert_eq!(s.text(USERNAME).await, "yxc");
+    s.close().await;
+}
+
+#[actix_web::test]
+async fn a_short_access_token_lifetime_is_refreshed_before_expiry() {
+    let ttl = Duration::from_secs(5);
+    let s = start_with(Options { access_ttl: ttl }).await;
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    s.js(RECORD_FETCHES).await;
+    s.click("#acapp-agree").await;
+    s.text(USERNAME).await;
+    let logged_in = s.js("return performance.now()").await.as_f64().unwrap();
+    let refreshes = s
+        .until(
+            &format!(
+                "(() => {{ const r = window.fetches.filter(f => f.path === '{REFRESH_PATH}' && f.status);
+                   return r.length >= 3 && r; }})()"
+            ),
+            within(20),
+        )
+        .await;
+    let starts: Vec<f64> = refreshes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["start"].as_f64().unwrap())
+        .collect();
+    let ttl_ms = ttl.as_millis() as f64;
+    let mut previous = logged_in;
+    for (i, refresh) in refreshes.as_array().unwrap().iter().enumerate() {
+        assert_eq!(refresh["status"], json!(200), "refresh {i}: {refresh}");
+        assert!(
+            starts[i] - previous < ttl_ms - 500.0,
+            "refresh {i} came {} ms after the token it replaces",
+            starts[i] - previous
+        );
+        previous = starts[i];
+    }
+    assert_eq!(s.text(USERNAME).await, "yxc", "still logged in");
+    assert_eq!(
+        s.js("return window.simCallbacks[0].expires_in").await,
+        json!(5),
+        "the test-only lifetime is in force"
+    );
+    s.close().await;
+}
+
+#[actix_web::test]
+async fn on_close_during_a_refresh_stops_every_request() {
+    let s = start_with(Options {
+        access_ttl: Duration::from_secs(5),
+    })
+    .await;
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    s.js(RECORD_FETCHES).await;
+    s.js(&format!(
+        "window.fetchDelay['{REFRESH_PATH}'] = 1500; return 1"
+    ))
+    .await;
+    s.click("#acapp-agree").await;
+    s.text(USERNAME).await;
+    // A refresh is in flight (its answer held back): close the window.
+    s.until(
+        &format!("window.fetches.some(f => f.path === '{REFRESH_PATH}')"),
+        within(10),
+    )
+    .await;
+    let closed_at = s
+        .js("window.simOS[0].api.window.close(); return performance.now()")
+        .await
+        .as_f64()
+        .unwrap();
+    // Longer than two refresh periods and the held-back answer.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let after = s
+        .js(&format!(
+            "return window.fetches.filter(f => f.start > {closed_at}).map(f => f.path)"
+        ))
+        .await;
+    assert_eq!(after, json!([]), "requests after on_close");
+    s.close().await;
+}
+
+#[actix_web::test]
+async fn closing_while_apply_code_is_in_flight_never_calls_authorize() {
+    let s = start().await;
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    s.js(RECORD_FETCHES).await;
+    s.js("window.fetchDelay['/settings/acwing/acapp/apply_code/'] = 1000; return 1")
+        .await;
+    // Dismiss the first dialog, and retry: apply_code is held back.
+    s.click("#acapp-dismiss").await;
+    assert_eq!(s.js("return window.simAuthorizeCalls").await, json!(1));
+    s.js("window.simDismissed.pop()(undefined); return 1").await;
+    s.until(
+        "document.querySelector('[data-acapp=login-button]:not([disabled])')",
+        within(5),
+    )
+    .await;
+    let applied =
+        "window.fetches.filter(f => f.path === '/settings/acwing/acapp/apply_code/').length";
+    let before = s.js(&format!("return {applied}")).await.as_u64().unwrap();
+    s.click(LOGIN).await;
+    s.until(&format!("{applied} > {before}"), within(5)).await;
+    s.js("window.simOS[0].api.window.close(); return 1").await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(
+        s.js("return window.simAuthorizeCalls").await,
+        json!(1),
+        "no authorize after close"
+    );
+    s.close().await;
+}
+
+#[actix_web::test]
+async fn on_a_slow_link_the_loading_state_shows_at_once_then_the_app() {
+    let s = start().await;
+    // 40 KB/s with 200 ms latency, for every request of the page.
+    s.goto(&format!("{}/", s.sim.base_url())).await;
+    s.throttle(200, 40 * 1024).await;
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    let first = s.until("window.simFirstContent['app-1']", within(10)).await;
+    let at = first["at"].as_f64().unwrap();
+    let html = first["html"].as_str().unwrap();
+    assert!(
+        html.contains("data-acapp=\"loading\""),
+        "first paint: {html}"
+    );
+    assert!(at < 1500.0, "the loading state came after {at} ms");
+    s.screenshot("acapp-slow-loading").await;
+    s.element("#acapp-agree").await;
+    s.until(
+        "getComputedStyle(document.getElementById('consent')).display === 'block'",
+        within(60),
+    )
+    .await;
+    let ready = s.js("return performance.now()").await;
+    eprintln!("slow link: loading state at {at:.0} ms, the app asked AcWing at {ready} ms");
+    s.close().await;
+}
+
+#[actix_web::test]
+async fn a_wasm_that_fails_to_load_shows_a_retry() {
+    let s = start().await;
+    s.goto(&format!("{}/", s.sim.base_url())).await;
+    s.cdp("Network.enable", json!({})).await;
+    s.cdp("Network.setBlockedURLs", json!({"urls": ["*.wasm"]}))
+        .await;
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    assert!(s.text("[data-acapp=load-error]").await.contains("加载失败"));
+    s.cdp("Network.setBlockedURLs", json!({"urls": []})).await;
+    s.click("[data-acapp=retry]").await;
+    s.click("#acapp-agree").await;
+    assert_eq!(s.text(USERNAME).await, "yxc");
+    s.close().await;
+}
+
+#[actix_web::test]
+async fn two_acapp_windows_each_with_its_own_acwing_os_both_log_in() {
+    let s = start().await;
+    s.goto(&format!("{}/acapp/?windows=2", s.sim.base_url()))
+        .await;
+    // One dialog at a time: whichever window asked first gets yxc, the
+    // other the second user.
+    s.click("#acapp-agree").await;
+    s.until("window.simCallbacks.length === 1", within(5)).await;
+    s.select("#user", "openid-hostile").await;
+    s.until(
+        "getComputedStyle(document.getElementById('consent')).display === 'block'",
+        within(10),
+    )
+    .await;
+    s.click("#acapp-agree").await;
+    let mut names = vec![
+        s.text(&format!("#app-1 {USERNAME}")).await,
+        s.text(&format!("#app-2 {USERNAME}")).await,
+    ];
+    names.sort();
+    assert_eq!(names, ["<img src=x onerror=alert(1)>", "yxc"]);
+    s.screenshot("acapp-two-windows").await;
+    let ids = s
+        .js(
+            "const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
+             return { unique: new Set(ids).size === ids.length,
+                      inside: document.querySelectorAll('.acapp-root [id]').length }",
+        )
+        .await;
+    assert_eq!(ids, json!({"unique": true, "inside": 0}));
+
+    // Closing one window leaves the other running.
+    s.click(&format!("#app-1 {EXIT}")).await;
+    s.until(
+        "document.querySelector('[data-window=\"1\"]').dataset.closed === '1'",
+        within(5),
+    )
+    .await;
+    assert!(names.contains(&s.text(&format!("#app-2 {USERNAME}")).await));
+    s.close().await;
+}
+
+/// Mounts `new AcGame(id, os)` on the simulator's page, where `os` is a fake
+/// AcWingOS whose `authorize` calls back with what `answer` (a JS
+/// expression) evaluates to, and returns the root's selector.
+async fn fake_acapp(s: &Stack, id: &str, answer: &str) -> String {
+    let authorize = format!("setTimeout(() => callback({answer}), 0);");
+    fake_acapp_with(s, id, &authorize).await
+}
+
+/// As [`fake_acapp`], with `authorize`'s body (it sees `callback`).
+async fn fake_acapp_with(s: &Stack, id: &str, authorize: &str) -> String {
+    let script = format!(
+        "const done = arguments[0];
+         const div = document.createElement('div'); div.id = '{id}';
+         div.style.height = '300px'; document.body.append(div);
+         const os = {{ api: {{
+           oauth2: {{ authorize(appid, uri, scope, state, callback) {{ {authorize} }} }},
+           window: {{ close() {{}}, on_close() {{}} }} }} }};
+         import('{app}/acapp/game.js').then(m => {{ new m.AcGame('{id}', os); done(true); }},
+                                           e => done(String(e)));",
+        app = s.app
+    );
+    let loaded = s.client.execute_async(&script, vec![]).await.unwrap();
+    assert_eq!(loaded, json!(true));
+    format!("#{id}")
+}
+
+#[actix_web::test]
+async fn a_hostile_photo_that_would_load_shows_the_default_avatar() {
+    let s = start().await;
+    s.goto(&format!("{}/", s.sim.base_url())).await;
+    // A real, loadable image: only the app's own check keeps it out.
+    let hostile = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='8' height='8'%3E%3Crect width='8' height='8' fill='red'/%3E%3C/svg%3E";
+    let loads = s
         .client
-        .execute(
-            "return document.querySelectorAll('#acapp-username img').length",
-            vec![],
+        .execute_async(
+            "const img = new Image(); img.onload = () => arguments[1](true);
+             img.onerror = () => arguments[1](false); img.src = arguments[0];",
+            vec![json!(hostile)],
         )
         .await
         .unwrap();
-    assert_eq!(injected, serde_json::json!(0));
-    let photo = s.attr("#acapp-avatar", "src").await.unwrap();
-    assert!(photo.starts_with("data:image/svg+xml"), "{photo}");
+    assert_eq!(loads, json!(true), "the hostile photo would load");
+    let answer = format!(
+        "({{result: 'success', username: 'mallory', photo: {}, access: 'a'.repeat(64),
+            refresh: 'b'.repeat(64), expires_in: 900}})",
+        json!(hostile)
+    );
+    let root = fake_acapp(&s, "hostile", &answer).await;
+    assert_eq!(s.text(&format!("{root} {USERNAME}")).await, "mallory");
+    let src = s.attr(&format!("{root} {AVATAR}"), "src").await.unwrap();
+    assert_ne!(src, hostile);
+    assert!(src.contains("%234a5568"), "the default avatar: {src}");
+    s.close().await;
+}
+
+#[actix_web::test]
+async fn every_callback_shape_is_understood_without_harm_to_other_windows() {
+    let s = start().await;
+    s.goto(&format!("{}/", s.sim.base_url())).await;
+    let success = "{result: 'success', username: 'yxc', photo: '', access: 'a'.repeat(64), \
+                   refresh: 'b'.repeat(64), expires_in: 900}";
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("object", format!("({success})"), "menu"),
+        ("json-string", format!("JSON.stringify({success})"), "menu"),
+        ("undefined", "undefined".into(), "bad_answer"),
+        ("null", "null".into(), "bad_answer"),
+        ("garbage", "'<html>502</html>'".into(), "bad_answer"),
+        ("number", "42".into(), "bad_answer"),
+        (
+            "errcode-string",
+            "({errcode: '40010', errmsg: 'user reject'})".into(),
+            "user_rejected",
+        ),
+        (
+            "errcode-number",
+            "({errcode: 40001, errmsg: 'code expired'})".into(),
+            "code_expired",
+        ),
+        (
+            "errcode-with-result",
+            "({result: 'error', errcode: '40010', errmsg: 'user reject'})".into(),
+            "user_rejected",
+        ),
+        (
+            "our-error",
+            "({result: 'error', error: 'invalid_state', message: 'x'})".into(),
+            "invalid_state",
+        ),
+        (
+            "throwing-getter",
+            "({get result() { throw new Error('hostile'); }})".into(),
+            "bad_answer",
+        ),
+    ];
+    for (name, answer, _) in &cases {
+        fake_acapp(&s, name, answer).await;
+    }
+    for (name, _, expected) in &cases {
+        if *expected == "menu" {
+            assert_eq!(
+                s.text(&format!("#{name} {USERNAME}")).await,
+                "yxc",
+                "{name}"
+            );
+        } else {
+            let code = s.attr(&format!("#{name} {PROBLEM}"), "data-code").await;
+            assert_eq!(code.as_deref(), Some(*expected), "{name}");
+            assert!(enabled(&s, &format!("#{name} {LOGIN}")).await, "{name}");
+        }
+    }
+    // An AcWingOS whose authorize throws is an error on screen, not a panic.
+    fake_acapp_with(&s, "throwing-os", "throw new Error('no authorize');").await;
+    let code = s
+        .attr(&format!("#throwing-os {PROBLEM}"), "data-code")
+        .await;
+    assert_eq!(code.as_deref(), Some("acwing_error"));
+    // An answer given synchronously, inside authorize itself, works too.
+    let sync = format!("callback({success});");
+    fake_acapp_with(&s, "sync", &sync).await;
+    assert_eq!(s.text(&format!("#sync {USERNAME}")).await, "yxc");
+    // Every window still runs: each has its own instance and state.
+    for (name, _, expected) in &cases {
+        let selector = if *expected == "menu" {
+            USERNAME
+        } else {
+            PROBLEM
+        };
+        s.text(&format!("#{name} {selector}")).await;
+    }
+    s.close().await;
+}
+
+#[actix_web::test]
+async fn back_from_acwing_out_of_the_bfcache_gives_a_usable_button() {
+    let s = start().await;
+    s.goto(&format!("{}/", s.app)).await;
+    s.js("window.beforeAcWing = true; return 1").await;
+    s.click(LOGIN).await;
+    s.element("#agree").await;
+    s.client.back().await.unwrap();
+    s.element(LOGIN).await;
+    // The page really came out of the back/forward cache, as it was left
+    // (button disabled on "正在登录…"), not reloaded.
+    assert_eq!(s.until("window.beforeAcWing", within(5)).await, json!(true));
+    s.until(
+        "document.querySelector('[data-acapp=login-button]:not([disabled])')",
+        within(5),
+    )
+    .await;
+    assert_eq!(s.text(LOGIN).await, "AcWing一键登录");
+    s.close().await;
+}
+
+#[actix_web::test]
+async fn a_panic_in_one_window_shows_an_error_there_and_the_other_window_runs_on() {
+    let s = start().await;
+    s.goto(&format!("{}/", s.sim.base_url())).await;
+    for id in ["crashing", "healthy"] {
+        let keep = format!("(window.callbacks ??= {{}})['{id}'] = callback;");
+        fake_acapp_with(&s, id, &keep).await;
+    }
+    s.until(
+        "window.callbacks && window.callbacks.crashing && window.callbacks.healthy",
+        within(10),
+    )
+    .await;
+    // The host page moves the app's button away behind Yew's back: the next
+    // render cannot insert the message before it, and Yew panics.
+    s.js(
+        "document.body.append(document.querySelector('#crashing [data-acapp=login-button]'));
+          window.callbacks.crashing({errcode: '40010', errmsg: 'user reject'});
+          return 1",
+    )
+    .await;
+    assert_eq!(
+        s.attr("#crashing [data-acapp=problem]", "data-code")
+            .await
+            .as_deref(),
+        Some("crashed")
+    );
+    assert!(s
+        .text("#crashing [data-acapp=problem]")
+        .await
+        .contains("出错"));
+    // The other window has its own instance, untouched by the trap.
+    s.js(
+        "window.callbacks.healthy({result: 'success', username: 'yxc', photo: '',
+           access: 'a'.repeat(64), refresh: 'b'.repeat(64), expires_in: 900}); return 1",
+    )
+    .await;
+    assert_eq!(s.text(&format!("#healthy {USERNAME}")).await, "yxc");
     s.close().await;
 }

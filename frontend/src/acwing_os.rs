@@ -1,4 +1,6 @@
-//! Typed bindings to the AcWingOS object the platform hands to AcGame.
+//! Bindings to the AcWingOS object the platform hands to AcGame. Every call
+//! is `catch`: a platform that lacks a method, or throws, is an error we
+//! report, never a panic.
 
 use wasm_bindgen::prelude::*;
 
@@ -6,17 +8,17 @@ use wasm_bindgen::prelude::*;
 extern "C" {
     #[derive(Clone)]
     pub type AcWingOs;
-    #[wasm_bindgen(method, getter)]
-    fn api(this: &AcWingOs) -> Api;
+    #[wasm_bindgen(method, getter, catch)]
+    fn api(this: &AcWingOs) -> Result<Api, JsValue>;
 
     type Api;
-    #[wasm_bindgen(method, getter)]
-    fn oauth2(this: &Api) -> OAuth2;
-    #[wasm_bindgen(method, getter)]
-    fn window(this: &Api) -> OsWindow;
+    #[wasm_bindgen(method, getter, catch)]
+    fn oauth2(this: &Api) -> Result<OAuth2, JsValue>;
+    #[wasm_bindgen(method, getter, catch)]
+    fn window(this: &Api) -> Result<OsWindow, JsValue>;
 
     type OAuth2;
-    #[wasm_bindgen(method)]
+    #[wasm_bindgen(method, catch)]
     fn authorize(
         this: &OAuth2,
         appid: &str,
@@ -24,18 +26,16 @@ extern "C" {
         scope: &str,
         state: &str,
         callback: &JsValue,
-    );
+    ) -> Result<JsValue, JsValue>;
 
     type OsWindow;
-    #[wasm_bindgen(method)]
-    fn close(this: &OsWindow);
-    #[wasm_bindgen(method)]
-    fn on_close(this: &OsWindow, handler: &JsValue);
+    #[wasm_bindgen(method, catch)]
+    fn close(this: &OsWindow) -> Result<JsValue, JsValue>;
 }
 
 impl AcWingOs {
-    /// `callback` runs once with what `redirect_uri` answered (or AcWing's
-    /// own errcode object); the closure frees itself after that call.
+    /// `callback` runs at most once with what `redirect_uri` answered (or
+    /// AcWing's own errcode object); a second call throws in JS, not here.
     pub fn authorize(
         &self,
         appid: &str,
@@ -43,20 +43,16 @@ impl AcWingOs {
         scope: &str,
         state: &str,
         callback: impl FnOnce(JsValue) + 'static,
-    ) {
+    ) -> Result<(), JsValue> {
         let callback = Closure::once_into_js(callback);
-        self.api()
-            .oauth2()
-            .authorize(appid, redirect_uri, scope, state, &callback);
+        self.api()?
+            .oauth2()?
+            .authorize(appid, redirect_uri, scope, state, &callback)?;
+        Ok(())
     }
 
-    pub fn close(&self) {
-        self.api().window().close();
-    }
-
-    pub fn on_close(&self, handler: impl FnOnce() + 'static) {
-        self.api()
-            .window()
-            .on_close(&Closure::once_into_js(handler));
+    pub fn close(&self) -> Result<(), JsValue> {
+        self.api()?.window()?.close()?;
+        Ok(())
     }
 }

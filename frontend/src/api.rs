@@ -1,153 +1,105 @@
-//! Typed calls to our backend, using the contract in `shared`.
+//! Calls to our backend (paths from `shared`). Bodies are read with the
+//! browser's `JSON.parse` (see `answer`), which keeps a JSON parser out of
+//! the wasm. Every request carries the app's abort signal and none starts
+//! once the app has ended.
 
-use gloo_net::http::Request;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use shared::api::{
-    paths, AcappApplyCode, AcappLogin, ErrorBody, PlayerInfo, RefreshRequest, RefreshResponse,
-    WebApplyCode,
-};
+use std::rc::Rc;
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use shared::api::paths;
 use shared::ErrorCode;
+use wasm_bindgen::JsValue;
 
-/// Our credentials inside the AcApp, held in memory only: the page's
-/// storage and cookies belong to acwing.com.
-#[derive(Clone, PartialEq)]
-pub struct Tokens {
-    pub access: String,
-    pub refresh: String,
-    pub expires_in: u64,
-}
+use crate::answer::{self, AcappApply, Player, Tokens};
+use crate::js;
+use crate::life::Life;
+use crate::problem::Problem;
 
+#[derive(Clone)]
 pub struct Api {
-    base: String,
+    /// Our origin, which game.js derives from its own URL: inside the AcApp
+    /// relative URLs would resolve against www.acwing.com.
+    base: Rc<str>,
+    life: Rc<Life>,
 }
 
 impl Api {
-    /// `base` is empty on the standalone site (same origin), our absolute
-    /// origin inside the AcApp.
-    pub fn new(base: &str) -> Self {
+    pub fn new(base: &str, life: Rc<Life>) -> Self {
         Self {
-            base: base.to_owned(),
+            base: base.trim_end_matches('/').into(),
+            life,
         }
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+    fn request(&self, builder: fn(&str) -> RequestBuilder, path: &str) -> RequestBuilder {
+        builder(&format!("{}{}", self.base, path)).abort_signal(self.life.signal().as_ref())
     }
 
-    pub async fn getinfo(&self, access: Option<&str>) -> Result<PlayerInfo, ErrorCode> {
-        let mut request = Request::get(&self.url(paths::GETINFO));
-        if let Some(access) = access {
-            request = request.header("Authorization", &format!("Bearer {access}"));
-        }
-        read(request.send().await).await
-    }
-
-    pub async fn web_apply_code(&self) -> Result<WebApplyCode, ErrorCode> {
-        read(Request::get(&self.url(paths::WEB_APPLY_CODE)).send().await).await
-    }
-
-    pub async fn acapp_apply_code(&self) -> Result<AcappApplyCode, ErrorCode> {
-        read(
-            Request::get(&self.url(paths::ACAPP_APPLY_CODE))
-                .send()
-                .await,
-        )
-        .await
-    }
-
-    pub async fn refresh(&self, refresh: &str) -> Result<RefreshResponse, ErrorCode> {
-        let body = RefreshRequest {
-            refresh: refresh.to_owned(),
-        };
-        let request = Request::post(&self.url(paths::TOKEN_REFRESH))
-            .json(&body)
-            .map_err(|_| ErrorCode::InvalidRequest)?;
-        read(request.send().await).await
-    }
-
-    pub async fn logout(&self, access: Option<&str>) -> Result<(), ErrorCode> {
-        let mut request = Request::post(&self.url(paths::LOGOUT));
-        if let Some(access) = access {
-            request = request.header("Authorization", &format!("Bearer {access}"));
+    async fn send(&self, request: Result<Request, gloo_net::Error>) -> Result<Response, Problem> {
+        if !self.life.alive() {
+            return Err(Problem::Network);
         }
         request
+            .map_err(|_| Problem::Network)?
             .send()
             .await
-            .map_err(|_| ErrorCode::AcwingUnavailable)?;
-        Ok(())
+            .map_err(|_| Problem::Network)
     }
-}
 
-async fn read<T: DeserializeOwned>(
-    response: Result<gloo_net::http::Response, gloo_net::Error>,
-) -> Result<T, ErrorCode> {
-    // A network failure reaching our own server reads best as "try later".
-    let response = response.map_err(|_| ErrorCode::Busy)?;
-    let text = response.text().await.map_err(|_| ErrorCode::Busy)?;
-    parse_answer(&text)
-}
-
-/// Our answer, or the error code it carries.
-pub fn parse_answer<T: DeserializeOwned>(text: &str) -> Result<T, ErrorCode> {
-    if let Ok(value) = serde_json::from_str::<T>(text) {
-        return Ok(value);
+    /// The body as a JS object, or the problem it reports.
+    async fn body(&self, request: Result<Request, gloo_net::Error>) -> Result<JsValue, Problem> {
+        let response = self.send(request).await?;
+        let text = response.text().await.map_err(|_| Problem::Network)?;
+        let object = answer::object(js::parse(&text), js::parse).ok_or(
+            // Not JSON: a proxy's error page, say.
+            Problem::Code(if response.status() >= 500 {
+                ErrorCode::Busy
+            } else {
+                ErrorCode::Internal
+            }),
+        )?;
+        answer::success(&object)?;
+        Ok(object)
     }
-    match serde_json::from_str::<ErrorBody>(text) {
-        Ok(error) => Err(error.error),
-        Err(_) => Err(ErrorCode::Internal),
-    }
-}
 
-/// What AcWing's callback hands us: our receive_code answer, or AcWing's
-/// own `{errcode, errmsg}` when the player rejected before any redirect.
-pub fn parse_acapp_callback(json: &str) -> Result<AcappLogin, ErrorCode> {
-    #[derive(Deserialize)]
-    struct AcwingErr {
-        errcode: serde_json::Value,
+    fn bearer(builder: RequestBuilder, access: Option<&str>) -> RequestBuilder {
+        match access {
+            Some(access) => builder.header("Authorization", &format!("Bearer {access}")),
+            None => builder,
+        }
     }
-    if let Ok(err) = serde_json::from_str::<AcwingErr>(json) {
-        let code = match err.errcode {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        };
-        return Err(match code.as_str() {
-            "40010" => ErrorCode::UserRejected,
-            "40001" => ErrorCode::CodeExpired,
-            "-1" => ErrorCode::Busy,
-            _ => ErrorCode::AcwingError,
-        });
+
+    /// The web session (cookie) is who we are on the standalone site.
+    pub async fn getinfo(&self) -> Result<Player, Problem> {
+        let request = self.request(Request::get, paths::GETINFO).build();
+        answer::player(&self.body(request).await?)
     }
-    parse_answer(json)
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    pub async fn web_apply_code(&self) -> Result<String, Problem> {
+        let request = self.request(Request::get, paths::WEB_APPLY_CODE).build();
+        answer::web_apply(&self.body(request).await?)
+    }
 
-    #[test]
-    fn acapp_callbacks_of_every_shape_are_understood() {
-        assert_eq!(
-            parse_acapp_callback(r#"{"errcode":"40010","errmsg":"user reject"}"#).unwrap_err(),
-            ErrorCode::UserRejected
-        );
-        assert_eq!(
-            parse_acapp_callback(r#"{"errcode":40001,"errmsg":"code expired"}"#).unwrap_err(),
-            ErrorCode::CodeExpired
-        );
-        assert_eq!(
-            parse_acapp_callback(r#"{"result":"error","error":"invalid_state","message":"x"}"#)
-                .unwrap_err(),
-            ErrorCode::InvalidState
-        );
-        let ok = parse_acapp_callback(
-            r#"{"result":"success","username":"a","photo":"p","access":"x","refresh":"y","expires_in":900}"#,
-        )
-        .unwrap();
-        assert_eq!(ok.username, "a");
-        assert_eq!(
-            parse_acapp_callback("garbage").unwrap_err(),
-            ErrorCode::Internal
-        );
+    pub async fn acapp_apply_code(&self) -> Result<AcappApply, Problem> {
+        let request = self.request(Request::get, paths::ACAPP_APPLY_CODE).build();
+        answer::acapp_apply(&self.body(request).await?)
+    }
+
+    pub async fn refresh(&self, refresh: &str) -> Result<Tokens, Problem> {
+        let body = js::json_string(refresh).ok_or(Problem::BadAnswer)?;
+        let request = self
+            .request(Request::post, paths::TOKEN_REFRESH)
+            .header("Content-Type", "application/json")
+            .body(format!("{{\"refresh\":{body}}}"));
+        answer::tokens(&self.body(request).await?)
+    }
+
+    /// Revokes the session: the cookie's on the web, `access`'s in the AcApp.
+    pub async fn logout(&self, access: Option<&str>) -> Result<(), Problem> {
+        let request = Self::bearer(self.request(Request::post, paths::LOGOUT), access).build();
+        match self.send(request).await {
+            Ok(response) if response.ok() => Ok(()),
+            _ => Err(Problem::LogoutFailed),
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Where the app runs: the standalone site, or AcWing's AcApp window.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::acwing_os::AcWingOs;
 
@@ -15,7 +15,7 @@ impl PartialEq for Platform {
         match (self, other) {
             (Platform::Web, Platform::Web) => true,
             (Platform::AcApp(a), Platform::AcApp(b)) => {
-                JsValue::from(a.clone()) == JsValue::from(b.clone())
+                AsRef::<JsValue>::as_ref(a) == AsRef::<JsValue>::as_ref(b)
             }
             _ => false,
         }
@@ -29,7 +29,7 @@ impl Platform {
         if acwing_os.is_null() || acwing_os.is_undefined() {
             Platform::Web
         } else {
-            Platform::AcApp(AcWingOs::from(acwing_os))
+            Platform::AcApp(acwing_os.unchecked_into())
         }
     }
 }

@@ -1,17 +1,20 @@
 //! `cargo xtask run | test | dist`: everything a person or CI types.
 
 mod bench;
+mod dist;
 mod fuzz;
 mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use dist::{dist, wasm_target_dir};
+
 type Result<T = ()> = std::result::Result<T, String>;
 
 const USAGE: &str = "usage: cargo xtask <run|test|dist>
   run   set up what is missing, build the frontend, start the app in demo mode
-  test  fmt, clippy (-D warnings) and every test
+  test [--no-e2e]  fmt, clippy (-D warnings) and every test; --no-e2e skips the browser tests
   dist  build the frontend bundle into dist/ and print its sizes
   serve the frontend dev loop: the backend in demo mode behind `trunk serve` (hot reload)
   bench [--quick]  build in release mode and benchmark; writes target/bench/report.md";
@@ -20,7 +23,7 @@ fn main() -> ExitCode {
     let task = std::env::args().nth(1);
     let outcome = match task.as_deref() {
         Some("run") => run(),
-        Some("test") => test(),
+        Some("test") => test(std::env::args().any(|a| a == "--no-e2e")),
         Some("dist") => dist().map(|_| ()),
         Some("serve") => serve(),
         Some("bench") => bench::bench(std::env::args().any(|a| a == "--quick")),
@@ -87,21 +90,24 @@ fn serve() -> Result {
     let tools = tools::ensure_all()?;
     let trunk = tools::ensure_trunk()?;
     step("starting the backend (demo mode) for trunk on http://127.0.0.1:8080");
-    let mut backend = cargo(&[
-        "run",
+    // Built first and started directly: killing a `cargo run` would kill
+    // cargo and leave the server holding ports 8000 and 8001.
+    sh(cargo(&[
+        "build",
         "--package",
         "backend",
         "--bin",
         "acapp-server",
-        "--",
-        "--demo",
-    ]);
+    ]))?;
+    let server = root().join("target/debug/acapp-server");
+    let mut backend = Command::new(&server);
     backend
+        .arg("--demo")
         .current_dir(root())
         .env("ACAPP_PUBLIC_URL", "http://127.0.0.1:8080");
     let mut backend = backend
         .spawn()
-        .map_err(|e| format!("cannot start the backend: {e}"))?;
+        .map_err(|e| format!("cannot start {}: {e}", server.display()))?;
     step("trunk serve: http://127.0.0.1:8080/ (AcApp window: http://127.0.0.1:8001/acapp/)");
     let mut path =
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect::<Vec<_>>();
@@ -120,10 +126,11 @@ fn serve() -> Result {
         .env("CARGO_TARGET_DIR", root().join("target").join("trunk"));
     let outcome = sh(serve);
     let _ = backend.kill();
+    let _ = backend.wait();
     outcome
 }
 
-fn test() -> Result {
+fn test(no_e2e: bool) -> Result {
     step("rustfmt");
     sh(cargo(&["fmt", "--all", "--check"]))?;
     step("clippy (native crates)");
@@ -163,80 +170,44 @@ fn test() -> Result {
     step("frontend unit tests (pure logic, native)");
     sh(cargo(&["test", "--package", "frontend", "--lib"]))?;
     fuzz::smoke()?;
-    tools::ensure_chromium()?;
+    let browser = if no_e2e {
+        loudly_skipping_e2e();
+        None
+    } else {
+        Some(tools::ensure_chromium()?)
+    };
     dist()?;
+    step("the built bundle over HTTP: compression, cache headers, CORS");
+    sh(cargo(&["test", "--package", "e2e", "--test", "assets"]))?;
+    let Some(browser) = browser else {
+        loudly_skipping_e2e();
+        return Ok(());
+    };
     step("end-to-end tests in headless Chromium (screenshots in target/screenshots/)");
     // One browser at a time: these machines have two cores.
-    sh(cargo(&[
+    let mut e2e = cargo(&[
         "test",
         "--package",
         "e2e",
+        "--test",
+        "browser",
+        "--test",
+        "simulator",
         "--",
         "--test-threads=1",
-    ]))
-}
-
-/// The wasm build keeps its own target dir so it never invalidates the
-/// backend's artifacts.
-fn wasm_target_dir() -> PathBuf {
-    root().join("target").join("wasm")
-}
-
-/// cargo build → wasm-bindgen → wasm-opt, the same three steps trunk takes.
-fn dist() -> Result<PathBuf> {
-    let tools = tools::ensure_all()?;
-    step("building the frontend (release, wasm32)");
-    let mut build = cargo(&[
-        "build",
-        "--release",
-        "--package",
-        "frontend",
-        "--lib",
-        "--target",
-        "wasm32-unknown-unknown",
     ]);
-    build.env("CARGO_TARGET_DIR", wasm_target_dir());
-    sh(build)?;
-    let out = root().join("dist").join("acapp");
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let wasm = wasm_target_dir().join("wasm32-unknown-unknown/release/frontend.wasm");
-    let raw_size = file_size(&wasm)?;
-    step("wasm-bindgen");
-    let mut bindgen = Command::new(&tools.wasm_bindgen);
-    bindgen
-        .args(["--target", "web", "--no-typescript", "--out-dir"])
-        .arg(&out)
-        .arg(&wasm);
-    sh(bindgen)?;
-    step("wasm-opt -Oz");
-    let bundle = out.join("frontend_bg.wasm");
-    let mut opt = Command::new(&tools.wasm_opt);
-    opt.arg("-Oz")
-        .arg("--enable-bulk-memory")
-        .arg("--enable-nontrapping-float-to-int")
-        .arg(&bundle)
-        .arg("-o")
-        .arg(&bundle);
-    sh(opt)?;
-    for file in ["game.js", "game.css"] {
-        let from = root().join("frontend/acapp").join(file);
-        std::fs::copy(&from, out.join(file))
-            .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
-    }
-    let index = root().join("index.html");
-    std::fs::copy(&index, root().join("dist/index.html"))
-        .map_err(|e| format!("cannot copy index.html: {e}"))?;
+    e2e.env("CHROME_BIN", &browser.chrome)
+        .env("CHROMEDRIVER", &browser.driver);
+    let started = std::time::Instant::now();
+    let outcome = sh(e2e);
     eprintln!(
-        "wasm: {} KB before wasm-opt, {} KB after; glue JS {} KB",
-        raw_size / 1024,
-        file_size(&bundle)? / 1024,
-        file_size(&out.join("frontend.js"))? / 1024
+        "end-to-end tests took {:.0} s",
+        started.elapsed().as_secs_f64()
     );
-    Ok(out)
+    outcome
 }
 
-fn file_size(path: &Path) -> Result<u64> {
-    std::fs::metadata(path)
-        .map(|m| m.len())
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+fn loudly_skipping_e2e() {
+    let bar = "!".repeat(72);
+    eprintln!("\n{bar}\n!!! --no-e2e: the browser (end-to-end) tests are SKIPPED.\n!!! Nothing here has been checked in a browser.\n{bar}\n");
 }

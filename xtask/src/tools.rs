@@ -96,15 +96,45 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// Debian's Chromium and ChromeDriver for the end-to-end tests, and a CJK
-/// font so the screenshots show the Chinese text.
-pub fn ensure_chromium() -> Result {
-    let present = |path: &str| std::path::Path::new(path).exists();
-    if present("/usr/bin/chromium")
-        && present("/usr/bin/chromedriver")
-        && present("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
-    {
-        return Ok(());
+/// The browser the end-to-end tests drive.
+pub struct Browser {
+    pub chrome: PathBuf,
+    pub driver: PathBuf,
+}
+
+const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc";
+
+/// Chromium and ChromeDriver for the end-to-end tests: `CHROME_BIN` and
+/// `CHROMEDRIVER` if set, else Debian's. apt-get runs only when something
+/// is missing and we are root; otherwise one line says what to install.
+pub fn ensure_chromium() -> Result<Browser> {
+    let from_env = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(default))
+    };
+    let browser = Browser {
+        chrome: from_env("CHROME_BIN", "/usr/bin/chromium"),
+        driver: from_env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+    };
+    let overridden =
+        std::env::var_os("CHROME_BIN").is_some() || std::env::var_os("CHROMEDRIVER").is_some();
+    let missing = !browser.chrome.exists() || !browser.driver.exists();
+    if !missing {
+        if !std::path::Path::new(CJK_FONT).exists() {
+            eprintln!("note: no CJK font ({CJK_FONT}); screenshots will show boxes for Chinese text (Debian: fonts-wqy-zenhei)");
+        }
+        return Ok(browser);
+    }
+    if overridden {
+        return Err(format!(
+            "CHROME_BIN ({}) or CHROMEDRIVER ({}) does not exist; point them at Chromium and a matching ChromeDriver, or run `cargo xtask test --no-e2e`",
+            browser.chrome.display(),
+            browser.driver.display()
+        ));
+    }
+    if !is_root() {
+        return Err("the end-to-end tests need Chromium and ChromeDriver: install them (Debian: `apt-get install chromium chromium-driver fonts-wqy-zenhei`), or set CHROME_BIN and CHROMEDRIVER, or run `cargo xtask test --no-e2e`".into());
     }
     step("installing Debian's chromium, chromium-driver and fonts-wqy-zenhei (once per machine)");
     let mut update = Command::new("apt-get");
@@ -121,9 +151,16 @@ pub fn ensure_chromium() -> Result {
             "fonts-wqy-zenhei",
         ])
         .env("DEBIAN_FRONTEND", "noninteractive");
-    sh(install).map_err(|e| {
-        format!("{e}; the end-to-end tests need chromium and chromium-driver (apt-get, as root)")
-    })
+    sh(install)?;
+    Ok(browser)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 /// trunk, for the dev loop only: its install takes minutes, so neither

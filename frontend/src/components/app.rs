@@ -3,167 +3,243 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use gloo_timers::callback::Timeout;
-use shared::api::paths;
 use shared::ErrorCode;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
+use super::hooks::{use_bfcache_restore, use_performance_mark};
 use super::login::Login;
 use super::menu::Menu;
-use crate::api::{parse_acapp_callback, Api, Tokens};
+use crate::acwing_os::AcWingOs;
+use crate::answer::{self, Player, Tokens};
+use crate::api::Api;
+use crate::js;
+use crate::life::{refresh_delay_ms, Life, Timer, AUTHORIZE_TIMEOUT_MS};
+use crate::location;
 use crate::platform::Platform;
+use crate::problem::Problem;
 
-/// Refresh this long before the access token would expire.
-const REFRESH_MARGIN_SECS: u64 = 60;
+/// AcApp exit: how long revoking the session may hold the window open.
+const EXIT_WAIT_MS: u32 = 3_000;
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct AppProps {
     pub platform: Platform,
-    /// Our origin inside the AcApp; empty on the standalone site.
-    pub api_base: String,
+    /// Our origin (game.js derives it from its own URL).
+    pub api_base: AttrValue,
+    /// Shared with `AcGame`, whose `destroy` ends it.
+    pub life: Rc<Life>,
 }
 
 #[derive(Clone, PartialEq)]
 enum Screen {
     Loading,
     Login {
-        error: Option<ErrorCode>,
+        problem: Option<Problem>,
         busy: bool,
     },
     Menu {
-        username: AttrValue,
-        photo: AttrValue,
+        player: Rc<Player>,
+        problem: Option<Problem>,
     },
 }
 
-type Shared<T> = Rc<RefCell<Option<T>>>;
-
-/// Everything a login needs, cheap to clone into callbacks.
+/// Everything the app's actions need, cheap to clone into callbacks.
 #[derive(Clone)]
 struct Ctx {
-    api_base: String,
+    api: Api,
     platform: Platform,
+    life: Rc<Life>,
     screen: UseStateHandle<Screen>,
-    tokens: Shared<Tokens>,
-    timer: Shared<Timeout>,
+    tokens: Rc<RefCell<Option<Tokens>>>,
 }
 
 impl Ctx {
-    fn api(&self) -> Api {
-        Api::new(&self.api_base)
+    /// After the end nothing is shown any more: the app is gone.
+    fn show(&self, screen: Screen) {
+        if self.life.alive() {
+            self.screen.set(screen);
+        }
     }
 
-    fn fail(&self, error: ErrorCode) {
-        self.screen.set(Screen::Login {
-            error: Some(error),
+    fn fail(&self, problem: Problem) {
+        self.show(Screen::Login {
+            problem: Some(problem),
             busy: false,
         });
     }
 
     fn login(&self) {
-        self.screen.set(Screen::Login {
-            error: None,
+        if !self.life.alive() {
+            return;
+        }
+        self.show(Screen::Login {
+            problem: None,
             busy: true,
         });
         let ctx = self.clone();
         spawn_local(async move {
-            match &ctx.platform {
-                Platform::Web => match ctx.api().web_apply_code().await {
-                    Ok(apply) => {
-                        if let Some(window) = web_sys::window() {
-                            let _ = window.location().assign(&apply.apply_code_url);
-                        }
-                    }
-                    Err(code) => ctx.fail(code),
-                },
-                Platform::AcApp(os) => match ctx.api().acapp_apply_code().await {
-                    Ok(apply) => {
-                        let answer = ctx.clone();
-                        os.authorize(
-                            &apply.appid,
-                            &apply.redirect_uri,
-                            &apply.scope,
-                            &apply.state,
-                            move |resp| {
-                                let json = js_sys::JSON::stringify(&resp)
-                                    .map(String::from)
-                                    .unwrap_or_default();
-                                match parse_acapp_callback(&json) {
-                                    Ok(login) => {
-                                        answer.keep_tokens(Tokens {
-                                            access: login.access,
-                                            refresh: login.refresh,
-                                            expires_in: login.expires_in,
-                                        });
-                                        answer.screen.set(Screen::Menu {
-                                            username: login.username.into(),
-                                            photo: login.photo.into(),
-                                        });
-                                    }
-                                    Err(code) => answer.fail(code),
-                                }
-                            },
-                        );
-                    }
-                    Err(code) => ctx.fail(code),
-                },
+            match ctx.platform.clone() {
+                Platform::Web => ctx.web_login().await,
+                Platform::AcApp(os) => ctx.acapp_login(os).await,
             }
         });
+    }
+
+    async fn web_login(&self) {
+        match self.api.web_apply_code().await {
+            Ok(url) if self.life.alive() => location::navigate(&url),
+            Ok(_) => {}
+            Err(problem) => self.fail(problem),
+        }
+    }
+
+    async fn acapp_login(&self, os: AcWingOs) {
+        let attempt = self.life.next_attempt();
+        let apply = self.api.acapp_apply_code().await;
+        // Closed (or superseded) while apply_code was in flight: no authorize.
+        if !self.life.current(attempt) {
+            return;
+        }
+        let apply = match apply {
+            Ok(apply) => apply,
+            Err(problem) => return self.fail(problem),
+        };
+        // Armed first, so that a callback AcWing makes synchronously
+        // disarms it rather than the other way round.
+        let on_timeout = self.clone();
+        self.life
+            .arm(Timer::Authorize, AUTHORIZE_TIMEOUT_MS, move || {
+                if on_timeout.life.current(attempt) {
+                    on_timeout.life.next_attempt();
+                    on_timeout.fail(Problem::Timeout);
+                }
+            });
+        let on_answer = self.clone();
+        let started = os.authorize(
+            &apply.appid,
+            &apply.redirect_uri,
+            &apply.scope,
+            &apply.state,
+            move |answer| on_answer.answered(attempt, answer),
+        );
+        if started.is_err() && self.life.current(attempt) {
+            self.life.disarm(Timer::Authorize);
+            self.life.next_attempt();
+            self.fail(Problem::Code(ErrorCode::AcwingError));
+        }
+    }
+
+    /// AcWing's callback. A late answer (after the timeout, a retry or the
+    /// end) is dropped.
+    fn answered(&self, attempt: u32, answer: JsValue) {
+        if !self.life.current(attempt) {
+            return;
+        }
+        self.life.disarm(Timer::Authorize);
+        self.life.next_attempt();
+        match answer::acapp_callback(js::shape(answer), js::parse) {
+            Ok(login) => {
+                self.keep(login.tokens);
+                self.show(Screen::Menu {
+                    player: Rc::new(login.player),
+                    problem: None,
+                });
+            }
+            Err(problem) => self.fail(problem),
+        }
     }
 
     /// Holds the tokens in memory and refreshes them ahead of expiry.
-    fn keep_tokens(&self, tokens: Tokens) {
-        let delay = tokens.expires_in.saturating_sub(REFRESH_MARGIN_SECS).max(5) * 1000;
+    fn keep(&self, tokens: Tokens) {
+        let delay = refresh_delay_ms(tokens.expires_in);
         *self.tokens.borrow_mut() = Some(tokens);
         let ctx = self.clone();
-        let timeout = Timeout::new(delay.min(u32::MAX as u64) as u32, move || {
-            let Some(refresh) = ctx.tokens.borrow().as_ref().map(|t| t.refresh.clone()) else {
-                return;
-            };
-            spawn_local(async move {
-                match ctx.api().refresh(&refresh).await {
-                    Ok(fresh) => ctx.keep_tokens(Tokens {
-                        access: fresh.access,
-                        refresh: fresh.refresh,
-                        expires_in: fresh.expires_in,
-                    }),
-                    Err(code) => {
-                        *ctx.tokens.borrow_mut() = None;
-                        ctx.fail(code);
-                    }
-                }
-            });
+        self.life.arm(Timer::Refresh, delay, move || {
+            spawn_local(async move { ctx.refresh().await })
         });
-        *self.timer.borrow_mut() = Some(timeout);
     }
 
-    fn exit(&self) {
-        match &self.platform {
-            Platform::AcApp(os) => os.close(),
-            Platform::Web => {
-                let ctx = self.clone();
-                spawn_local(async move {
-                    let _ = ctx.api().logout(None).await;
-                    ctx.screen.set(Screen::Login {
-                        error: None,
-                        busy: false,
-                    });
-                });
+    async fn refresh(&self) {
+        let Some(refresh) = self.tokens.borrow().as_ref().map(|t| t.refresh.clone()) else {
+            return;
+        };
+        let fresh = self.api.refresh(&refresh).await;
+        // Closed while the refresh was in flight: arm nothing.
+        if !self.life.alive() {
+            return;
+        }
+        match fresh {
+            Ok(tokens) => self.keep(tokens),
+            Err(problem) => {
+                *self.tokens.borrow_mut() = None;
+                self.fail(problem);
             }
         }
+    }
+
+    fn exit(&self, player: Rc<Player>) {
+        let ctx = self.clone();
+        match self.platform.clone() {
+            // Revoke our session, then close; a failed or slow revocation
+            // must not keep the window open.
+            Platform::AcApp(os) => {
+                let access = self.tokens.borrow().as_ref().map(|t| t.access.clone());
+                let on_timeout = (self.clone(), os.clone());
+                self.life.arm(Timer::Exit, EXIT_WAIT_MS, move || {
+                    on_timeout.0.close_window(&on_timeout.1)
+                });
+                spawn_local(async move {
+                    let _ = ctx.api.logout(access.as_deref()).await;
+                    ctx.close_window(&os);
+                });
+            }
+            Platform::Web => spawn_local(async move {
+                match ctx.api.logout(None).await {
+                    Ok(()) => ctx.show(Screen::Login {
+                        problem: None,
+                        busy: false,
+                    }),
+                    Err(problem) => ctx.show(Screen::Menu {
+                        player,
+                        problem: Some(problem),
+                    }),
+                }
+            }),
+        }
+    }
+
+    fn close_window(&self, os: &AcWingOs) {
+        if !self.life.alive() {
+            return;
+        }
+        *self.tokens.borrow_mut() = None;
+        let _ = os.close();
+        // AcWing's on_close ends us too; a platform that never calls it
+        // must not leave a live app behind an exit.
+        self.life.end();
     }
 
     async fn start(&self) {
         match &self.platform {
             Platform::Web => {
-                let error = take_login_error();
-                match self.api().getinfo(None).await {
-                    Ok(me) => self.screen.set(Screen::Menu {
-                        username: me.username.into(),
-                        photo: me.photo.into(),
+                let problem = location::take_login_error();
+                let me = self.api.getinfo().await;
+                match me {
+                    Ok(player) => self.show(Screen::Menu {
+                        player: Rc::new(player),
+                        problem: None,
                     }),
-                    Err(_) => self.screen.set(Screen::Login { error, busy: false }),
+                    // Not logged in is the normal case, not a problem.
+                    Err(Problem::Code(ErrorCode::Unauthorized)) => self.show(Screen::Login {
+                        problem,
+                        busy: false,
+                    }),
+                    Err(other) => self.show(Screen::Login {
+                        problem: problem.or(Some(other)),
+                        busy: false,
+                    }),
                 }
             }
             // Like the course's app: authorize as soon as the window opens.
@@ -172,60 +248,63 @@ impl Ctx {
     }
 }
 
-/// Reads `?login_error=` once and cleans it from the address bar.
-fn take_login_error() -> Option<ErrorCode> {
-    let window = web_sys::window()?;
-    let search = window.location().search().ok()?;
-    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-    let raw = params.get(paths::LOGIN_ERROR_PARAM)?;
-    if let Ok(history) = window.history() {
-        let path = window.location().pathname().unwrap_or_else(|_| "/".into());
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
-    }
-    Some(raw.parse().unwrap_or(ErrorCode::Internal))
-}
-
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
     let screen = use_state(|| Screen::Loading);
-    let tokens: Shared<Tokens> = use_mut_ref(|| None).clone();
-    let timer: Shared<Timeout> = use_mut_ref(|| None).clone();
+    let tokens = use_mut_ref(|| None::<Tokens>);
     let ctx = Ctx {
-        api_base: props.api_base.clone(),
+        api: Api::new(&props.api_base, props.life.clone()),
         platform: props.platform.clone(),
+        life: props.life.clone(),
         screen: screen.clone(),
         tokens,
-        timer: timer.clone(),
     };
     {
         let ctx = ctx.clone();
         use_effect_with((), move |_| {
-            spawn_local(async move { ctx.start().await });
-            // Unmounting (AcWing's on_close) stops the refresh timer.
-            move || drop(timer.borrow_mut().take())
+            spawn_local({
+                let ctx = ctx.clone();
+                async move { ctx.start().await }
+            });
+            // Unmounting ends the app: timers, fetches, pending answers.
+            move || ctx.life.end()
         });
     }
+    use_performance_mark("acapp:first-screen", true);
+    let is_web = props.platform == Platform::Web;
+    use_bfcache_restore(is_web, {
+        let ctx = ctx.clone();
+        Callback::from(move |_| {
+            let ctx = ctx.clone();
+            spawn_local(async move { ctx.start().await });
+        })
+    });
     let body = match &*screen {
-        Screen::Loading => {
-            html! { <div class="acapp-card acapp-loading" id="acapp-loading">{ "加载中…" }</div> }
-        }
-        Screen::Login { error, busy } => {
+        Screen::Loading => html! {
+            <div class="acapp-card acapp-loading" data-acapp="loading">{ "加载中…" }</div>
+        },
+        Screen::Login { problem, busy } => {
             let on_login = {
                 let ctx = ctx.clone();
                 Callback::from(move |_| ctx.login())
             };
-            html! { <Login error={*error} busy={*busy} {on_login} /> }
+            html! { <Login problem={*problem} busy={*busy} {on_login} /> }
         }
-        Screen::Menu { username, photo } => {
+        Screen::Menu { player, problem } => {
             let on_exit = {
-                let ctx = ctx.clone();
-                Callback::from(move |_| ctx.exit())
+                let player = player.clone();
+                Callback::from(move |_| ctx.exit(player.clone()))
             };
-            let exit_label = match props.platform {
-                Platform::Web => "退出登录",
-                Platform::AcApp(_) => "退出",
-            };
-            html! { <Menu username={username.clone()} photo={photo.clone()} exit_label={exit_label} {on_exit} /> }
+            let exit_label = if is_web { "退出登录" } else { "退出" };
+            html! {
+                <Menu
+                    username={player.username.clone()}
+                    photo={player.photo.clone()}
+                    {exit_label}
+                    problem={*problem}
+                    {on_exit}
+                />
+            }
         }
     };
     html! { <div class="acapp-app">{ body }</div> }

@@ -1,25 +1,25 @@
-use shared::ErrorCode;
 use yew::prelude::*;
+
+use super::hooks::use_performance_mark;
+use super::notice::Notice;
+use crate::problem::Problem;
 
 #[derive(Properties, PartialEq)]
 pub struct LoginProps {
-    pub error: Option<ErrorCode>,
+    pub problem: Option<Problem>,
     pub busy: bool,
     pub on_login: Callback<()>,
 }
 
 #[function_component(Login)]
 pub fn login(props: &LoginProps) -> Html {
+    use_performance_mark("acapp:login-ready", !props.busy);
     let onclick = props.on_login.reform(|_: MouseEvent| ());
     html! {
         <div class="acapp-card acapp-login">
             <h1 class="acapp-title">{ "AcApp" }</h1>
-            if let Some(error) = props.error {
-                <p class="acapp-error" id="acapp-login-error" data-code={error.as_str()}>
-                    { error.player_message() }
-                </p>
-            }
-            <button id="acapp-login" class="acapp-button" {onclick} disabled={props.busy}>
+            <Notice problem={props.problem} />
+            <button class="acapp-button" data-acapp="login-button" {onclick} disabled={props.busy}>
                 { if props.busy { "正在登录…" } else { "AcWing一键登录" } }
             </button>
         </div>

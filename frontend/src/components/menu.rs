@@ -1,7 +1,10 @@
 use yew::prelude::*;
 
+use super::notice::Notice;
+use crate::problem::Problem;
+
 /// Shown instead of a photo that is not an http(s) URL.
-const DEFAULT_AVATAR: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 64 64'%3E%3Crect width='64' height='64' fill='%234a5568'/%3E%3Ccircle cx='32' cy='24' r='12' fill='%23cbd5e0'/%3E%3Cellipse cx='32' cy='58' rx='22' ry='16' fill='%23cbd5e0'/%3E%3C/svg%3E";
+pub const DEFAULT_AVATAR: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 64 64'%3E%3Crect width='64' height='64' fill='%234a5568'/%3E%3Ccircle cx='32' cy='24' r='12' fill='%23cbd5e0'/%3E%3Cellipse cx='32' cy='58' rx='22' ry='16' fill='%23cbd5e0'/%3E%3C/svg%3E";
 
 /// Only http(s) photos are shown: a `javascript:` or `data:` URL from
 /// anywhere becomes the default avatar.
@@ -19,6 +22,7 @@ pub struct MenuProps {
     pub username: AttrValue,
     pub photo: AttrValue,
     pub exit_label: AttrValue,
+    pub problem: Option<Problem>,
     pub on_exit: Callback<()>,
 }
 
@@ -37,12 +41,14 @@ pub fn menu(props: &MenuProps) -> Html {
         safe_photo(&props.photo)
     };
     html! {
-        <div class="acapp-card acapp-menu">
-            <img class="acapp-avatar" id="acapp-avatar" src={src.to_owned()} alt="" {onerror} />
+        <div class="acapp-card acapp-menu" data-acapp="menu">
+            <img class="acapp-avatar" data-acapp="avatar" src={src.to_owned()} alt="" {onerror} />
             // Yew renders text nodes, never HTML: a hostile name stays text.
-            <div class="acapp-username" id="acapp-username">{ props.username.clone() }</div>
-            <button class="acapp-button" id="acapp-start">{ "开始游戏" }</button>
-            <button class="acapp-button acapp-secondary" id="acapp-exit" {onclick}>{ props.exit_label.clone() }</button>
+            <div class="acapp-username" data-acapp="username">{ props.username.clone() }</div>
+            <Notice problem={props.problem} />
+            <button class="acapp-button acapp-secondary" data-acapp="exit-button" {onclick}>
+                { props.exit_label.clone() }
+            </button>
         </div>
     }
 }
@@ -60,5 +66,7 @@ mod tests {
         assert_eq!(safe_photo("javascript:alert(1)"), DEFAULT_AVATAR);
         assert_eq!(safe_photo(" JavaScript:alert(1)"), DEFAULT_AVATAR);
         assert_eq!(safe_photo("data:text/html,x"), DEFAULT_AVATAR);
+        assert_eq!(safe_photo("data:image/png;base64,iVBOR"), DEFAULT_AVATAR);
+        assert_eq!(safe_photo(""), DEFAULT_AVATAR);
     }
 }

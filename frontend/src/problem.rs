@@ -1,0 +1,64 @@
+//! What can go wrong, as the player reads it. Our server's error codes come
+//! from `shared`; the rest happen in the browser and have no server code.
+
+use shared::ErrorCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Our server (or AcWing through it) answered with an error code.
+    Code(ErrorCode),
+    /// The request never got an answer: offline, DNS, a dropped connection.
+    Network,
+    /// AcWing did not call back within [`crate::life::AUTHORIZE_TIMEOUT_MS`].
+    Timeout,
+    /// An answer arrived but is not one we understand.
+    BadAnswer,
+    /// Logging out did not reach the server; the session may still be alive.
+    LogoutFailed,
+}
+
+impl Problem {
+    /// Stable, for `data-code` attributes and tests.
+    pub fn code(self) -> &'static str {
+        match self {
+            Problem::Code(code) => code.as_str(),
+            Problem::Network => "network",
+            Problem::Timeout => "timeout",
+            Problem::BadAnswer => "bad_answer",
+            Problem::LogoutFailed => "logout_failed",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Problem::Code(code) => code.player_message(),
+            Problem::Network => "网络连接失败，请检查网络后重试。",
+            Problem::Timeout => "AcWing 长时间没有响应，登录已取消，请重新点击登录。",
+            Problem::BadAnswer => "没有收到可识别的登录结果，请重试。",
+            Problem::LogoutFailed => "退出登录失败，请检查网络后重试。",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_problems_have_their_own_codes_and_messages() {
+        let own = [
+            Problem::Network,
+            Problem::Timeout,
+            Problem::BadAnswer,
+            Problem::LogoutFailed,
+        ];
+        for problem in own {
+            assert!(ErrorCode::ALL.iter().all(|c| c.as_str() != problem.code()));
+            assert_ne!(problem.message(), ErrorCode::Busy.player_message());
+        }
+        assert_eq!(
+            Problem::Code(ErrorCode::UserRejected).code(),
+            "user_rejected"
+        );
+    }
+}
