@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::login::{Callback, Login};
 use crate::rate_limit::{Endpoint, RateLimited, RateLimits};
 use crate::sessions::Sessions;
-use crate::state_store::{self, Flow};
+use crate::state_store::{self, Flow, MemoryStateStore, RedisStateStore, StoreError};
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -28,6 +28,25 @@ pub struct AppState {
     pub public_url: Url,
     pub cookies: CookieNames,
     pub limits: Arc<RateLimits>,
+    /// The state store by kind, for readiness and `/metrics`.
+    pub state_backend: StateBackend,
+}
+
+/// The concrete state store behind `login.states`.
+#[derive(Clone)]
+pub enum StateBackend {
+    Memory(Arc<MemoryStateStore>),
+    Redis(Arc<RedisStateStore>),
+}
+
+impl StateBackend {
+    /// States outstanding; with Redis, a round trip (so also a ping).
+    pub async fn outstanding(&self) -> Result<u64, StoreError> {
+        match self {
+            StateBackend::Memory(store) => Ok(store.len() as u64),
+            StateBackend::Redis(store) => store.outstanding().await,
+        }
+    }
 }
 
 /// Our cookies' names. Every AcApp lives under `acapp.acwing.com.cn`, which
