@@ -62,6 +62,8 @@ pub struct TestApp {
     /// A browser: keeps cookies, never follows redirects.
     pub browser: reqwest::Client,
     pub db: PathBuf,
+    /// Where the players are: `sqlite://<db>` or a PostgreSQL URL.
+    pub database_url: String,
     pub acwing: AcwingSettings,
     /// The server's login state store, to check its bounds.
     pub states: Arc<MemoryStateStore>,
@@ -242,6 +244,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
     let limits = app.rate_limits();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
+        database_url: settings.database_url.clone(),
         states,
         limits,
         public_url: settings
@@ -382,6 +385,48 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Login states outstanding, as `/metrics` reports them (the
+    /// in-process store's size, or the shared count in Redis).
+    pub async fn states_held(&self) -> usize {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metric(&text, "acapp_login_states_outstanding").expect("the gauge is reported") as usize
+    }
+
+    /// One number from the player database, whichever kind it is.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        if self.database_url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        } else {
+            let (n,): (i64,) = sqlx::query_as(sql)
+                .fetch_one(&self.db().await.reader)
+                .await
+                .unwrap();
+            n
+        }
+    }
+
+    /// One statement on the player database, whichever kind it is.
+    pub async fn execute(&self, sql: &str) {
+        if self.database_url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        } else {
+            sqlx::query(sql)
+                .execute(&self.db().await.writer)
+                .await
+                .unwrap();
+        }
+    }
+
     pub fn add_user(&self, openid: &str, username: &str) {
         self.sim.add_user(SimUser {
             openid: openid.into(),
@@ -389,4 +434,12 @@ impl TestApp {
             photo: format!("https://cdn.acwing.com/media/user/profile/photo/{openid}.png"),
         });
     }
+}
+
+/// The value of the sample `name` (labels included, as written) in a
+/// Prometheus text exposition.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
