@@ -536,4 +536,50 @@ mod tests {
             .unwrap_err();
         assert_eq!(err, ConfigError::StateTtlTooLong);
     }
+
+    #[test]
+    fn postgres_needs_redis_and_store_urls_are_checked() {
+        let pg = "postgres://acapp:pg-pass@db.internal/acapp";
+        let err = cli(&["--demo", "--database-url", pg])
+            .into_settings()
+            .unwrap_err();
+        assert_eq!(err, ConfigError::PostgresWithoutRedis);
+        let settings = cli(&[
+            "--demo",
+            "--database-url",
+            pg,
+            "--redis-url",
+            "redis://r:6379/",
+        ])
+        .into_settings()
+        .unwrap();
+        assert_eq!(settings.redis_url.as_deref(), Some("redis://r:6379/"));
+        let err = cli(&["--demo", "--redis-url", "http://r/"])
+            .into_settings()
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::BadRedisUrl(_)));
+        let err = cli(&["--demo", "--database-url", "mysql://u:my-pass@h/db"])
+            .into_settings()
+            .unwrap_err();
+        assert!(!err.to_string().contains("my-pass"), "{err}");
+    }
+
+    #[test]
+    fn debug_of_settings_redacts_store_passwords() {
+        let settings = cli(&[
+            "--demo",
+            "--database-url",
+            "postgres://acapp:pg-pass@db.internal/acapp",
+            "--redis-url",
+            "redis://:redis-pass@cache.internal:6379/0",
+        ])
+        .into_settings()
+        .unwrap();
+        let debug = format!("{settings:?}");
+        assert!(
+            !debug.contains("pg-pass") && !debug.contains("redis-pass"),
+            "{debug}"
+        );
+        assert!(debug.contains("db.internal") && debug.contains("cache.internal"));
+    }
 }

@@ -73,7 +73,7 @@ enum Backend {
         reader: SqlitePool,
     },
     Redis {
-        store: RedisSessions,
+        store: std::sync::Arc<RedisSessions>,
         players: PlayerRepo,
     },
 }
@@ -118,7 +118,10 @@ impl Sessions {
     /// Credentials in Redis; the players they name in `players`.
     pub fn in_redis(store: RedisSessions, players: PlayerRepo, access_lifetime: Duration) -> Self {
         Self {
-            backend: Backend::Redis { store, players },
+            backend: Backend::Redis {
+                store: std::sync::Arc::new(store),
+                players,
+            },
             access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
         }
     }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod fuzz;
+mod services;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -151,6 +152,7 @@ fn test() -> Result {
     ]);
     clippy.env("CARGO_TARGET_DIR", wasm_target_dir());
     sh(clippy)?;
+    services::ensure_stores()?;
     step("tests");
     sh(cargo(&[
         "test",
@@ -160,6 +162,7 @@ fn test() -> Result {
         "--exclude",
         "e2e",
     ]))?;
+    services::test_each_store_kind()?;
     step("frontend unit tests (pure logic, native)");
     sh(cargo(&["test", "--package", "frontend", "--lib"]))?;
     fuzz::smoke()?;
