@@ -7,6 +7,9 @@
 //! is a single INSERT. Logout and refresh-token reuse revoke the family by
 //! adding it to `revoked_families`.
 //!
+//! With `ACAPP_REDIS_URL` the same model lives in Redis instead (see
+//! `session_redis`), and the players are read from their own database.
+//!
 //! A refresh reads and writes, so it runs in a `BEGIN IMMEDIATE`
 //! transaction: it takes SQLite's write lock up front, so even a writer
 //! outside this process makes it wait (the busy timeout) instead of failing

@@ -23,8 +23,10 @@ use redis::Script;
 use super::{BrowserTag, Flow, StateEntry, StateStore, StoreError};
 
 /// KEYS: state, all states, the client's states (absent for no client).
-/// ARGV: value, ttl ms, cap, per-client share, state id.
-/// Returns 0 (stored), 2 (the client's share is used up).
+/// ARGV: value, ttl ms, cap, per-client share, state id, state-key prefix.
+/// Returns 0 (stored), 2 (the client's share is used up). An evicted
+/// state stays counted in its client's set until it would have expired:
+/// the error is towards refusing that client sooner, never later.
 const INSERT: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
