@@ -194,9 +194,15 @@ impl std::fmt::Debug for Settings {
 pub fn redact_url(raw: &str) -> String {
     match Url::parse(raw) {
         Ok(mut url) if url.password().is_some() || !url.username().is_empty() => {
-            let _ = url.set_password(Some("<redacted>"));
-            let _ = url.set_username("<redacted>");
-            url.to_string()
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+            let bare = url.to_string();
+            let scheme = url.scheme();
+            // Written by hand: `Url` would percent-encode the brackets.
+            match bare.strip_prefix(&format!("{scheme}://")) {
+                Some(rest) => format!("{scheme}://<redacted>@{rest}"),
+                None => "<unparsable URL>".to_owned(),
+            }
         }
         Ok(url) => url.to_string(),
         Err(_) => "<unparsable URL>".to_owned(),
@@ -581,5 +587,9 @@ mod tests {
             "{debug}"
         );
         assert!(debug.contains("db.internal") && debug.contains("cache.internal"));
+        assert_eq!(
+            redact_url("postgres://acapp:pg-pass@db.internal/acapp"),
+            "postgres://<redacted>@db.internal/acapp"
+        );
     }
 }
