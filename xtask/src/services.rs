@@ -12,9 +12,10 @@ use crate::{cargo, sh, step, Result};
 /// the embedded default (see `backend/tests/support`).
 const STORE_KINDS: &[&str] = &["redis", "redis+postgres"];
 /// The suites that drive the app through its API, so they hold for any
-/// store. (faults.rs and shutdown.rs run the binary on SQLite; scale.rs
-/// starts Redis and PostgreSQL itself.)
-const SUITES: &[&str] = &["login", "session", "hardening"];
+/// store (faults.rs's kill -9 test runs the binary on SQLite whatever the
+/// setting; shutdown.rs does too; scale.rs starts Redis and PostgreSQL
+/// itself).
+const SUITES: &[&str] = &["login", "session", "hardening", "faults"];
 
 fn postgres_present() -> bool {
     std::fs::read_dir("/usr/lib/postgresql")
