@@ -144,5 +144,7 @@ async fn sigterm_lets_logins_in_flight_finish_and_accepts_nothing_new() {
          finished {finished_after:?} after the signal; exited after {:?}",
         signalled.elapsed()
     );
-    let _ = std::fs::remove_file(&db);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
 }

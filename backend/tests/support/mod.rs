@@ -105,13 +105,13 @@ pub fn skip_unless_embedded(why: &str) -> bool {
 /// prefix. It stops when the binary exits (see `services`).
 pub fn shared_redis() -> String {
     static REDIS: OnceLock<services::Redis> = OnceLock::new();
-    REDIS.get_or_init(services::Redis::start).url()
+    REDIS.get_or_init(services::Redis::start_shared).url()
 }
 
 /// One PostgreSQL for the whole test binary; each app gets its own database.
 pub fn shared_postgres() -> &'static services::Postgres {
     static PG: OnceLock<services::Postgres> = OnceLock::new();
-    PG.get_or_init(services::Postgres::start)
+    PG.get_or_init(services::Postgres::start_shared)
 }
 
 /// Explicit stores, for tests that run their own Redis or PostgreSQL (to

@@ -62,10 +62,20 @@ struct Watched {
 }
 
 impl Watched {
-    /// Runs `program args…`; on EOF the watchdog sends `signal` and waits.
-    fn spawn(program: &Path, args: &[String], signal: &str, as_nobody: bool) -> Watched {
+    /// Runs `program args…`; on EOF the watchdog sends `signal`, waits,
+    /// and then deletes `remove` if given (for servers nobody drops).
+    fn spawn(
+        program: &Path,
+        args: &[String],
+        signal: &str,
+        as_nobody: bool,
+        remove: Option<&Path>,
+    ) -> Watched {
+        let cleanup = remove
+            .map(|dir| format!("; rm -rf '{}'", dir.display()))
+            .unwrap_or_default();
         let script = format!(
-            "\"$@\" </dev/null >/dev/null 2>&1 & p=$!; cat >/dev/null; kill -{signal} $p; wait $p"
+            "\"$@\" </dev/null >/dev/null 2>&1 & p=$!; cat >/dev/null; kill -{signal} $p; wait $p{cleanup}"
         );
         let mut command = Command::new("sh");
         command
@@ -106,14 +116,27 @@ pub struct Redis {
     pub port: u16,
     dir: PathBuf,
     process: Option<Watched>,
+    /// Kept in a static, never dropped: the watchdog deletes the directory.
+    shared: bool,
 }
 
 impl Redis {
     pub fn start() -> Redis {
+        Self::start_as(false)
+    }
+
+    /// For a static: stopped, and its directory deleted, when the test
+    /// binary exits.
+    pub fn start_shared() -> Redis {
+        Self::start_as(true)
+    }
+
+    fn start_as(shared: bool) -> Redis {
         let mut redis = Redis {
             port: free_port(),
             dir: temp_dir("redis"),
             process: None,
+            shared,
         };
         redis.restart();
         redis
@@ -152,6 +175,7 @@ impl Redis {
             &args,
             "TERM",
             false,
+            self.shared.then_some(self.dir.as_path()),
         ));
         wait_for_port(self.port, "redis-server");
     }
@@ -170,6 +194,8 @@ pub struct Postgres {
     dir: PathBuf,
     bin: PathBuf,
     process: Option<Watched>,
+    /// Kept in a static, never dropped: the watchdog deletes the directory.
+    shared: bool,
 }
 
 fn pg_bin() -> PathBuf {
@@ -184,6 +210,16 @@ fn pg_bin() -> PathBuf {
 
 impl Postgres {
     pub fn start() -> Postgres {
+        Self::start_as(false)
+    }
+
+    /// For a static: stopped, and its directory deleted, when the test
+    /// binary exits.
+    pub fn start_shared() -> Postgres {
+        Self::start_as(true)
+    }
+
+    fn start_as(shared: bool) -> Postgres {
         let bin = pg_bin();
         let dir = temp_dir("pg");
         let data = dir.join("data");
@@ -216,6 +252,7 @@ impl Postgres {
             dir,
             bin,
             process: None,
+            shared,
         };
         pg.restart();
         pg
@@ -259,6 +296,7 @@ impl Postgres {
             &args,
             "INT",
             running_as_root(),
+            self.shared.then_some(self.dir.as_path()),
         ));
         wait_for_port(self.port, "postgres");
     }
