@@ -391,3 +391,59 @@ async fn metrics_count_logins_upstream_latency_errcodes_and_states() {
         "{after}"
     );
 }
+
+#[actix_web::test]
+async fn states_and_credentials_expire_in_redis_by_themselves() {
+    let redis_url = shared_redis();
+    let prefix = format!("ttl{}:", backend::secret::random_hex(4));
+    let app = spawn_with(Options {
+        state_ttl: Duration::from_secs(2),
+        access_ttl: Duration::from_secs(60),
+        stores: Some(StoreUrls {
+            redis_url: Some(redis_url.clone()),
+            redis_prefix: Some(prefix.clone()),
+            database_url: None,
+        }),
+        ..Options::default()
+    })
+    .await;
+    let redis = redis::Client::open(redis_url)
+        .unwrap()
+        .get_multiplexed_tokio_connection()
+        .await
+        .unwrap();
+    let pttl = |key: String| {
+        let mut redis = redis.clone();
+        async move {
+            redis::cmd("PTTL")
+                .arg(key)
+                .query_async::<i64>(&mut redis)
+                .await
+                .unwrap()
+        }
+    };
+    let (state, _) = app.acapp_apply().await;
+    let left = pttl(format!("{prefix}state:{state}")).await;
+    assert!(
+        (1..=2000).contains(&left),
+        "a state lives 2 s in Redis: {left} ms"
+    );
+
+    let login = app.acapp_login_body("openid-yxc").await;
+    let sha = |token: &Value| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(token.as_str().unwrap().as_bytes()))
+    };
+    let access = pttl(format!("{prefix}cred:{}", sha(&login["access"]))).await;
+    assert!((55_000..=60_000).contains(&access), "access: {access} ms");
+    let refresh = pttl(format!("{prefix}cred:{}", sha(&login["refresh"]))).await;
+    let thirty_days = 30 * 24 * 3600 * 1000;
+    assert!((thirty_days - 10_000..=thirty_days).contains(&refresh));
+
+    // Past its lifetime Redis has dropped the state: it is refused.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(pttl(format!("{prefix}state:{state}")).await, -2, "gone");
+    let body = receive_at(&app, &state, "openid-yxc").await;
+    assert_eq!(body["error"], "invalid_state");
+    assert_eq!(app.states_held().await, 0);
+}
