@@ -3,6 +3,7 @@
 mod bench;
 mod dist;
 mod fuzz;
+mod services;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -158,6 +159,7 @@ fn test(no_e2e: bool) -> Result {
     ]);
     clippy.env("CARGO_TARGET_DIR", wasm_target_dir());
     sh(clippy)?;
+    services::ensure_stores()?;
     step("tests");
     sh(cargo(&[
         "test",
@@ -167,6 +169,7 @@ fn test(no_e2e: bool) -> Result {
         "--exclude",
         "e2e",
     ]))?;
+    services::test_each_store_kind()?;
     step("frontend unit tests (pure logic, native)");
     sh(cargo(&["test", "--package", "frontend", "--lib"]))?;
     fuzz::smoke()?;
