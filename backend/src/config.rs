@@ -33,7 +33,8 @@ pub struct Cli {
     #[arg(long, env = "ACWING_SECRET_FILE")]
     pub secret_file: Option<PathBuf>,
     /// Run against the built-in AcWing simulator, with no credentials.
-    #[arg(long, env = "ACAPP_DEMO")]
+    /// The variable takes 1/0, true/false, yes/no or on/off.
+    #[arg(long, env = "ACAPP_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
     /// AcWing's root; every AcWing URL is derived from it [default: https://www.acwing.com].
     #[arg(long, env = "ACWING_BASE_URL")]
