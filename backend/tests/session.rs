@@ -155,15 +155,7 @@ async fn refreshes_logins_and_logouts_racing_never_fail() {
 #[actix_web::test]
 async fn two_binding_cookies_refuse_the_login() {
     let app = spawn().await;
-    let apply = bare()
-        .get(app.url("/settings/acwing/web/apply_code/"))
-        .send()
-        .await
-        .unwrap();
-    let binding = cookie_pair(&set_cookies(&apply), "acapp_login_browser").unwrap();
-    let body: Value = apply.json().await.unwrap();
-    let apply_url = url::Url::parse(body["apply_code_url"].as_str().unwrap()).unwrap();
-    let callback = app.consent(&apply_url, "openid-yxc", "agree").await;
+    let (binding, callback) = consented_without_jar(&app, "openid-yxc").await;
     // A sibling AcApp planted a second one, as the victim's browser sends it.
     let planted = format!("acapp_login_browser={}", "0".repeat(32));
     let response = bare()
@@ -200,8 +192,9 @@ async fn two_session_cookies_are_unauthorized() {
     assert_eq!(body["error"], "unauthorized");
 }
 
-/// A whole web login without a cookie jar; returns `acapp_session=…`.
-async fn login_cookie(app: &support::TestApp, openid: &str) -> String {
+/// A web login up to AcWing's redirect, without a cookie jar: the
+/// `acapp_login_browser=…` pair apply_code set, and the callback URL.
+async fn consented_without_jar(app: &support::TestApp, openid: &str) -> (String, String) {
     let apply = bare()
         .get(app.url("/settings/acwing/web/apply_code/"))
         .send()
@@ -210,7 +203,12 @@ async fn login_cookie(app: &support::TestApp, openid: &str) -> String {
     let binding = cookie_pair(&set_cookies(&apply), "acapp_login_browser").unwrap();
     let body: Value = apply.json().await.unwrap();
     let apply_url = url::Url::parse(body["apply_code_url"].as_str().unwrap()).unwrap();
-    let callback = app.consent(&apply_url, openid, "agree").await;
+    (binding, app.consent(&apply_url, openid, "agree").await)
+}
+
+/// A whole web login without a cookie jar; returns `acapp_session=…`.
+async fn login_cookie(app: &support::TestApp, openid: &str) -> String {
+    let (binding, callback) = consented_without_jar(app, openid).await;
     let response = bare()
         .get(&callback)
         .header("cookie", binding)
@@ -339,15 +337,7 @@ async fn cookies_are_host_prefixed_when_the_public_url_is_https() {
 async fn a_new_web_login_in_the_same_browser_ends_the_old_session() {
     let app = spawn().await;
     let old = login_cookie(&app, "openid-yxc").await;
-    let apply = bare()
-        .get(app.url("/settings/acwing/web/apply_code/"))
-        .send()
-        .await
-        .unwrap();
-    let binding = cookie_pair(&set_cookies(&apply), "acapp_login_browser").unwrap();
-    let body: Value = apply.json().await.unwrap();
-    let apply_url = url::Url::parse(body["apply_code_url"].as_str().unwrap()).unwrap();
-    let callback = app.consent(&apply_url, "openid-alice", "agree").await;
+    let (binding, callback) = consented_without_jar(&app, "openid-alice").await;
     let response = bare()
         .get(&callback)
         .header("cookie", format!("{binding}; {old}"))
