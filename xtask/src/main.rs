@@ -152,6 +152,7 @@ fn test(no_e2e: bool) -> Result {
         Some(tools::ensure_chromium()?)
     };
     dist()?;
+    serve::check_bare_trunk()?;
     step("the built bundle over HTTP: compression, cache headers, CORS");
     sh(cargo(&["test", "--package", "e2e", "--test", "assets"]))?;
     let Some(browser) = browser else {

@@ -277,3 +277,149 @@ fn elapsed(since: Instant) -> String {
     let secs = since.elapsed().as_secs();
     format!("{}m{:02}s", secs / 60, secs % 60)
 }
+
+/// The dev-loop check of `cargo xtask test`: a bare `trunk build --release`
+/// from the repo root, with none of the project's tools on PATH, builds the
+/// app from trunk's cache; with an empty cache it stops and names the
+/// command that sets the tools up. Skipped, loudly, when trunk is not
+/// installed: installing it takes about ten minutes, once per user
+/// (`cargo xtask setup`).
+pub fn check_bare_trunk() -> Result {
+    let trunk = tools::trunk_bin();
+    if !trunk.exists() {
+        let bar = "!".repeat(72);
+        eprintln!(
+            "\n{bar}\n!!! trunk {} is not installed: the dev-loop check (bare `trunk build --release`)\n!!! is SKIPPED. `cargo xtask setup` installs it (about 10 minutes, once per user).\n{bar}\n",
+            tools::TRUNK_VERSION
+        );
+        return Ok(());
+    }
+    step("the dev loop: bare `trunk build --release` with nothing on PATH");
+    tools::link_for_trunk(&tools::ensure_all()?)?;
+    let path = bare_path()?;
+    let out = root().join("target").join("devloop-check");
+    let run = |dist: &Path, cache: Option<&Path>| -> Result<(bool, String)> {
+        let mut build = Command::new(&trunk);
+        build
+            .args(["build", "--release", "--dist"])
+            .arg(dist)
+            .current_dir(root())
+            .env("PATH", &path)
+            // `cargo xtask dist` has just built the same wasm-release crate.
+            .env("CARGO_TARGET_DIR", crate::dist::wasm_target_dir())
+            .env_remove("TRUNK_OFFLINE");
+        if let Some(cache) = cache {
+            build.env("XDG_CACHE_HOME", cache);
+        }
+        let output = build
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", trunk.display()))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok((output.status.success(), text))
+    };
+
+    let started = Instant::now();
+    let dist = out.join("dist");
+    let (ok, text) = run(&dist, None)?;
+    if !ok {
+        return Err(format!("bare `trunk build --release` failed:\n{text}"));
+    }
+    let wasm = std::fs::read(dist.join("acapp/frontend_bg.wasm"))
+        .map_err(|e| format!("trunk built no acapp/frontend_bg.wasm: {e}"))?;
+    if !wasm.starts_with(b"\0asm") {
+        return Err("acapp/frontend_bg.wasm is not wasm".into());
+    }
+    for file in [
+        "index.html",
+        "acapp/frontend.js",
+        "acapp/game.js",
+        "acapp/game.css",
+    ] {
+        if !dist.join(file).is_file() {
+            return Err(format!("trunk built no {file}"));
+        }
+    }
+    // wasm-opt ran: it drops the `name` section, most of what it saves.
+    if wasm.windows(5).any(|w| w == b"\x04name") {
+        return Err("acapp/frontend_bg.wasm still has its name section: did wasm-opt run?".into());
+    }
+    eprintln!(
+        "  built in {:.0} s ({} KB of wasm)",
+        started.elapsed().as_secs_f64(),
+        wasm.len() / 1024
+    );
+
+    let empty = out.join("empty-cache");
+    let _ = std::fs::remove_dir_all(&empty);
+    std::fs::create_dir_all(&empty).map_err(|e| e.to_string())?;
+    let (ok, text) = run(&out.join("dist-untooled"), Some(&empty))?;
+    if ok || !text.contains("run `cargo xtask setup`") {
+        return Err(format!(
+            "with the tools missing, trunk should stop and name `cargo xtask setup`; it said:\n{text}"
+        ));
+    }
+    eprintln!("  with the tools missing it stops and names `cargo xtask setup`");
+    Ok(())
+}
+
+/// A PATH with cargo and the system's basics (sh, node for npm's wasm-opt)
+/// but none of the project's tools: a folder of links to cargo, rustc and
+/// rustup, then /usr/bin and /bin.
+fn bare_path() -> Result<std::ffi::OsString> {
+    let bin = root().join("target").join("devloop-check").join("bin");
+    std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
+    for tool in ["cargo", "rustc", "rustup"] {
+        let Some(found) = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|dir| dir.join(tool))
+            .find(|p| p.is_file())
+        else {
+            continue;
+        };
+        let link = bin.join(tool);
+        let _ = std::fs::remove_file(&link);
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&found, &link).map_err(|e| e.to_string())?;
+        #[cfg(not(unix))]
+        std::fs::copy(&found, &link).map_err(|e| e.to_string())?;
+    }
+    std::env::join_paths([bin, "/usr/bin".into(), "/bin".into()]).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tools;
+
+    /// Trunk.toml names the tool versions twice (for trunk and for its
+    /// hook); both must be the ones xtask installs.
+    #[test]
+    fn trunk_toml_pins_the_tools_xtask_installs() {
+        let toml = std::fs::read_to_string(crate::root().join("Trunk.toml")).unwrap();
+        let bindgen = tools::WASM_BINDGEN_VERSION;
+        let opt = tools::wasm_opt_trunk_version();
+        assert!(
+            toml.contains(&format!("wasm_bindgen = \"{bindgen}\"")),
+            "{toml}"
+        );
+        assert!(toml.contains(&format!("wasm_opt = \"{opt}\"")), "{toml}");
+        assert!(
+            toml.contains(&format!(
+                "command_arguments = [\"xtask/trunk-tools.sh\", \"{bindgen}\", \"{opt}\"]"
+            )),
+            "{toml}"
+        );
+        assert!(
+            !toml.contains("offline = true"),
+            "offline mode skips trunk's cache"
+        );
+        // The workspace pin too: wasm-bindgen-cli must equal the crate.
+        let workspace = std::fs::read_to_string(crate::root().join("Cargo.toml")).unwrap();
+        assert!(
+            workspace.contains(&format!("\"={bindgen}\"")),
+            "{workspace}"
+        );
+    }
+}
