@@ -44,8 +44,7 @@ pub fn serve() -> Result {
             ));
         }
     }
-    let tools = tools::ensure_all()?;
-    tools::link_for_trunk(&tools)?;
+    tools::ensure_wasm_target()?;
     let logs = root().join("target").join("serve-logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
 
@@ -54,6 +53,13 @@ pub fn serve() -> Result {
         logs.display()
     ));
     let mut jobs = Vec::new();
+    if let Some(install) = tools::wasm_bindgen_install()? {
+        jobs.push(Job::start(
+            "wasm-bindgen install (once per user)",
+            install,
+            &logs.join("wasm-bindgen-install.log"),
+        )?);
+    }
     let trunk = tools::trunk_bin();
     if !trunk.exists() {
         jobs.push(Job::start(
@@ -82,6 +88,8 @@ pub fn serve() -> Result {
         &logs.join("frontend.log"),
     )?);
     wait_for_jobs(&mut jobs, started)?;
+    // Finds wasm-bindgen installed above; wasm-opt comes from npm in seconds.
+    tools::link_for_trunk(&tools::ensure_all()?)?;
     tools::put_trunk_on_path(&trunk)?;
 
     step("starting the backend (--dev) and trunk serve");

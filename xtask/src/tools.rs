@@ -48,15 +48,33 @@ pub fn ensure_all() -> Result<Tools> {
     })
 }
 
+fn wasm_bindgen_root() -> PathBuf {
+    cache_dir().join(format!("wasm-bindgen-{WASM_BINDGEN_VERSION}"))
+}
+
 fn ensure_wasm_bindgen() -> Result<PathBuf> {
-    let root = cache_dir().join(format!("wasm-bindgen-{WASM_BINDGEN_VERSION}"));
-    let bin = root.join("bin").join("wasm-bindgen");
+    let bin = wasm_bindgen_root().join("bin").join("wasm-bindgen");
     if bin.exists() {
         return Ok(bin);
     }
     // Not --locked: its lock file pins a crate the reachable registry lacks.
-    cargo_install("wasm-bindgen-cli", WASM_BINDGEN_VERSION, false, &root)?;
+    cargo_install(
+        "wasm-bindgen-cli",
+        WASM_BINDGEN_VERSION,
+        false,
+        &wasm_bindgen_root(),
+    )?;
     Ok(bin)
+}
+
+/// The command that installs the pinned wasm-bindgen-cli if it is missing,
+/// for `serve` to run beside other builds.
+pub fn wasm_bindgen_install() -> Result<Option<Command>> {
+    let root = wasm_bindgen_root();
+    if root.join("bin").join("wasm-bindgen").exists() {
+        return Ok(None);
+    }
+    cargo_install_command("wasm-bindgen-cli", WASM_BINDGEN_VERSION, false, &root).map(Some)
 }
 
 /// `cargo install` at a pinned version into `root`, built quickly: these
