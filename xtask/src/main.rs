@@ -169,6 +169,8 @@ fn test(no_e2e: bool) -> Result {
         "browser",
         "--test",
         "simulator",
+        "--test",
+        "live_reload",
         "--",
         "--test-threads=1",
     ]);
