@@ -119,7 +119,7 @@ pub fn serve() -> Result {
     wait_until_up(&mut children, started)?;
     let bar = "=".repeat(72);
     eprintln!(
-        "\n{bar}\nReady in {}:\n  web:                http://{APP}/\n  AcApp window:       http://{SIMULATOR}/acapp/\nEdits under frontend/, shared/ and index.html rebuild and reload both. Ctrl-C stops everything.\n{bar}\n",
+        "\n{bar}\nReady in {}:\n  web:                http://{APP}/\n  AcApp window:       http://{SIMULATOR}/acapp/\nEdits under frontend/ (index.html included) and shared/ rebuild and reload both. Ctrl-C stops everything.\n{bar}\n",
         elapsed(started)
     );
     let [_, (_, trunk_serve)] = &mut children;
