@@ -227,7 +227,31 @@ impl AcwingClient {
         Ok(raw.into())
     }
 
+    /// One call, timed and counted for `/metrics`.
     async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, AcwingError> {
+        let started = std::time::Instant::now();
+        let result = self.get_untimed(path, query).await;
+        let endpoint = path.trim_end_matches('/').rsplit('/').next().unwrap_or("?");
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(AcwingError::Api { code, .. }) => {
+                crate::metrics::acwing_error(code);
+                "errcode"
+            }
+            Err(AcwingError::Timeout(_)) => "timeout",
+            Err(AcwingError::Unreachable) => "unreachable",
+            Err(AcwingError::Status(_) | AcwingError::Redirect(_)) => "status",
+            Err(_) => "unusable",
+        };
+        crate::metrics::upstream(endpoint, outcome, started.elapsed());
+        result
+    }
+
+    async fn get_untimed<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, &str)],

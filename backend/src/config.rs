@@ -33,12 +33,13 @@ pub struct Cli {
     #[arg(long, env = "ACWING_SECRET_FILE")]
     pub secret_file: Option<PathBuf>,
     /// Run against the built-in AcWing simulator, with no credentials.
-    #[arg(long, env = "ACAPP_DEMO")]
+    /// The variable takes 1/0, true/false, yes/no or on/off.
+    #[arg(long, env = "ACAPP_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
     /// The frontend dev loop: demo mode behind `trunk serve`. The public URL
     /// defaults to trunk's http://127.0.0.1:8080, so both logins come back
     /// through trunk, and the simulated AcApp window reloads when trunk rebuilds.
-    #[arg(long, env = "ACAPP_DEV")]
+    #[arg(long, env = "ACAPP_DEV", value_parser = clap::builder::BoolishValueParser::new())]
     pub dev: bool,
     /// AcWing's root; every AcWing URL is derived from it [default: https://www.acwing.com].
     #[arg(long, env = "ACWING_BASE_URL")]
@@ -52,9 +53,19 @@ pub struct Cli {
     /// The origin players reach [default: http://<bind>].
     #[arg(long, env = "ACAPP_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// sqlite://PATH [default: sqlite://data/acapp.db].
-    #[arg(long, env = "ACAPP_DATABASE_URL")]
+    /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: sqlite://data/acapp.db].
+    #[arg(long, env = "ACAPP_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// redis://[:PASSWORD@]HOST[:PORT][/DB]: login states and sessions live
+    /// there, shared by every instance [default: in this process].
+    #[arg(long, env = "ACAPP_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several apps can share one Redis.
+    #[arg(long, env = "ACAPP_REDIS_PREFIX", default_value = "acapp:")]
+    pub redis_prefix: String,
+    /// How long SIGTERM waits for requests in flight, in seconds.
+    #[arg(long, env = "ACAPP_SHUTDOWN_TIMEOUT", default_value = "30", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
     /// CORS allowlist, comma-separated origins.
     #[arg(
         long,
@@ -147,7 +158,7 @@ pub struct AcwingSettings {
     pub base_url: Url,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     pub acwing: AcwingMode,
     pub acwing_timeout: Duration,
@@ -155,6 +166,12 @@ pub struct Settings {
     /// Without a trailing slash, e.g. `https://app1.acapp.acwing.com.cn`.
     pub public_url: Url,
     pub database_url: String,
+    /// Set: states and sessions in this Redis; unset: in this process and
+    /// in the SQLite database.
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    /// How long a SIGTERM waits for requests in flight.
+    pub shutdown_timeout: Duration,
     /// Normalised origins (`scheme://host[:port]`).
     pub allowed_origins: Vec<String>,
     pub state_ttl: Duration,
@@ -162,6 +179,66 @@ pub struct Settings {
     pub access_ttl: Duration,
     pub static_dir: PathBuf,
     pub limits: LimitSettings,
+}
+
+/// By hand, to keep passwords in the store URLs out of every log.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("acwing", &self.acwing)
+            .field("acwing_timeout", &self.acwing_timeout)
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("state_ttl", &self.state_ttl)
+            .field("access_ttl", &self.access_ttl)
+            .field("static_dir", &self.static_dir)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// The URL with its password (and user name) replaced, for logs and
+/// error messages.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() || !url.username().is_empty() => {
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+            let bare = url.to_string();
+            let scheme = url.scheme();
+            // Written by hand: `Url` would percent-encode the brackets.
+            match bare.strip_prefix(&format!("{scheme}://")) {
+                Some(rest) => format!("{scheme}://<redacted>@{rest}"),
+                None => "<unparsable URL>".to_owned(),
+            }
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
+}
+
+/// Which database holds the players.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseKind {
+    pub fn of(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
 }
 
 /// What one client may ask of the unauthenticated login endpoints, and how
@@ -222,8 +299,12 @@ pub enum ConfigError {
     BadOrigin(String),
     #[error("ACAPP_STATE_TTL may be at most 2h (7200 s), as in AcWing's docs")]
     StateTtlTooLong,
-    #[error("ACAPP_DATABASE_URL `{0}` is not supported; use sqlite://PATH")]
+    #[error("ACAPP_DATABASE_URL `{0}` is not supported; use sqlite://PATH or postgres://…")]
     BadDatabaseUrl(String),
+    #[error("ACAPP_DATABASE_URL is PostgreSQL, for several instances: set ACAPP_REDIS_URL too, where their login states and sessions live")]
+    PostgresWithoutRedis,
+    #[error("ACAPP_REDIS_URL `{0}` is not a redis:// or rediss:// URL")]
+    BadRedisUrl(String),
     #[error("ACWING_APPID must not be empty")]
     EmptyAppid,
     #[error("ACAPP_TRUSTED_PROXIES: {0}")]
@@ -282,8 +363,20 @@ impl Cli {
         let database_url = self
             .database_url
             .unwrap_or_else(|| "sqlite://data/acapp.db".into());
-        if !database_url.starts_with("sqlite:") {
-            return Err(ConfigError::BadDatabaseUrl(database_url));
+        let Some(kind) = DatabaseKind::of(&database_url) else {
+            return Err(ConfigError::BadDatabaseUrl(redact_url(&database_url)));
+        };
+        let redis_url = self.redis_url.filter(|u| !u.trim().is_empty());
+        if let Some(url) = &redis_url {
+            if !matches!(
+                Url::parse(url).map(|u| u.scheme().to_owned()).as_deref(),
+                Ok("redis" | "rediss")
+            ) {
+                return Err(ConfigError::BadRedisUrl(redact_url(url)));
+            }
+        }
+        if kind == DatabaseKind::Postgres && redis_url.is_none() {
+            return Err(ConfigError::PostgresWithoutRedis);
         }
         let allowed_origins = self
             .allowed_origins
@@ -298,6 +391,9 @@ impl Cli {
             bind: self.bind,
             public_url,
             database_url,
+            redis_url,
+            redis_prefix: self.redis_prefix,
+            shutdown_timeout: self.shutdown_timeout,
             allowed_origins,
             state_ttl: self.state_ttl,
             access_ttl: self.access_ttl,
@@ -511,5 +607,55 @@ mod tests {
             .into_settings()
             .unwrap_err();
         assert_eq!(err, ConfigError::StateTtlTooLong);
+    }
+
+    #[test]
+    fn postgres_needs_redis_and_store_urls_are_checked() {
+        let pg = "postgres://acapp:pg-pass@db.internal/acapp";
+        let err = cli(&["--demo", "--database-url", pg])
+            .into_settings()
+            .unwrap_err();
+        assert_eq!(err, ConfigError::PostgresWithoutRedis);
+        let settings = cli(&[
+            "--demo",
+            "--database-url",
+            pg,
+            "--redis-url",
+            "redis://r:6379/",
+        ])
+        .into_settings()
+        .unwrap();
+        assert_eq!(settings.redis_url.as_deref(), Some("redis://r:6379/"));
+        let err = cli(&["--demo", "--redis-url", "http://r/"])
+            .into_settings()
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::BadRedisUrl(_)));
+        let err = cli(&["--demo", "--database-url", "mysql://u:my-pass@h/db"])
+            .into_settings()
+            .unwrap_err();
+        assert!(!err.to_string().contains("my-pass"), "{err}");
+    }
+
+    #[test]
+    fn debug_of_settings_redacts_store_passwords() {
+        let settings = cli(&[
+            "--demo",
+            "--database-url",
+            "postgres://acapp:pg-pass@db.internal/acapp",
+            "--redis-url",
+            "redis://:redis-pass@cache.internal:6379/0",
+        ])
+        .into_settings()
+        .unwrap();
+        let debug = format!("{settings:?}");
+        assert!(
+            !debug.contains("pg-pass") && !debug.contains("redis-pass"),
+            "{debug}"
+        );
+        assert!(debug.contains("db.internal") && debug.contains("cache.internal"));
+        assert_eq!(
+            redact_url("postgres://acapp:pg-pass@db.internal/acapp"),
+            "postgres://<redacted>@db.internal/acapp"
+        );
     }
 }

@@ -9,10 +9,16 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{PgPool, SqlitePool};
 
 const READERS: u32 = 4;
+/// PostgreSQL connections per instance: a login holds one for a statement.
+const PG_CONNECTIONS: u32 = 16;
+/// A request waits this long for a PostgreSQL connection, then answers
+/// `store_unavailable` instead of hanging while the database is down.
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
@@ -74,4 +80,18 @@ impl Database {
         };
         Ok(Database { writer, reader })
     }
+}
+
+/// The PostgreSQL pool, migrated (`migrations-postgres/`, the same schema).
+/// sqlx takes an advisory lock while migrating, so instances starting
+/// together migrate once. Connections are checked before use, so after a
+/// restart of PostgreSQL the broken ones are replaced by themselves.
+pub async fn connect_postgres(url: &str) -> Result<PgPool, DatabaseError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(PG_CONNECTIONS)
+        .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+        .connect(url)
+        .await?;
+    sqlx::migrate!("./migrations-postgres").run(&pool).await?;
+    Ok(pool)
 }

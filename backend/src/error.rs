@@ -37,6 +37,15 @@ impl AppError {
             .map(|after| after.as_secs_f64().ceil().max(1.0) as u64)
     }
 
+    /// Redis or PostgreSQL did not answer. The details go to the log only:
+    /// a driver's message may name hosts.
+    pub fn store_unavailable(store: &str) -> Self {
+        Self::new(
+            ErrorCode::StoreUnavailable,
+            format!("The server cannot reach its {store} right now; try again in a moment."),
+        )
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(
             ErrorCode::Unauthorized,
@@ -123,6 +132,7 @@ impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         tracing::warn!(error = %err, "state store refused");
         match err {
+            StoreError::Unavailable(_) => AppError::store_unavailable("login state store"),
             StoreError::Full => AppError::new(
                 ErrorCode::Busy,
                 "Too many logins are in progress; try again in a minute.",
@@ -158,6 +168,9 @@ impl From<RateLimited> for AppError {
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         tracing::error!(error = %err, "database error");
+        if is_unreachable(&err) {
+            return AppError::store_unavailable("database");
+        }
         AppError::new(
             ErrorCode::Internal,
             "The server could not reach its database; try again shortly.",
@@ -169,6 +182,10 @@ impl From<SessionError> for AppError {
     fn from(err: SessionError) -> Self {
         match err {
             SessionError::Database(e) => e.into(),
+            SessionError::Redis(e) => {
+                tracing::error!(error = %e, "session store error");
+                AppError::store_unavailable("session store")
+            }
             SessionError::Reused => {
                 tracing::warn!("a used refresh token was presented again; session revoked");
                 AppError::new(
@@ -181,5 +198,24 @@ impl From<SessionError> for AppError {
                 "The credential is unknown, expired or revoked; log in again.",
             ),
         }
+    }
+}
+
+/// Whether a database error means the server is unreachable (down,
+/// restarting, the pool timed out waiting for it) rather than a bad query.
+pub fn is_unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's class 57 (operator intervention: admin_shutdown,
+        // cannot_connect_now, …) and class 08 (connection exceptions).
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("57") || code.starts_with("08")),
+        _ => false,
     }
 }

@@ -117,6 +117,7 @@ impl Login {
 /// ever repeated verbatim: the log gets a sanitised, bounded copy.
 fn rejection(errcode: &str, errmsg: Option<&str>) -> AppError {
     let errcode = sanitise_errcode(errcode);
+    crate::metrics::acwing_error(&errcode);
     match errcode_meaning(&errcode) {
         ErrorCode::UserRejected => AppError::new(
             ErrorCode::UserRejected,

@@ -1,10 +1,12 @@
-//! Players, keyed by AcWing's openid, in SQLite through sqlx.
+//! Players, keyed by AcWing's openid, in SQLite or PostgreSQL through sqlx.
+//! Each query is written once per dialect (placeholders differ); the
+//! statements, and so the semantics, are the same.
 //!
 //! Names are unique. A taken name gets the first free numbered variant; the
 //! unique index, not a read-then-write, decides, so concurrent first logins
 //! cannot race each other into a duplicate.
 
-use sqlx::SqlitePool;
+use sqlx::{PgPool, SqlitePool};
 
 use crate::acwing::Profile;
 use crate::clock::unix_now;
@@ -31,10 +33,12 @@ pub struct Returning {
     pub profile_stale: bool,
 }
 
+/// Every query here writes, or must see the write it follows: SQLite's
+/// writer connection, or the PostgreSQL pool.
 #[derive(Clone)]
-pub struct PlayerRepo {
-    /// Every query here writes, or must see the write it follows.
-    pool: SqlitePool,
+pub enum PlayerRepo {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
 }
 
 /// The `attempt`-th name to try for `base`: itself, then `base_2`, …
@@ -50,32 +54,64 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
+type ReturnRow = (i64, String, String, String, i64);
+
 impl PlayerRepo {
     pub fn new(db: &Database) -> Self {
-        Self {
-            pool: db.writer.clone(),
-        }
+        PlayerRepo::Sqlite(db.writer.clone())
     }
 
     pub async fn by_openid(&self, openid: &str) -> Result<Option<Player>, sqlx::Error> {
-        sqlx::query_as("SELECT id, openid, username, photo FROM players WHERE openid = ?")
-            .bind(openid)
-            .fetch_optional(&self.pool)
-            .await
+        const SQL: &str = "SELECT id, openid, username, photo FROM players WHERE openid = $1";
+        match self {
+            PlayerRepo::Sqlite(pool) => sqlx::query_as(SQL).bind(openid).fetch_optional(pool).await,
+            PlayerRepo::Postgres(pool) => {
+                sqlx::query_as(SQL).bind(openid).fetch_optional(pool).await
+            }
+        }
+    }
+
+    /// For sessions kept outside this database (Redis), which name the
+    /// player by id.
+    pub async fn by_id(&self, id: i64) -> Result<Option<Player>, sqlx::Error> {
+        const SQL: &str = "SELECT id, openid, username, photo FROM players WHERE id = $1";
+        match self {
+            PlayerRepo::Sqlite(pool) => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await,
+            PlayerRepo::Postgres(pool) => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await,
+        }
+    }
+
+    /// A round trip, for readiness.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        match self {
+            PlayerRepo::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            PlayerRepo::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+        }
     }
 
     /// Records a returning player's login in one statement, which also
     /// tells whether the player exists at all.
     pub async fn record_return(&self, openid: &str) -> Result<Option<Returning>, sqlx::Error> {
+        // `$n` placeholders: SQLite reads them as numbered parameters too.
+        const SQL: &str = "UPDATE players SET last_login_at = $1 WHERE openid = $2
+             RETURNING id, openid, username, photo, profile_synced_at";
         let now = unix_now();
-        let row: Option<(i64, String, String, String, i64)> = sqlx::query_as(
-            "UPDATE players SET last_login_at = ? WHERE openid = ?
-             RETURNING id, openid, username, photo, profile_synced_at",
-        )
-        .bind(now)
-        .bind(openid)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<ReturnRow> = match self {
+            PlayerRepo::Sqlite(pool) => {
+                sqlx::query_as(SQL)
+                    .bind(now)
+                    .bind(openid)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            PlayerRepo::Postgres(pool) => {
+                sqlx::query_as(SQL)
+                    .bind(now)
+                    .bind(openid)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
         Ok(
             row.map(|(id, openid, username, photo, synced_at)| Returning {
                 player: Player {
@@ -90,23 +126,38 @@ impl PlayerRepo {
     }
 
     /// Creates the player for `openid`, or returns the one a concurrent
-    /// login created first.
+    /// login created first. In both databases `ON CONFLICT (openid) DO
+    /// NOTHING` makes a concurrent insert of the same openid wait for the
+    /// first and then insert nothing, so exactly one player is made.
     pub async fn create(&self, openid: &str, profile: &Profile) -> Result<Player, sqlx::Error> {
+        const SQL: &str = "INSERT INTO players (openid, username, photo, first_login_at,
+               last_login_at, profile_synced_at)
+             VALUES ($1, $2, $3, $4, $4, $4)
+             ON CONFLICT (openid) DO NOTHING
+             RETURNING id, openid, username, photo";
         let now = unix_now();
         for attempt in 1u32.. {
-            let inserted: Result<Option<Player>, sqlx::Error> = sqlx::query_as(
-                "INSERT INTO players (openid, username, photo, first_login_at, last_login_at,
-                   profile_synced_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4, ?4)
-                 ON CONFLICT (openid) DO NOTHING
-                 RETURNING id, openid, username, photo",
-            )
-            .bind(openid)
-            .bind(username_candidate(&profile.username, attempt))
-            .bind(&profile.photo)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await;
+            let name = username_candidate(&profile.username, attempt);
+            let inserted: Result<Option<Player>, sqlx::Error> = match self {
+                PlayerRepo::Sqlite(pool) => {
+                    sqlx::query_as(SQL)
+                        .bind(openid)
+                        .bind(&name)
+                        .bind(&profile.photo)
+                        .bind(now)
+                        .fetch_optional(pool)
+                        .await
+                }
+                PlayerRepo::Postgres(pool) => {
+                    sqlx::query_as(SQL)
+                        .bind(openid)
+                        .bind(&name)
+                        .bind(&profile.photo)
+                        .bind(now)
+                        .fetch_optional(pool)
+                        .await
+                }
+            };
             match inserted {
                 Ok(Some(player)) => return Ok(player),
                 Ok(None) => break,
@@ -127,19 +178,31 @@ impl PlayerRepo {
     /// Stores a fresh name and photo from AcWing. A name another player
     /// took meanwhile gets a numbered variant, as at creation.
     pub async fn update_profile(&self, id: i64, profile: &Profile) -> Result<(), sqlx::Error> {
+        const SQL: &str =
+            "UPDATE players SET username = $1, photo = $2, profile_synced_at = $3 WHERE id = $4";
         for attempt in 1u32.. {
-            let updated = sqlx::query(
-                "UPDATE players SET username = ?, photo = ?, profile_synced_at = ? WHERE id = ?",
-            )
-            .bind(username_candidate(&profile.username, attempt))
-            .bind(&profile.photo)
-            .bind(unix_now())
-            .bind(id)
-            .execute(&self.pool)
-            .await;
+            let name = username_candidate(&profile.username, attempt);
+            let updated = match self {
+                PlayerRepo::Sqlite(pool) => sqlx::query(SQL)
+                    .bind(&name)
+                    .bind(&profile.photo)
+                    .bind(unix_now())
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(drop),
+                PlayerRepo::Postgres(pool) => sqlx::query(SQL)
+                    .bind(&name)
+                    .bind(&profile.photo)
+                    .bind(unix_now())
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(drop),
+            };
             match updated {
                 Err(e) if is_unique_violation(&e) => continue,
-                other => return other.map(|_| ()),
+                other => return other,
             }
         }
         Ok(())

@@ -7,6 +7,9 @@
 //! is a single INSERT. Logout and refresh-token reuse revoke the family by
 //! adding it to `revoked_families`.
 //!
+//! With `ACAPP_REDIS_URL` the same model lives in Redis instead (see
+//! `session_redis`), and the players are read from their own database.
+//!
 //! A refresh reads and writes, so it runs in a `BEGIN IMMEDIATE`
 //! transaction: it takes SQLite's write lock up front, so even a writer
 //! outside this process makes it wait (the busy timeout) instead of failing
@@ -21,8 +24,9 @@ use sqlx::SqlitePool;
 
 use crate::clock::unix_now;
 use crate::database::Database;
-use crate::players::Player;
+use crate::players::{Player, PlayerRepo};
 use crate::secret::{random_hex, SessionToken};
+use crate::session_redis::{NewCredential, RedisSessions, Rotation};
 
 pub const COOKIE_LIFETIME_SECS: i64 = 14 * 24 * 3600;
 pub const REFRESH_LIFETIME_SECS: i64 = 30 * 24 * 3600;
@@ -46,6 +50,8 @@ pub enum SessionError {
     Reused,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error("the session store (Redis) is unreachable: {0}")]
+    Redis(#[from] redis::RedisError),
 }
 
 /// What a purge removed.
@@ -57,9 +63,22 @@ pub struct Purged {
 
 #[derive(Clone)]
 pub struct Sessions {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    backend: Backend,
     access_lifetime_secs: i64,
+}
+
+/// Where credentials live: SQLite's tables (one instance), or Redis (any
+/// number of instances), with the players in their own database.
+#[derive(Clone)]
+enum Backend {
+    Sql {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Redis {
+        store: std::sync::Arc<RedisSessions>,
+        players: PlayerRepo,
+    },
 }
 
 fn hash(token: &str) -> String {
@@ -91,9 +110,40 @@ const REVOKE_FAMILY: &str = "INSERT OR IGNORE INTO revoked_families (family, rev
 impl Sessions {
     pub fn new(db: &Database, access_lifetime: Duration) -> Self {
         Self {
-            writer: db.writer.clone(),
-            reader: db.reader.clone(),
+            backend: Backend::Sql {
+                writer: db.writer.clone(),
+                reader: db.reader.clone(),
+            },
             access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// Credentials in Redis; the players they name in `players`.
+    pub fn in_redis(store: RedisSessions, players: PlayerRepo, access_lifetime: Duration) -> Self {
+        Self {
+            backend: Backend::Redis {
+                store: std::sync::Arc::new(store),
+                players,
+            },
+            access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// A round trip to the session store, for readiness.
+    pub async fn ping(&self) -> Result<(), SessionError> {
+        match &self.backend {
+            Backend::Sql { writer, .. } => {
+                sqlx::query("SELECT 1").execute(writer).await?;
+            }
+            Backend::Redis { store, .. } => store.ping().await?,
+        }
+        Ok(())
+    }
+
+    fn sql(&self) -> Option<(&SqlitePool, &SqlitePool)> {
+        match &self.backend {
+            Backend::Sql { writer, reader } => Some((writer, reader)),
+            Backend::Redis { .. } => None,
         }
     }
 
@@ -103,51 +153,99 @@ impl Sessions {
         &self,
         player_id: i64,
         replacing: Option<&str>,
-    ) -> Result<SessionToken, sqlx::Error> {
+    ) -> Result<SessionToken, SessionError> {
         let now = unix_now();
         if let Some(old) = replacing.filter(|t| well_formed(t)) {
-            sqlx::query(REVOKE_FAMILY)
-                .bind(now)
-                .bind(hash(old))
-                .execute(&self.writer)
-                .await?;
+            self.revoke_at(old, now).await?;
         }
         let cookie = new_token();
-        sqlx::query(
-            "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
-             VALUES (?, ?, ?, 'cookie', ?)",
-        )
-        .bind(hash(cookie.expose()))
-        .bind(new_family())
-        .bind(player_id)
-        .bind(now.saturating_add(COOKIE_LIFETIME_SECS))
-        .execute(&self.writer)
-        .await?;
+        let cookie_hash = hash(cookie.expose());
+        match &self.backend {
+            Backend::Sql { writer, .. } => {
+                sqlx::query(
+                    "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
+                     VALUES (?, ?, ?, 'cookie', ?)",
+                )
+                .bind(&cookie_hash)
+                .bind(new_family())
+                .bind(player_id)
+                .bind(now.saturating_add(COOKIE_LIFETIME_SECS))
+                .execute(writer)
+                .await?;
+            }
+            Backend::Redis { store, .. } => {
+                let credential = NewCredential {
+                    hash: &cookie_hash,
+                    kind: "cookie",
+                    ttl_secs: COOKIE_LIFETIME_SECS,
+                };
+                store.start(new_family(), player_id, &[credential]).await?;
+            }
+        }
         Ok(cookie)
     }
 
     /// An AcApp session: access and refresh token, in one INSERT.
-    pub async fn start_acapp(&self, player_id: i64) -> Result<TokenPair, sqlx::Error> {
-        self.add_pair(&self.writer, new_family(), player_id, unix_now())
-            .await
+    pub async fn start_acapp(&self, player_id: i64) -> Result<TokenPair, SessionError> {
+        match &self.backend {
+            Backend::Sql { writer, .. } => Ok(self
+                .add_pair(writer, new_family(), player_id, unix_now())
+                .await?),
+            Backend::Redis { store, .. } => {
+                let (access, refresh) = (new_token(), new_token());
+                let (access_hash, refresh_hash) = (hash(access.expose()), hash(refresh.expose()));
+                let credentials = [
+                    NewCredential {
+                        hash: &access_hash,
+                        kind: "access",
+                        ttl_secs: self.access_lifetime_secs,
+                    },
+                    NewCredential {
+                        hash: &refresh_hash,
+                        kind: "refresh",
+                        ttl_secs: REFRESH_LIFETIME_SECS,
+                    },
+                ];
+                store.start(new_family(), player_id, &credentials).await?;
+                Ok(self.pair(access, refresh))
+            }
+        }
     }
 
-    /// The player behind a cookie or access token, in one query.
+    fn pair(&self, access: SessionToken, refresh: SessionToken) -> TokenPair {
+        TokenPair {
+            access,
+            refresh,
+            expires_in: self.access_lifetime_secs.unsigned_abs(),
+        }
+    }
+
+    /// The player behind a cookie or access token, in one query (two with
+    /// Redis: the credential, then the player).
     pub async fn authenticate(&self, token: &str) -> Result<Player, SessionError> {
         if !well_formed(token) {
             return Err(SessionError::Invalid);
         }
-        sqlx::query_as(
-            "SELECT p.id, p.openid, p.username, p.photo
+        match &self.backend {
+            Backend::Sql { reader, .. } => sqlx::query_as(
+                "SELECT p.id, p.openid, p.username, p.photo
              FROM session_credentials c JOIN players p ON p.id = c.player_id
              WHERE c.token_hash = ? AND c.kind IN ('cookie', 'access') AND c.expires_at > ?
                AND NOT EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = c.family)",
-        )
-        .bind(hash(token))
-        .bind(unix_now())
-        .fetch_optional(&self.reader)
-        .await?
-        .ok_or(SessionError::Invalid)
+            )
+            .bind(hash(token))
+            .bind(unix_now())
+            .fetch_optional(reader)
+            .await?
+            .ok_or(SessionError::Invalid),
+            Backend::Redis { store, players } => {
+                let player_id = store
+                    .authenticate(&hash(token))
+                    .await?
+                    .ok_or(SessionError::Invalid)?;
+                players.by_id(player_id).await?.ok_or(SessionError::Invalid)
+            }
+        }
     }
 
     /// Trades a refresh token for a new pair. The claim is one conditional
@@ -160,7 +258,35 @@ impl Sessions {
         }
         let now = unix_now();
         let token_hash = hash(refresh);
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let writer = match &self.backend {
+            Backend::Sql { writer, .. } => writer,
+            Backend::Redis { store, .. } => {
+                let (access, refresh) = (new_token(), new_token());
+                let (access_hash, refresh_hash) = (hash(access.expose()), hash(refresh.expose()));
+                let rotation = store
+                    .rotate(
+                        &token_hash,
+                        &NewCredential {
+                            hash: &access_hash,
+                            kind: "access",
+                            ttl_secs: self.access_lifetime_secs,
+                        },
+                        &NewCredential {
+                            hash: &refresh_hash,
+                            kind: "refresh",
+                            ttl_secs: REFRESH_LIFETIME_SECS,
+                        },
+                        now,
+                    )
+                    .await?;
+                return match rotation {
+                    Rotation::Claimed { .. } => Ok(self.pair(access, refresh)),
+                    Rotation::Reused => Err(SessionError::Reused),
+                    Rotation::Invalid => Err(SessionError::Invalid),
+                };
+            }
+        };
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
         let claimed: Option<(i64, i64)> = sqlx::query_as(
             "UPDATE session_credentials SET used_at = ?1
              WHERE token_hash = ?2 AND kind = 'refresh' AND used_at IS NULL AND expires_at > ?1
@@ -196,23 +322,37 @@ impl Sessions {
 
     /// Ends the session of any of its credentials. Unknown tokens are fine:
     /// logging out twice is not an error.
-    pub async fn revoke(&self, token: &str) -> Result<(), sqlx::Error> {
+    pub async fn revoke(&self, token: &str) -> Result<(), SessionError> {
         if !well_formed(token) {
             return Ok(());
         }
-        sqlx::query(REVOKE_FAMILY)
-            .bind(unix_now())
-            .bind(hash(token))
-            .execute(&self.writer)
-            .await?;
+        self.revoke_at(token, unix_now()).await
+    }
+
+    async fn revoke_at(&self, token: &str, now: i64) -> Result<(), SessionError> {
+        match &self.backend {
+            Backend::Sql { writer, .. } => {
+                sqlx::query(REVOKE_FAMILY)
+                    .bind(now)
+                    .bind(hash(token))
+                    .execute(writer)
+                    .await?;
+            }
+            Backend::Redis { store, .. } => store.revoke(&hash(token), now).await?,
+        }
         Ok(())
     }
 
     /// Deletes expired credentials, those of families revoked over a day
     /// ago, and revocations that no longer name any credential.
+    /// With Redis there is nothing to do: expiry removes credentials and
+    /// revocation marks.
     pub async fn purge(&self) -> Result<Purged, sqlx::Error> {
+        let Some((writer, _)) = self.sql() else {
+            return Ok(Purged::default());
+        };
         let now = unix_now();
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
         let credentials = sqlx::query(
             "DELETE FROM session_credentials WHERE expires_at <= ?1 OR family IN
                (SELECT family FROM revoked_families WHERE revoked_at <= ?2)",
@@ -238,6 +378,9 @@ impl Sessions {
 
     /// Purges every `every`, for as long as the runtime runs.
     pub fn spawn_purger(&self, every: Duration) {
+        if self.sql().is_none() {
+            return;
+        }
         let sessions = self.clone();
         actix_web::rt::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -272,11 +415,7 @@ impl Sessions {
         .bind(now.saturating_add(REFRESH_LIFETIME_SECS))
         .execute(executor)
         .await?;
-        Ok(TokenPair {
-            access,
-            refresh,
-            expires_in: self.access_lifetime_secs.unsigned_abs(),
-        })
+        Ok(self.pair(access, refresh))
     }
 }
 

@@ -14,17 +14,18 @@ use shared::api::paths;
 use shared::ErrorCode;
 
 use crate::acwing::AcwingClient;
-use crate::config::{AcwingSettings, Settings};
-use crate::database::{Database, DatabaseError};
+use crate::config::{redact_url, AcwingSettings, DatabaseKind, Settings};
+use crate::database::{connect_postgres, Database, DatabaseError};
 use crate::error::AppError;
 use crate::hardening::{self, content_security_policy, limit_request_line};
 use crate::login::Login;
 use crate::players::PlayerRepo;
 use crate::rate_limit::RateLimits;
 use crate::request_log::log_request;
-use crate::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls};
+use crate::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls, StateBackend};
+use crate::session_redis::RedisSessions;
 use crate::sessions::Sessions;
-use crate::state_store::MemoryStateStore;
+use crate::state_store::{MemoryStateStore, RedisStateStore, StateStore};
 
 const STATE_SWEEP_EVERY: Duration = Duration::from_secs(10);
 /// Forget rate-limited clients whose buckets have refilled.
@@ -35,6 +36,9 @@ const KEEP_ALIVE: Duration = Duration::from_secs(30);
 const SESSION_PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// A refresh body is a few hundred bytes; nothing we accept needs more.
 const JSON_BODY_LIMIT: usize = 4096;
+/// One Redis command, or one attempt to (re)connect, gives up after this:
+/// while Redis is down requests answer `store_unavailable` quickly.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -44,12 +48,14 @@ pub enum StartupError {
     Io(#[from] std::io::Error),
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("cannot connect to Redis at {url}: {reason}")]
+    Redis { url: String, reason: String },
 }
 
 pub struct Application {
     port: u16,
     server: Server,
-    states: Arc<MemoryStateStore>,
+    states: Option<Arc<MemoryStateStore>>,
     limits: Arc<RateLimits>,
 }
 
@@ -62,34 +68,39 @@ impl Application {
         listener: TcpListener,
         extra_origins: &[String],
     ) -> Result<Self, StartupError> {
-        let db = Database::connect(&settings.database_url).await?;
         let limit_settings = &settings.limits;
-        let states = MemoryStateStore::with_client_share(
-            limit_settings.state_cap,
-            limit_settings.states_per_client(),
-        );
-        states.spawn_sweeper(STATE_SWEEP_EVERY);
+        let stores = Stores::open(settings).await?;
         let limits = RateLimits::new(
             limit_settings.apply_code,
             limit_settings.receive_code,
             limit_settings.trusted_proxies.clone(),
         );
         limits.spawn_cleaner(RATE_LIMIT_CLEAN_EVERY);
-        let sessions = Sessions::new(&db, settings.access_ttl);
+        let Stores {
+            players,
+            sessions,
+            states,
+            state_backend,
+        } = stores;
         sessions.spawn_purger(SESSION_PURGE_EVERY);
+        let memory_states = match &state_backend {
+            StateBackend::Memory(store) => Some(store.clone()),
+            StateBackend::Redis(_) => None,
+        };
         let acwing_client = AcwingClient::new(acwing, settings.acwing_timeout)?;
         let state = web::Data::new(AppState {
             urls: LoginUrls::new(&settings.public_url, &acwing_client),
             login: Login {
-                states: states.clone(),
+                states,
                 acwing: acwing_client,
-                players: PlayerRepo::new(&db),
+                players,
                 state_ttl: settings.state_ttl,
             },
             sessions,
             public_url: settings.public_url.clone(),
             cookies: CookieNames::for_public_url(&settings.public_url),
             limits: limits.clone(),
+            state_backend,
         });
         let csp = csp_for(&settings.static_dir);
         let mut origins = settings.allowed_origins.clone();
@@ -124,12 +135,15 @@ impl Application {
             })
             .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
             .keep_alive(KEEP_ALIVE)
+            // On SIGTERM (or SIGINT) actix stops accepting at once, lets the
+            // requests in flight finish for up to this long, then exits.
+            .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1))
             .listen(listener)?
             .run();
         Ok(Self {
             port,
             server,
-            states,
+            states: memory_states,
             limits,
         })
     }
@@ -138,9 +152,16 @@ impl Application {
         self.port
     }
 
-    /// The login state store, for tests that check its bounds.
-    pub fn states(&self) -> Arc<MemoryStateStore> {
+    /// The in-process login state store, for tests that check its bounds;
+    /// `None` when the states live in Redis.
+    pub fn states(&self) -> Option<Arc<MemoryStateStore>> {
         self.states.clone()
+    }
+
+    /// Stops accepting, lets requests in flight finish, then resolves the
+    /// server's future (what SIGTERM does to the binary).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub fn rate_limits(&self) -> Arc<RateLimits> {
@@ -150,6 +171,79 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Where players, sessions and login states live.
+struct Stores {
+    players: PlayerRepo,
+    sessions: Sessions,
+    states: Arc<dyn StateStore>,
+    state_backend: StateBackend,
+}
+
+impl Stores {
+    /// Without Redis: states in this process, players and sessions in
+    /// SQLite. With Redis: states and sessions there, players in SQLite or
+    /// PostgreSQL (config refuses PostgreSQL without Redis).
+    async fn open(settings: &Settings) -> Result<Stores, StartupError> {
+        let limits = &settings.limits;
+        let Some(redis_url) = &settings.redis_url else {
+            let db = Database::connect(&settings.database_url).await?;
+            let store =
+                MemoryStateStore::with_client_share(limits.state_cap, limits.states_per_client());
+            store.spawn_sweeper(STATE_SWEEP_EVERY);
+            return Ok(Stores {
+                players: PlayerRepo::new(&db),
+                sessions: Sessions::new(&db, settings.access_ttl),
+                states: store.clone(),
+                state_backend: StateBackend::Memory(store),
+            });
+        };
+        let redis = connect_redis(redis_url).await?;
+        let players = match DatabaseKind::of(&settings.database_url) {
+            Some(DatabaseKind::Postgres) => {
+                PlayerRepo::Postgres(connect_postgres(&settings.database_url).await?)
+            }
+            _ => PlayerRepo::new(&Database::connect(&settings.database_url).await?),
+        };
+        let prefix = &settings.redis_prefix;
+        let store = Arc::new(RedisStateStore::new(
+            redis.clone(),
+            prefix,
+            limits.state_cap,
+            limits.states_per_client(),
+        ));
+        Ok(Stores {
+            sessions: Sessions::in_redis(
+                RedisSessions::new(redis, prefix),
+                players.clone(),
+                settings.access_ttl,
+            ),
+            players,
+            states: store.clone(),
+            state_backend: StateBackend::Redis(store),
+        })
+    }
+}
+
+/// One multiplexed connection, shared by every request of this instance
+/// (redis-rs pipelines concurrent commands on it, which is what its
+/// authors recommend over a pool), re-established by itself after Redis
+/// restarts. Each command and each reconnection attempt is bounded, so an
+/// outage costs a request about a second, never a hang.
+async fn connect_redis(url: &str) -> Result<redis::aio::ConnectionManager, StartupError> {
+    let failed = |err: redis::RedisError| StartupError::Redis {
+        url: redact_url(url),
+        reason: err.to_string(),
+    };
+    let client = redis::Client::open(url).map_err(failed)?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(REDIS_TIMEOUT)
+        .set_response_timeout(REDIS_TIMEOUT)
+        .set_number_of_retries(1);
+    redis::aio::ConnectionManager::new_with_config(client, config)
+        .await
+        .map_err(failed)
 }
 
 fn api_routes(cfg: &mut web::ServiceConfig) {
@@ -167,7 +261,8 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
         .route(paths::GETINFO, web::get().to(session::getinfo))
         .route(paths::TOKEN_REFRESH, web::post().to(session::refresh))
         .route(paths::LOGOUT, web::post().to(session::logout))
-        .route(paths::HEALTHZ, web::get().to(health::healthz));
+        .route(paths::HEALTHZ, web::get().to(health::healthz))
+        .route("/metrics", web::get().to(health::metrics));
 }
 
 /// The CSP allows the inline scripts and styles of the page `/` serves:

@@ -22,10 +22,7 @@ const APPLY_ACAPP: &str = "/settings/acwing/acapp/apply_code/";
 const RECEIVE_ACAPP: &str = "/settings/acwing/acapp/receive_code/";
 
 async fn players(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM players")
-        .fetch_one(&app.db().await.reader)
-        .await
-        .unwrap()
+    app.scalar("SELECT COUNT(*) FROM players").await
 }
 
 /// Logs in until it works (or a deadline passes); how long that took.
@@ -91,18 +88,15 @@ async fn intermittent_5xx_fail_some_logins_cleanly_and_each_retry_works() {
     for openid in &failed {
         assert_eq!(app.acapp_login_body(openid).await["result"], "success");
     }
-    let db = app.db().await.reader;
-    let (rows, distinct): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT openid) FROM players")
-            .fetch_one(&db)
-            .await
-            .unwrap();
-    assert_eq!((rows, distinct), (30, 30));
-    let renamed: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM players WHERE username LIKE '%\\_2' ESCAPE '\\'")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM players").await, 30);
+    assert_eq!(
+        app.scalar("SELECT COUNT(DISTINCT openid) FROM players")
+            .await,
+        30
+    );
+    let renamed = app
+        .scalar("SELECT COUNT(*) FROM players WHERE username LIKE '%\\_2' ESCAPE '\\'")
+        .await;
     assert_eq!(renamed, 0, "nobody was created twice");
 }
 

@@ -367,6 +367,9 @@ async fn a_new_web_login_in_the_same_browser_ends_the_old_session() {
 
 #[actix_web::test]
 async fn expired_and_long_revoked_credentials_are_purged() {
+    if support::skip_unless_embedded("Redis expires credentials itself; this reads SQLite") {
+        return;
+    }
     let app = spawn_with(Options {
         access_ttl: Duration::from_secs(5),
         ..Options::default()
@@ -650,6 +653,54 @@ fn bad_configuration_exits_2_with_one_clear_line() {
         assert_eq!(stderr.trim().lines().count(), 1, "{envs:?}: {stderr}");
         assert!(stderr.starts_with("error"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn acapp_demo_1_starts_demo_mode_and_0_does_not() {
+    use std::io::{BufRead, BufReader};
+    let db = std::env::temp_dir().join(format!("acapp-demo-{}.db", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_acapp-server"))
+        .env_remove("ACWING_APPID")
+        .env_remove("ACWING_SECRET")
+        .env_remove("ACWING_SECRET_FILE")
+        .env("ACAPP_DEMO", "1")
+        .env("ACAPP_BIND", "127.0.0.1:0")
+        .env("ACWING_SIMULATOR_BIND", "127.0.0.1:0")
+        .env("ACAPP_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut started = false;
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains("AcApp server listening") => {
+                started = true;
+                break;
+            }
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&db);
+    assert!(started, "ACAPP_DEMO=1 starts the server in demo mode");
+
+    for off in ["0", "false", "no"] {
+        let output = server(&[("ACAPP_DEMO", off)]);
+        assert_eq!(output.status.code(), Some(2), "ACAPP_DEMO={off}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains("--demo"), "{stderr}");
     }
 }
 

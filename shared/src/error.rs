@@ -33,10 +33,13 @@ pub enum ErrorCode {
     RateLimited,
     /// Our own storage failed. The details are in the server log.
     Internal,
+    /// A shared store (Redis or PostgreSQL) cannot be reached right now;
+    /// the server recovers by itself when it is back (HTTP 503).
+    StoreUnavailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::InvalidState,
         ErrorCode::MissingCode,
         ErrorCode::UserRejected,
@@ -48,6 +51,7 @@ impl ErrorCode {
         ErrorCode::Busy,
         ErrorCode::RateLimited,
         ErrorCode::Internal,
+        ErrorCode::StoreUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +67,7 @@ impl ErrorCode {
             ErrorCode::Busy => "busy",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
+            ErrorCode::StoreUnavailable => "store_unavailable",
         }
     }
 
@@ -75,7 +80,7 @@ impl ErrorCode {
             ErrorCode::UserRejected => 403,
             ErrorCode::Unauthorized => 401,
             ErrorCode::AcwingError => 502,
-            ErrorCode::AcwingUnavailable | ErrorCode::Busy => 503,
+            ErrorCode::AcwingUnavailable | ErrorCode::Busy | ErrorCode::StoreUnavailable => 503,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
         }
@@ -95,6 +100,7 @@ impl ErrorCode {
             ErrorCode::Busy => "服务器繁忙，请稍后重试。",
             ErrorCode::RateLimited => "登录请求过于频繁，请稍等片刻再试。",
             ErrorCode::Internal => "服务器出错了，请稍后重试。",
+            ErrorCode::StoreUnavailable => "服务器存储暂时不可用，请稍后重试。",
         }
     }
 }

@@ -90,8 +90,13 @@ pub fn smoke() -> Result {
             "fuzz",
         ])
         // No sanitizer: the targets are safe Rust; debug assertions catch
-        // overflows. Much faster to build.
-        .args(["--sanitizer", "none", "--debug-assertions", target])
+        // overflows. An unoptimised build in a per-user folder outside the
+        // clone: a smoke run needs no speed, and a fresh clone (CI) then
+        // rebuilds nothing it built before.
+        .args(["--sanitizer", "none", "--debug-assertions", "--dev"])
+        .arg("--target-dir")
+        .arg(crate::tools::cache_dir().join("fuzz-target"))
+        .arg(target)
         .arg(&corpus)
         .arg(root().join("fuzz").join("seeds").join(target))
         .arg("--")

@@ -4,6 +4,7 @@ mod bench;
 mod dist;
 mod fuzz;
 mod serve;
+mod services;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -133,6 +134,7 @@ fn test(no_e2e: bool) -> Result {
     ]);
     clippy.env("CARGO_TARGET_DIR", wasm_target_dir());
     sh(clippy)?;
+    services::ensure_stores()?;
     step("tests");
     sh(cargo(&[
         "test",
@@ -142,6 +144,7 @@ fn test(no_e2e: bool) -> Result {
         "--exclude",
         "e2e",
     ]))?;
+    services::test_each_store_kind()?;
     step("frontend unit tests (pure logic, native)");
     sh(cargo(&["test", "--package", "frontend", "--lib"]))?;
     fuzz::smoke()?;

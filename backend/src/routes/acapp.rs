@@ -44,6 +44,7 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
         if let Some(secs) = err.retry_after_secs() {
             response.insert_header((header::RETRY_AFTER, secs));
         }
+        crate::metrics::login("acapp", err.code.as_str());
         return response.json(ErrorBody::new(err.code, err.message));
     }
     let callback = parse_callback(req.query_string());
@@ -60,7 +61,13 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
         })
     };
     match outcome.await {
-        Ok(login) => response.json(login),
-        Err(err) => response.json(ErrorBody::new(err.code, err.message)),
+        Ok(login) => {
+            crate::metrics::login("acapp", "success");
+            response.json(login)
+        }
+        Err(err) => {
+            crate::metrics::login("acapp", err.code.as_str());
+            response.json(ErrorBody::new(err.code, err.message))
+        }
     }
 }

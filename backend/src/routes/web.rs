@@ -51,6 +51,7 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
     // Charged before the state is looked at: a forged state costs as much
     // as a real one.
     if let Err(limited) = app.rate_limit(&req, Endpoint::ReceiveCode) {
+        crate::metrics::login("web", "rate_limited");
         return too_many_callbacks(limited);
     }
     let callback = parse_callback(req.query_string());
@@ -76,7 +77,14 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
     response
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"));
-    match outcome.await {
+    let outcome = outcome.await;
+    crate::metrics::login(
+        "web",
+        outcome
+            .as_ref()
+            .map_or_else(|e| e.code.as_str(), |_| "success"),
+    );
+    match outcome {
         Ok(token) => response
             .insert_header((header::LOCATION, "/"))
             .cookie(app.cookie(

@@ -4,6 +4,7 @@
 //! replace the in-memory one when several servers run.
 
 mod memory;
+mod redis;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::secret::random_hex;
 
 pub use memory::MemoryStateStore;
+pub use redis::RedisStateStore;
 
 /// Which login flow a state was issued for; the other flow refuses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +56,9 @@ pub enum StoreError {
     Full,
     #[error("this client has too many logins in progress")]
     ClientFull,
+    /// A shared store (Redis) did not answer; the next call tries again.
+    #[error("the state store is unreachable: {0}")]
+    Unavailable(String),
 }
 
 #[async_trait]

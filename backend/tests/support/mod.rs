@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod services;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -60,13 +62,71 @@ pub struct TestApp {
     /// A browser: keeps cookies, never follows redirects.
     pub browser: reqwest::Client,
     pub db: PathBuf,
+    /// Where the players are: `sqlite://<db>` or a PostgreSQL URL.
+    pub database_url: String,
     pub acwing: AcwingSettings,
     /// The server's login state store, to check its bounds.
     pub states: Arc<MemoryStateStore>,
     pub limits: Arc<RateLimits>,
 }
 
+/// Where the app under test keeps its data: `ACAPP_TEST_STORES` picks it
+/// for a whole run (`cargo xtask test` runs the suites once per kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// The defaults: states in the process, players and sessions in SQLite.
+    Embedded,
+    /// States and sessions in Redis, players in SQLite.
+    Redis,
+    /// States and sessions in Redis, players in PostgreSQL.
+    RedisPostgres,
+}
+
+pub fn store_kind() -> StoreKind {
+    match std::env::var("ACAPP_TEST_STORES").as_deref() {
+        Err(_) | Ok("" | "embedded") => StoreKind::Embedded,
+        Ok("redis") => StoreKind::Redis,
+        Ok("redis+postgres") => StoreKind::RedisPostgres,
+        Ok(other) => panic!("ACAPP_TEST_STORES={other}: use embedded, redis or redis+postgres"),
+    }
+}
+
+/// For tests that look inside the embedded stores (the SQLite file, the
+/// in-process state store): true, with a note, when this run uses others.
+pub fn skip_unless_embedded(why: &str) -> bool {
+    let skip = store_kind() != StoreKind::Embedded;
+    if skip {
+        eprintln!("skipped with ACAPP_TEST_STORES={:?}: {why}", store_kind());
+    }
+    skip
+}
+
+/// One redis-server for the whole test binary; each app gets its own key
+/// prefix. It stops when the binary exits (see `services`).
+pub fn shared_redis() -> String {
+    static REDIS: OnceLock<services::Redis> = OnceLock::new();
+    REDIS.get_or_init(services::Redis::start_shared).url()
+}
+
+/// One PostgreSQL for the whole test binary; each app gets its own database.
+pub fn shared_postgres() -> &'static services::Postgres {
+    static PG: OnceLock<services::Postgres> = OnceLock::new();
+    PG.get_or_init(services::Postgres::start_shared)
+}
+
+/// Explicit stores, for tests that run their own Redis or PostgreSQL (to
+/// stop them) or share them between two apps.
+#[derive(Debug, Clone, Default)]
+pub struct StoreUrls {
+    pub redis_url: Option<String>,
+    pub redis_prefix: Option<String>,
+    /// Default: a fresh SQLite file.
+    pub database_url: Option<String>,
+}
+
 pub struct Options {
+    /// Default: what `ACAPP_TEST_STORES` says.
+    pub stores: Option<StoreUrls>,
     pub state_ttl: Duration,
     pub acwing_timeout: Duration,
     /// Point the app at this AcWing instead of the simulator.
@@ -91,7 +151,26 @@ impl Default for Options {
             access_ttl: Duration::from_secs(900),
             limits: LimitSettings::default(),
             static_dir: None,
+            stores: None,
         }
+    }
+}
+
+/// The stores `ACAPP_TEST_STORES` asks for, fresh for one app.
+pub async fn default_stores() -> StoreUrls {
+    let prefix = Some(format!("t{}:", random_hex(6)));
+    match store_kind() {
+        StoreKind::Embedded => StoreUrls::default(),
+        StoreKind::Redis => StoreUrls {
+            redis_url: Some(shared_redis()),
+            redis_prefix: prefix,
+            database_url: None,
+        },
+        StoreKind::RedisPostgres => StoreUrls {
+            redis_url: Some(shared_redis()),
+            redis_prefix: prefix,
+            database_url: Some(shared_postgres().create_database().await),
+        },
     }
 }
 
@@ -124,6 +203,10 @@ pub async fn spawn_with(options: Options) -> TestApp {
     let port = listener.local_addr().unwrap().port();
     let address = format!("http://127.0.0.1:{port}");
     let db = std::env::temp_dir().join(format!("acapp-test-{}.db", random_hex(8)));
+    let stores = match options.stores {
+        Some(stores) => stores,
+        None => default_stores().await,
+    };
     let acwing = AcwingSettings {
         appid: APPID.into(),
         secret: AppSecret::new(secret.clone()),
@@ -134,7 +217,16 @@ pub async fn spawn_with(options: Options) -> TestApp {
         acwing_timeout: options.acwing_timeout,
         bind: listener.local_addr().unwrap(),
         public_url: Url::parse(options.public_url.as_deref().unwrap_or(&address)).unwrap(),
-        database_url: format!("sqlite://{}", db.display()),
+        database_url: stores
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", db.display())),
+        redis_url: stores.redis_url.clone(),
+        redis_prefix: stores
+            .redis_prefix
+            .clone()
+            .unwrap_or_else(|| "acapp:".into()),
+        shutdown_timeout: Duration::from_secs(5),
         allowed_origins: vec!["https://www.acwing.com".into()],
         state_ttl: options.state_ttl,
         access_ttl: options.access_ttl,
@@ -146,10 +238,13 @@ pub async fn spawn_with(options: Options) -> TestApp {
     let app = Application::build(&settings, &acwing, listener, &[])
         .await
         .expect("the app starts");
-    let states = app.states();
+    // With Redis there is no in-process store; an empty one stands in, and
+    // the tests that inspect it skip themselves (`skip_unless_embedded`).
+    let states = app.states().unwrap_or_else(|| MemoryStateStore::new(100));
     let limits = app.rate_limits();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
+        database_url: settings.database_url.clone(),
         states,
         limits,
         public_url: settings
@@ -290,6 +385,48 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Login states outstanding, as `/metrics` reports them (the
+    /// in-process store's size, or the shared count in Redis).
+    pub async fn states_held(&self) -> usize {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metric(&text, "acapp_login_states_outstanding").expect("the gauge is reported") as usize
+    }
+
+    /// One number from the player database, whichever kind it is.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        if self.database_url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        } else {
+            let (n,): (i64,) = sqlx::query_as(sql)
+                .fetch_one(&self.db().await.reader)
+                .await
+                .unwrap();
+            n
+        }
+    }
+
+    /// One statement on the player database, whichever kind it is.
+    pub async fn execute(&self, sql: &str) {
+        if self.database_url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        } else {
+            sqlx::query(sql)
+                .execute(&self.db().await.writer)
+                .await
+                .unwrap();
+        }
+    }
+
     pub fn add_user(&self, openid: &str, username: &str) {
         self.sim.add_user(SimUser {
             openid: openid.into(),
@@ -297,4 +434,12 @@ impl TestApp {
             photo: format!("https://cdn.acwing.com/media/user/profile/photo/{openid}.png"),
         });
     }
+}
+
+/// The value of the sample `name` (labels included, as written) in a
+/// Prometheus text exposition.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }

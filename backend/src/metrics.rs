@@ -1,0 +1,107 @@
+//! Prometheus metrics, served at `GET /metrics` in the text format.
+//!
+//! The counters and histograms are process-wide (one server per process
+//! in production; tests compare before and after). The number of states
+//! outstanding is read from the state store at each scrape, so with Redis
+//! every instance reports the shared total.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    logins: IntCounterVec,
+    upstream: HistogramVec,
+    acwing_errors: IntCounterVec,
+}
+
+/// AcWing answers in tens to hundreds of ms; the timeout is 10 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let registry = Registry::new();
+        let logins = IntCounterVec::new(
+            Opts::new(
+                "acapp_logins_total",
+                "Completed receive_code calls, by flow and result (success or the error code)",
+            ),
+            &["flow", "result"],
+        )
+        .expect("valid metric");
+        let upstream = HistogramVec::new(
+            HistogramOpts::new(
+                "acapp_acwing_request_duration_seconds",
+                "Time of each call to AcWing, by endpoint and outcome",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["endpoint", "outcome"],
+        )
+        .expect("valid metric");
+        let acwing_errors = IntCounterVec::new(
+            Opts::new(
+                "acapp_acwing_errors_total",
+                "AcWing errcodes, from its API or in a callback",
+            ),
+            &["errcode"],
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(logins.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(upstream.clone()),
+            Box::new(acwing_errors.clone()),
+        ] {
+            registry.register(collector).expect("registered once");
+        }
+        Metrics {
+            registry,
+            logins,
+            upstream,
+            acwing_errors,
+        }
+    })
+}
+
+/// A finished receive_code: `result` is `success` or an error code.
+pub fn login(flow: &str, result: &str) {
+    metrics().logins.with_label_values(&[flow, result]).inc();
+}
+
+/// A call to AcWing's `endpoint`, `ok` or an error kind.
+pub fn upstream(endpoint: &str, outcome: &str, took: Duration) {
+    metrics()
+        .upstream
+        .with_label_values(&[endpoint, outcome])
+        .observe(took.as_secs_f64());
+}
+
+/// An AcWing errcode, already sanitised to a short integer or `?`.
+pub fn acwing_error(errcode: &str) {
+    metrics().acwing_errors.with_label_values(&[errcode]).inc();
+}
+
+/// Everything, in Prometheus's text format; `states` is the number of
+/// login states outstanding, when the store could say.
+pub fn render(states: Option<u64>) -> String {
+    let mut families = metrics().registry.gather();
+    if let Some(states) = states {
+        let gauge = IntGauge::new(
+            "acapp_login_states_outstanding",
+            "Login states issued and neither used nor expired",
+        )
+        .expect("valid metric");
+        gauge.set(i64::try_from(states).unwrap_or(i64::MAX));
+        families.extend(prometheus::core::Collector::collect(&gauge));
+    }
+    let mut out = Vec::new();
+    // Encoding into a Vec fails only on invalid metric families.
+    let _ = TextEncoder::new().encode(&families, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}

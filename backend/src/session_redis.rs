@@ -1,0 +1,186 @@
+//! Session credentials in Redis, for several instances.
+//!
+//! The same model as the SQL tables (see `sessions`): each credential is a
+//! hash `cred:<sha256>` holding its family, player and kind, living exactly
+//! as long as the credential (Redis expiry replaces the hourly purge); a
+//! revoked family is a key `revoked:<family>` that outlives every
+//! credential it could name. Every operation that reads and then writes is
+//! one Lua script, which Redis runs alone: of any number of concurrent
+//! refreshes of one token, on any instances, exactly one claims it.
+
+use redis::aio::ConnectionManager;
+use redis::Script;
+
+/// Long enough that every credential of a family revoked now has expired
+/// before the mark does (refresh tokens are the longest-lived).
+const REVOKED_KEPT_SECS: i64 = crate::sessions::REFRESH_LIFETIME_SECS;
+
+/// KEYS: credential. ARGV: revoked-key prefix, now, kept secs.
+const REVOKE: &str = r#"
+local family = redis.call('HGET', KEYS[1], 'family')
+if family then redis.call('SET', ARGV[1] .. family, ARGV[2], 'EX', ARGV[3]) end
+return 0
+"#;
+
+/// KEYS: credential. ARGV: revoked-key prefix. The player id, or nil.
+const AUTHENTICATE: &str = r#"
+local c = redis.call('HMGET', KEYS[1], 'kind', 'family', 'player')
+if c[1] ~= 'cookie' and c[1] ~= 'access' then return false end
+if redis.call('EXISTS', ARGV[1] .. c[2]) == 1 then return false end
+return c[3]
+"#;
+
+/// KEYS: refresh credential, new access, new refresh.
+/// ARGV: revoked-key prefix, now, kept secs, access ttl, refresh ttl.
+/// Returns {1, player} (claimed), {2} (reuse: family revoked now), {0}.
+const ROTATE: &str = r#"
+local c = redis.call('HMGET', KEYS[1], 'kind', 'family', 'player', 'used')
+if c[1] ~= 'refresh' then return {0} end
+local revoked = redis.call('EXISTS', ARGV[1] .. c[2]) == 1
+if c[4] then
+  if revoked then return {0} end
+  redis.call('SET', ARGV[1] .. c[2], ARGV[2], 'EX', ARGV[3])
+  return {2}
+end
+if revoked then return {0} end
+redis.call('HSET', KEYS[1], 'used', ARGV[2])
+redis.call('HSET', KEYS[2], 'kind', 'access', 'family', c[2], 'player', c[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('HSET', KEYS[3], 'kind', 'refresh', 'family', c[2], 'player', c[3])
+redis.call('EXPIRE', KEYS[3], ARGV[5])
+return {1, tonumber(c[3])}
+"#;
+
+/// KEYS: the credentials. ARGV: family, player, then kind and ttl per key.
+const START: &str = r#"
+for i, key in ipairs(KEYS) do
+  redis.call('HSET', key, 'kind', ARGV[1 + 2 * i], 'family', ARGV[1], 'player', ARGV[2])
+  redis.call('EXPIRE', key, ARGV[2 + 2 * i])
+end
+return 0
+"#;
+
+/// What a refresh did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rotation {
+    Claimed { player_id: i64 },
+    Reused,
+    Invalid,
+}
+
+#[derive(Clone)]
+pub struct RedisSessions {
+    redis: ConnectionManager,
+    prefix: String,
+    revoke: Script,
+    authenticate: Script,
+    rotate: Script,
+    start: Script,
+}
+
+/// A credential to write: its hash, kind and lifetime.
+pub struct NewCredential<'a> {
+    pub hash: &'a str,
+    pub kind: &'static str,
+    pub ttl_secs: i64,
+}
+
+impl RedisSessions {
+    pub fn new(redis: ConnectionManager, prefix: &str) -> Self {
+        Self {
+            redis,
+            prefix: prefix.to_owned(),
+            revoke: Script::new(REVOKE),
+            authenticate: Script::new(AUTHENTICATE),
+            rotate: Script::new(ROTATE),
+            start: Script::new(START),
+        }
+    }
+
+    fn cred(&self, hash: &str) -> String {
+        format!("{}cred:{hash}", self.prefix)
+    }
+
+    fn revoked_prefix(&self) -> String {
+        format!("{}revoked:", self.prefix)
+    }
+
+    /// Writes a family's credentials in one script.
+    pub async fn start(
+        &self,
+        family: i64,
+        player_id: i64,
+        credentials: &[NewCredential<'_>],
+    ) -> Result<(), redis::RedisError> {
+        let mut invocation = self.start.prepare_invoke();
+        invocation.arg(family).arg(player_id);
+        for credential in credentials {
+            invocation
+                .key(self.cred(credential.hash))
+                .arg(credential.kind)
+                .arg(credential.ttl_secs.max(1));
+        }
+        let mut redis = self.redis.clone();
+        invocation.invoke_async::<i64>(&mut redis).await?;
+        Ok(())
+    }
+
+    pub async fn revoke(&self, hash: &str, now: i64) -> Result<(), redis::RedisError> {
+        let mut redis = self.redis.clone();
+        self.revoke
+            .key(self.cred(hash))
+            .arg(self.revoked_prefix())
+            .arg(now)
+            .arg(REVOKED_KEPT_SECS)
+            .invoke_async::<i64>(&mut redis)
+            .await?;
+        Ok(())
+    }
+
+    /// The player behind a live cookie or access token.
+    pub async fn authenticate(&self, hash: &str) -> Result<Option<i64>, redis::RedisError> {
+        let mut redis = self.redis.clone();
+        self.authenticate
+            .key(self.cred(hash))
+            .arg(self.revoked_prefix())
+            .invoke_async(&mut redis)
+            .await
+    }
+
+    /// Claims refresh token `hash` and writes the new pair, atomically.
+    pub async fn rotate(
+        &self,
+        hash: &str,
+        access: &NewCredential<'_>,
+        refresh: &NewCredential<'_>,
+        now: i64,
+    ) -> Result<Rotation, redis::RedisError> {
+        let mut redis = self.redis.clone();
+        let outcome: Vec<i64> = self
+            .rotate
+            .key(self.cred(hash))
+            .key(self.cred(access.hash))
+            .key(self.cred(refresh.hash))
+            .arg(self.revoked_prefix())
+            .arg(now)
+            .arg(REVOKED_KEPT_SECS)
+            .arg(access.ttl_secs.max(1))
+            .arg(refresh.ttl_secs.max(1))
+            .invoke_async(&mut redis)
+            .await?;
+        Ok(match outcome.as_slice() {
+            [1, player_id] => Rotation::Claimed {
+                player_id: *player_id,
+            },
+            [2] => Rotation::Reused,
+            _ => Rotation::Invalid,
+        })
+    }
+
+    /// A round trip, for readiness.
+    pub async fn ping(&self) -> Result<(), redis::RedisError> {
+        let mut redis = self.redis.clone();
+        redis::cmd("PING").query_async::<String>(&mut redis).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! Graceful shutdown of the real `acapp-server` binary: SIGTERM while
+//! logins wait on a slow AcWing.
+
+mod support;
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use acwing_sim::{Fault, SimConfig, SimUser, Simulator};
+use backend::secret::random_hex;
+use futures::future::join_all;
+use serde_json::Value;
+use support::APPID;
+
+const LOGINS: usize = 40;
+/// Each AcWing call takes this long, so logins are surely in flight.
+const ACWING_LATENCY: Duration = Duration::from_millis(700);
+
+#[actix_web::test]
+async fn sigterm_lets_logins_in_flight_finish_and_accepts_nothing_new() {
+    let secret = random_hex(16);
+    let mut users = SimConfig::demo_users();
+    users.extend((0..LOGINS).map(|i| SimUser {
+        openid: format!("openid-t{i}"),
+        username: format!("t{i}"),
+        photo: String::new(),
+    }));
+    let acwing = Simulator::start(
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        SimConfig {
+            appid: APPID.into(),
+            secret: secret.clone(),
+            users,
+            app_public_url: None,
+        },
+    )
+    .unwrap();
+    let port = support::services::free_port();
+    let address = format!("http://127.0.0.1:{port}");
+    let db = std::env::temp_dir().join(format!("acapp-term-{}.db", random_hex(8)));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_acapp-server"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ACWING_APPID", APPID)
+        .env("ACWING_SECRET", &secret)
+        .env("ACWING_BASE_URL", acwing.base_url())
+        .env("ACAPP_BIND", format!("127.0.0.1:{port}"))
+        .env("ACAPP_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env(
+            "ACAPP_STATIC_DIR",
+            std::env::temp_dir().join("acapp-no-dist"),
+        )
+        .env("ACAPP_SHUTDOWN_TIMEOUT", "20")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server binary starts");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    while !matches!(client.get(format!("{address}/healthz")).send().await, Ok(r) if r.status().is_success())
+    {
+        assert!(child.try_wait().unwrap().is_none(), "the server exited");
+        assert!(started.elapsed() < Duration::from_secs(30), "never healthy");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Every login has its state before the slow part begins.
+    let mut states = Vec::new();
+    for _ in 0..LOGINS {
+        let apply: Value = client
+            .get(format!("{address}/settings/acwing/acapp/apply_code/"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        states.push(apply["state"].as_str().unwrap().to_owned());
+    }
+    acwing.set_fault(Some(Fault::Latency(ACWING_LATENCY)));
+    let logins = join_all(states.iter().enumerate().map(|(i, state)| {
+        let (client, address, acwing) = (&client, &address, &acwing);
+        async move {
+            let code = acwing.issue_code(&format!("openid-t{i}")).unwrap();
+            let response = client
+                .get(format!("{address}/settings/acwing/acapp/receive_code/"))
+                .query(&[("code", code.as_str()), ("state", state.as_str())])
+                .send()
+                .await;
+            match response {
+                Ok(r) => r.json::<Value>().await.unwrap_or(Value::Null),
+                Err(e) => Value::String(format!("no answer: {e}")),
+            }
+        }
+    }));
+    let terminate = async {
+        // The logins are now waiting on AcWing (at least 700 ms each).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let signalled = Instant::now();
+        // The listener closes at once: nothing new is accepted.
+        let mut refused_after = None;
+        while signalled.elapsed() < Duration::from_secs(2) {
+            if TcpStream::connect(("127.0.0.1", port)).is_err() {
+                refused_after = Some(signalled.elapsed());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        (signalled, refused_after)
+    };
+    let (bodies, (signalled, refused_after)) = futures::join!(logins, terminate);
+    let finished_after = signalled.elapsed();
+    let refused_after = refused_after.expect("new connections are refused after SIGTERM");
+    assert!(
+        refused_after < ACWING_LATENCY,
+        "refused while logins were still in flight ({refused_after:?})"
+    );
+    for body in &bodies {
+        assert_eq!(body["result"], "success", "a login failed half-way: {body}");
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(25),
+            "never exited"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    println!(
+        "SIGTERM: new connections refused after {refused_after:?}; {LOGINS} logins in flight \
+         finished {finished_after:?} after the signal; exited after {:?}",
+        signalled.elapsed()
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}
