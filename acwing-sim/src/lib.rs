@@ -72,6 +72,10 @@ pub struct SimOptions {
     /// Serve `POST /_sim/control/latency/{ms}`, so a simulator in another
     /// process can have its latency changed (load tests).
     pub control: bool,
+    /// trunk's autoreload websocket (`ws://…/.well-known/trunk/ws`): the
+    /// AcApp window page listens to it and reloads after each rebuild, as
+    /// the page trunk serves does (the frontend dev loop).
+    pub live_reload: Option<String>,
 }
 
 impl Default for SimOptions {
@@ -80,6 +84,7 @@ impl Default for SimOptions {
             workers: 1,
             auto_users: false,
             control: false,
+            live_reload: None,
         }
     }
 }
@@ -118,6 +123,7 @@ pub struct Simulator {
 struct Inner {
     base_url: String,
     config: SimConfig,
+    live_reload: Option<String>,
     store: Store,
     fault: parking_lot::Mutex<Option<Fault>>,
     /// API calls seen while a fault was set, for `Fault::Flaky`.
@@ -140,6 +146,7 @@ impl Simulator {
             base_url,
             store: Store::new(config.users.clone(), options.auto_users),
             config,
+            live_reload: options.live_reload.clone(),
             fault: parking_lot::Mutex::new(None),
             faulted_calls: std::sync::atomic::AtomicUsize::new(0),
         });

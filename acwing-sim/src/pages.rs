@@ -183,6 +183,7 @@ pub async fn acapp_window(sim: web::Data<Inner>, q: web::Query<WindowQuery>) -> 
     });
     // `</` cannot appear in JSON we embed in a script, so it cannot close it.
     let config = config.to_string().replace("</", "<\\/");
+    let live_reload = live_reload_script(sim.live_reload.as_deref());
     html(format!(
         r#"<!doctype html><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">
 <title>AcWing AcApp (simulated)</title>
@@ -315,9 +316,61 @@ try {{
 }} catch (err) {{
   document.getElementById("sim-error").textContent = " " + String(err);
 }}
-</script>"#,
+</script>{live_reload}"#,
         options = user_options(&sim),
     ))
+}
+
+/// In the frontend dev loop the window follows trunk's autoreload
+/// websocket, as the page trunk serves does: it reloads after a rebuild,
+/// shows a failed build instead of quietly running the old one, and
+/// reloads when trunk comes back after a restart (or first starts: the
+/// backend may answer before trunk's first build is done). Only then: in
+/// plain demo mode there is no trunk, and a socket retrying forever would
+/// fill the console with errors.
+fn live_reload_script(socket: Option<&str>) -> String {
+    let Some(socket) = socket else {
+        return String::new();
+    };
+    let socket = serde_json::Value::from(socket)
+        .to_string()
+        .replace("</", "<\\/");
+    format!(
+        r#"
+<div id="sim-build-failure" style="display:none;position:fixed;inset:0;z-index:1000000;background:#2b0d0de6;color:#fdd;padding:2em;font:14px/1.5 monospace;white-space:pre-wrap;overflow:auto"></div>
+<script>
+(() => {{
+  const url = {socket};
+  const banner = document.getElementById("sim-build-failure");
+  // For tests: "connecting", "open" or "closed".
+  document.body.dataset.liveReload = "connecting";
+  function connect(reloadOnOpen) {{
+    const ws = new WebSocket(url);
+    ws.onopen = () => {{
+      document.body.dataset.liveReload = "open";
+      if (reloadOnOpen) location.reload();
+    }};
+    ws.onmessage = (ev) => {{
+      let msg;
+      try {{ msg = JSON.parse(ev.data); }} catch (err) {{ return; }}
+      if (msg.type === "reload") location.reload();
+      if (msg.type === "buildFailure") {{
+        banner.textContent = "trunk: the build failed; this window still runs the previous build.\n\n" + msg.data.reason;
+        banner.style.display = "block";
+        console.error("trunk build failed:", msg.data.reason);
+      }}
+    }};
+    // trunk stopped or has not started yet: try again, and reload once it
+    // answers, since it will have built afresh.
+    ws.onclose = () => {{
+      document.body.dataset.liveReload = "closed";
+      setTimeout(() => connect(true), 2000);
+    }};
+  }}
+  connect(false);
+}})();
+</script>"#
+    )
 }
 
 /// A generated avatar, so demo pages show photos without reaching a CDN.
@@ -339,4 +392,21 @@ pub async fn avatar(name: web::Path<String>) -> HttpResponse {
         .body(format!(
             r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="hsl({hue},55%,45%)"/><text x="32" y="42" font-size="30" text-anchor="middle" fill="#fff" font-family="sans-serif">{initial}</text></svg>"##
         ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::live_reload_script;
+
+    #[test]
+    fn the_window_follows_trunk_only_in_the_dev_loop() {
+        assert_eq!(live_reload_script(None), "");
+        let script = live_reload_script(Some("ws://127.0.0.1:8080/.well-known/trunk/ws"));
+        assert!(script.contains(r#"const url = "ws://127.0.0.1:8080/.well-known/trunk/ws";"#));
+        assert!(script.contains("location.reload()"));
+        assert!(script.contains("buildFailure"));
+        // A hostile socket URL cannot close the script element.
+        let hostile = live_reload_script(Some("ws://x/</script><script>alert(1)"));
+        assert!(!hostile.contains("</script><script>alert"), "{hostile}");
+    }
 }

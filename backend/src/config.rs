@@ -36,6 +36,11 @@ pub struct Cli {
     /// The variable takes 1/0, true/false, yes/no or on/off.
     #[arg(long, env = "ACAPP_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
+    /// The frontend dev loop: demo mode behind `trunk serve`. The public URL
+    /// defaults to trunk's http://127.0.0.1:8080, so both logins come back
+    /// through trunk, and the simulated AcApp window reloads when trunk rebuilds.
+    #[arg(long, env = "ACAPP_DEV", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dev: bool,
     /// AcWing's root; every AcWing URL is derived from it [default: https://www.acwing.com].
     #[arg(long, env = "ACWING_BASE_URL")]
     pub acwing_base_url: Option<String>,
@@ -136,8 +141,15 @@ fn parse_secret(raw: &str) -> Result<AppSecret, String> {
 #[derive(Debug, Clone)]
 pub enum AcwingMode {
     Real(AcwingSettings),
-    Demo { simulator_bind: SocketAddr },
+    Demo {
+        simulator_bind: SocketAddr,
+        /// trunk's autoreload websocket, in the frontend dev loop (`--dev`).
+        trunk_socket: Option<String>,
+    },
 }
+
+/// Where `trunk serve` listens (Trunk.toml), for `--dev`.
+pub const TRUNK_SERVE_URL: &str = "http://127.0.0.1:8080";
 
 #[derive(Debug, Clone)]
 pub struct AcwingSettings {
@@ -307,9 +319,15 @@ impl Cli {
             (None, Some(path)) => Some(read_secret_file(path)?),
             (None, None) => None,
         };
-        let acwing = match (self.demo, self.appid, secret) {
+        let public_url = match (self.public_url, self.dev) {
+            (Some(raw), _) => http_url("ACAPP_PUBLIC_URL", &raw)?,
+            (None, true) => http_url("ACAPP_PUBLIC_URL", TRUNK_SERVE_URL)?,
+            (None, false) => http_url("ACAPP_PUBLIC_URL", &format!("http://{}", self.bind))?,
+        };
+        let acwing = match (self.demo || self.dev, self.appid, secret) {
             (true, None, None) if self.acwing_base_url.is_none() => AcwingMode::Demo {
                 simulator_bind: self.simulator_bind,
+                trunk_socket: self.dev.then(|| trunk_socket(&public_url)),
             },
             (true, ..) => return Err(ConfigError::DemoWithCredentials),
             (false, Some(appid), Some(secret)) => {
@@ -330,10 +348,6 @@ impl Cli {
             }
             (false, None, None) => return Err(ConfigError::NoCredentials),
             (false, ..) => return Err(ConfigError::HalfCredentials),
-        };
-        let public_url = match self.public_url {
-            Some(raw) => http_url("ACAPP_PUBLIC_URL", &raw)?,
-            None => http_url("ACAPP_PUBLIC_URL", &format!("http://{}", self.bind))?,
         };
         // Routes, `Location: /` and cookie paths all assume the site root.
         if public_url.path() != "/" {
@@ -425,6 +439,20 @@ fn normalise_origin(raw: &str) -> Result<String, ConfigError> {
     Ok(url.origin().ascii_serialization())
 }
 
+/// trunk serves its autoreload websocket at this path of the site it serves.
+fn trunk_socket(public_url: &Url) -> String {
+    let scheme = if public_url.scheme() == "https" {
+        "wss"
+    } else {
+        "ws"
+    };
+    let host = public_url.host_str().unwrap_or("127.0.0.1");
+    match public_url.port() {
+        Some(port) => format!("{scheme}://{host}:{port}/.well-known/trunk/ws"),
+        None => format!("{scheme}://{host}/.well-known/trunk/ws"),
+    }
+}
+
 /// `public_url` with `path` appended, `path` starting with `/`.
 pub fn public_endpoint(public_url: &Url, path: &str) -> String {
     format!("{}{}", public_url.as_str().trim_end_matches('/'), path)
@@ -512,6 +540,43 @@ mod tests {
             "http://127.0.0.1:9000/x/"
         );
         assert!(matches!(settings.acwing, AcwingMode::Demo { .. }));
+    }
+
+    #[test]
+    fn dev_mode_is_demo_mode_behind_trunk() {
+        let settings = cli(&["--dev"]).into_settings().unwrap();
+        assert_eq!(
+            public_endpoint(&settings.public_url, "/x/"),
+            "http://127.0.0.1:8080/x/"
+        );
+        let AcwingMode::Demo { trunk_socket, .. } = settings.acwing else {
+            panic!("--dev runs against the simulator");
+        };
+        assert_eq!(
+            trunk_socket.as_deref(),
+            Some("ws://127.0.0.1:8080/.well-known/trunk/ws")
+        );
+        // Plain demo mode has no trunk to listen to.
+        let demo = cli(&["--demo"]).into_settings().unwrap();
+        assert!(matches!(
+            demo.acwing,
+            AcwingMode::Demo {
+                trunk_socket: None,
+                ..
+            }
+        ));
+        let elsewhere = cli(&["--dev", "--public-url", "https://dev.example:9443"])
+            .into_settings()
+            .unwrap();
+        let AcwingMode::Demo { trunk_socket, .. } = elsewhere.acwing else {
+            panic!("--dev runs against the simulator");
+        };
+        assert_eq!(
+            trunk_socket.as_deref(),
+            Some("wss://dev.example:9443/.well-known/trunk/ws")
+        );
+        let real = cli(&["--dev", "--appid", "1", "--secret", "s"]).into_settings();
+        assert_eq!(real.unwrap_err(), ConfigError::DemoWithCredentials);
     }
 
     #[test]

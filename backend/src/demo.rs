@@ -3,7 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 
-use acwing_sim::{SimConfig, Simulator};
+use acwing_sim::{SimConfig, SimOptions, Simulator};
 use url::Url;
 
 use crate::config::AcwingSettings;
@@ -12,19 +12,26 @@ use crate::secret::{random_hex, AppSecret};
 pub const DEMO_APPID: &str = "1000";
 
 /// Starts the simulator with a fresh secret that exists only in this process.
+/// With `trunk_socket` (the dev loop), its AcApp window page reloads when
+/// trunk rebuilds.
 pub fn start_simulator(
     bind: SocketAddr,
     app_public_url: &Url,
+    trunk_socket: Option<String>,
 ) -> std::io::Result<(Simulator, AcwingSettings)> {
     let secret = random_hex(16);
     let listener = TcpListener::bind(bind)?;
-    let simulator = Simulator::start(
+    let simulator = Simulator::start_with(
         listener,
         SimConfig {
             appid: DEMO_APPID.to_owned(),
             secret: secret.clone(),
             users: SimConfig::demo_users(),
             app_public_url: Some(app_public_url.as_str().trim_end_matches('/').to_owned()),
+        },
+        SimOptions {
+            live_reload: trunk_socket,
+            ..SimOptions::default()
         },
     )?;
     // Demo players get photos the simulator serves, as the CDN is far away.

@@ -50,8 +50,11 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {} (ACAPP_BIND): {e}", settings.bind))?;
     let (acwing, extra_origins, simulator) = match &settings.acwing {
         AcwingMode::Real(acwing) => (acwing.clone(), Vec::new(), None),
-        AcwingMode::Demo { simulator_bind } => {
-            let (simulator, acwing) = start_simulator(*simulator_bind, &settings.public_url)
+        AcwingMode::Demo {
+            simulator_bind,
+            trunk_socket,
+        } => {
+            let (simulator, acwing) = start_simulator(*simulator_bind, &settings.public_url, trunk_socket.clone())
                 .map_err(|e| format!("cannot start the AcWing simulator on {simulator_bind} (ACWING_SIMULATOR_BIND): {e}"))?;
             tracing::warn!(
                 simulator = %simulator.base_url(),

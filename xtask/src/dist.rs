@@ -85,7 +85,10 @@ pub fn dist() -> Result<PathBuf> {
         &root().join("frontend/acapp/game.css"),
         &out.join("game.css"),
     )?;
-    copy(&root().join("index.html"), &dist.join("index.html"))?;
+    copy(
+        &root().join("frontend/index.html"),
+        &dist.join("index.html"),
+    )?;
 
     let bundle_files = [
         "game.js".to_owned(),

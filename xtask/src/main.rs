@@ -3,6 +3,7 @@
 mod bench;
 mod dist;
 mod fuzz;
+mod serve;
 mod services;
 mod tools;
 
@@ -17,7 +18,8 @@ const USAGE: &str = "usage: cargo xtask <run|test|dist>
   run   set up what is missing, build the frontend, start the app in demo mode
   test [--no-e2e]  fmt, clippy (-D warnings) and every test; --no-e2e skips the browser tests
   dist  build the frontend bundle into dist/ and print its sizes
-  serve the frontend dev loop: the backend in demo mode behind `trunk serve` (hot reload)
+  setup install the pinned tools (trunk too) and link them where a bare `trunk serve` finds them
+  serve the frontend dev loop: the backend (--dev) behind `trunk serve` (hot reload)
   bench [--quick]  build in release mode and benchmark; writes target/bench/report.md";
 
 fn main() -> ExitCode {
@@ -26,7 +28,8 @@ fn main() -> ExitCode {
         Some("run") => run(),
         Some("test") => test(std::env::args().any(|a| a == "--no-e2e")),
         Some("dist") => dist().map(|_| ()),
-        Some("serve") => serve(),
+        Some("setup") => setup(),
+        Some("serve") => serve::serve(),
         Some("bench") => bench::bench(std::env::args().any(|a| a == "--quick")),
         _ => Err(USAGE.to_owned()),
     };
@@ -71,6 +74,8 @@ fn cargo(args: &[&str]) -> Command {
 
 fn run() -> Result {
     dist()?;
+    // Cheap, and then a bare `trunk serve` finds the tools too.
+    tools::link_for_trunk(&tools::ensure_all()?)?;
     step("starting the server in demo mode (release build: the first one takes a few minutes)");
     sh(cargo(&[
         "run",
@@ -84,51 +89,21 @@ fn run() -> Result {
     ]))
 }
 
-/// The frontend dev loop: trunk serves the app with hot reload on :8080 and
-/// proxies the API to the backend, which believes it lives on :8080 so that
-/// both redirect_uris come back through trunk.
-fn serve() -> Result {
+/// Everything the dev loop needs, once per user: afterwards a bare `trunk
+/// serve` or `trunk build --release` works offline with no PATH changes.
+fn setup() -> Result {
     let tools = tools::ensure_all()?;
     let trunk = tools::ensure_trunk()?;
-    step("starting the backend (demo mode) for trunk on http://127.0.0.1:8080");
-    // Built first and started directly: killing a `cargo run` would kill
-    // cargo and leave the server holding ports 8000 and 8001.
-    sh(cargo(&[
-        "build",
-        "--package",
-        "backend",
-        "--bin",
-        "acapp-server",
-    ]))?;
-    let server = root().join("target/debug/acapp-server");
-    let mut backend = Command::new(&server);
-    backend
-        .arg("--demo")
-        .current_dir(root())
-        .env("ACAPP_PUBLIC_URL", "http://127.0.0.1:8080");
-    let mut backend = backend
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", server.display()))?;
-    step("trunk serve: http://127.0.0.1:8080/ (AcApp window: http://127.0.0.1:8001/acapp/)");
-    let mut path =
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect::<Vec<_>>();
-    for tool in [&tools.wasm_opt, &tools.wasm_bindgen] {
-        if let Some(dir) = tool.parent() {
-            path.insert(0, dir.to_owned());
-        }
-    }
-    let mut serve = Command::new(trunk);
-    serve
-        .arg("serve")
-        .env(
-            "PATH",
-            std::env::join_paths(path).map_err(|e| e.to_string())?,
-        )
-        .env("CARGO_TARGET_DIR", root().join("target").join("trunk"));
-    let outcome = sh(serve);
-    let _ = backend.kill();
-    let _ = backend.wait();
-    outcome
+    tools::link_for_trunk(&tools)?;
+    tools::put_trunk_on_path(&trunk)?;
+    eprintln!(
+        "set up: trunk {}, wasm-bindgen {} and wasm-opt {} (linked into {})",
+        tools::TRUNK_VERSION,
+        tools::WASM_BINDGEN_VERSION,
+        tools::wasm_opt_trunk_version(),
+        tools::trunk_cache_dir().display()
+    );
+    Ok(())
 }
 
 fn test(no_e2e: bool) -> Result {
@@ -180,6 +155,7 @@ fn test(no_e2e: bool) -> Result {
         Some(tools::ensure_chromium()?)
     };
     dist()?;
+    serve::check_bare_trunk()?;
     step("the built bundle over HTTP: compression, cache headers, CORS");
     sh(cargo(&["test", "--package", "e2e", "--test", "assets"]))?;
     let Some(browser) = browser else {
@@ -196,6 +172,8 @@ fn test(no_e2e: bool) -> Result {
         "browser",
         "--test",
         "simulator",
+        "--test",
+        "live_reload",
         "--",
         "--test-threads=1",
     ]);

@@ -48,15 +48,33 @@ pub fn ensure_all() -> Result<Tools> {
     })
 }
 
+fn wasm_bindgen_root() -> PathBuf {
+    cache_dir().join(format!("wasm-bindgen-{WASM_BINDGEN_VERSION}"))
+}
+
 fn ensure_wasm_bindgen() -> Result<PathBuf> {
-    let root = cache_dir().join(format!("wasm-bindgen-{WASM_BINDGEN_VERSION}"));
-    let bin = root.join("bin").join("wasm-bindgen");
+    let bin = wasm_bindgen_root().join("bin").join("wasm-bindgen");
     if bin.exists() {
         return Ok(bin);
     }
     // Not --locked: its lock file pins a crate the reachable registry lacks.
-    cargo_install("wasm-bindgen-cli", WASM_BINDGEN_VERSION, false, &root)?;
+    cargo_install(
+        "wasm-bindgen-cli",
+        WASM_BINDGEN_VERSION,
+        false,
+        &wasm_bindgen_root(),
+    )?;
     Ok(bin)
+}
+
+/// The command that installs the pinned wasm-bindgen-cli if it is missing,
+/// for `serve` to run beside other builds.
+pub fn wasm_bindgen_install() -> Result<Option<Command>> {
+    let root = wasm_bindgen_root();
+    if root.join("bin").join("wasm-bindgen").exists() {
+        return Ok(None);
+    }
+    cargo_install_command("wasm-bindgen-cli", WASM_BINDGEN_VERSION, false, &root).map(Some)
 }
 
 /// `cargo install` at a pinned version into `root`, built quickly: these
@@ -66,15 +84,34 @@ fn cargo_install(krate: &str, version: &str, locked: bool, root: &std::path::Pat
         "installing {krate} {version} into {} (once per user; takes minutes)",
         root.display()
     ));
+    sh(cargo_install_command(krate, version, locked, root)?)
+}
+
+fn cargo_install_command(
+    krate: &str,
+    version: &str,
+    locked: bool,
+    root: &std::path::Path,
+) -> Result<Command> {
     let mut install = cargo(&["install", krate, "--version", version, "--root"]);
+    // With its bin folder on the child's PATH, cargo does not warn "be sure
+    // to add … to your PATH": xtask runs these tools by their full path.
+    let mut path = vec![root.join("bin")];
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     install
         .arg(root)
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env(
+            "PATH",
+            std::env::join_paths(path).map_err(|e| e.to_string())?,
+        );
     if locked {
         install.arg("--locked");
     }
-    sh(install)
+    Ok(install)
 }
 
 fn ensure_wasm_opt() -> Result<PathBuf> {
@@ -163,14 +200,164 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Trunk's own cache folder (the `directories` crate's, as trunk computes
+/// it). trunk takes `<cache>/<tool>-<version>/` before it would download.
+pub fn trunk_cache_dir() -> PathBuf {
+    let home = || std::env::var_os("HOME").map(PathBuf::from);
+    if cfg!(target_os = "macos") {
+        if let Some(home) = home() {
+            return home.join("Library/Caches/dev.trunkrs.trunk");
+        }
+    }
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| home().map(|h| h.join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+        .join("trunk")
+}
+
+/// What trunk reads `wasm-opt --version` as, and names its cache folder by.
+pub fn wasm_opt_trunk_version() -> String {
+    let major = BINARYEN_VERSION
+        .split('.')
+        .next()
+        .unwrap_or(BINARYEN_VERSION);
+    format!("version_{major}")
+}
+
+/// Links the pinned tools into trunk's cache folder, so that a bare `trunk
+/// serve` or `trunk build --release` finds them with no PATH changes and no
+/// download. Links, not copies: one install per version stays the truth.
+pub fn link_for_trunk(tools: &Tools) -> Result {
+    let cache = trunk_cache_dir();
+    let links = [
+        (
+            cache
+                .join(format!("wasm-bindgen-{WASM_BINDGEN_VERSION}"))
+                .join("wasm-bindgen"),
+            &tools.wasm_bindgen,
+        ),
+        (
+            cache
+                .join(format!("wasm-opt-{}", wasm_opt_trunk_version()))
+                .join("bin")
+                .join("wasm-opt"),
+            &tools.wasm_opt,
+        ),
+    ];
+    for (link, target) in links {
+        // npm's .bin entry is itself a link; node finds binaryen's files
+        // next to the real script only if we point at that one.
+        let target = std::fs::canonicalize(target)
+            .map_err(|e| format!("cannot resolve {}: {e}", target.display()))?;
+        if std::fs::read_link(&link).is_ok_and(|old| old == target) {
+            continue;
+        }
+        if link.exists() && std::fs::read_link(&link).is_err() {
+            // trunk downloaded this version itself: just as good.
+            continue;
+        }
+        let dir = link.parent().expect("the link has a folder");
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        // A link to an older install of ours, or a dangling one.
+        let _ = std::fs::remove_file(&link);
+        symlink(&target, &link)?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn symlink(target: &std::path::Path, link: &std::path::Path) -> Result {
+    std::os::unix::fs::symlink(target, link).map_err(|e| {
+        format!(
+            "cannot link {} to {}: {e}",
+            link.display(),
+            target.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn symlink(target: &std::path::Path, link: &std::path::Path) -> Result {
+    std::fs::copy(target, link).map(|_| ()).map_err(|e| {
+        format!(
+            "cannot copy {} to {}: {e}",
+            target.display(),
+            link.display()
+        )
+    })
+}
+
+/// The `trunk` a bare `trunk serve` runs: ours, linked into cargo's bin
+/// folder (on PATH wherever `cargo` works) unless a trunk is already on
+/// PATH, which we leave alone.
+pub fn put_trunk_on_path(trunk: &std::path::Path) -> Result {
+    if let Some(found) = find_on_path("trunk") {
+        let ours = std::fs::canonicalize(trunk).ok();
+        if std::fs::canonicalize(&found).ok() != ours {
+            let version = Command::new(&found)
+                .arg("--version")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_default();
+            if !version.ends_with(TRUNK_VERSION) {
+                eprintln!(
+                    "note: `trunk` on PATH is {} ({version}), not trunk {TRUNK_VERSION}; the project's is {}",
+                    found.display(),
+                    trunk.display()
+                );
+            }
+        }
+        return Ok(());
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
+    let link = cargo_home.join("bin").join("trunk");
+    let _ = std::fs::remove_file(&link);
+    symlink(trunk, &link)?;
+    eprintln!("linked {} -> {}", link.display(), trunk.display());
+    if find_on_path("trunk").is_none() {
+        eprintln!(
+            "note: {} is not on your PATH; add it, or run {}",
+            link.parent().expect("a bin folder").display(),
+            trunk.display()
+        );
+    }
+    Ok(())
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
 /// trunk, for the dev loop only: its install takes minutes, so neither
 /// `run` nor `test` needs it.
 pub fn ensure_trunk() -> Result<PathBuf> {
-    let root = cache_dir().join(format!("trunk-{TRUNK_VERSION}"));
-    let bin = root.join("bin").join("trunk");
+    let bin = trunk_bin();
     if bin.exists() {
         return Ok(bin);
     }
-    cargo_install("trunk", TRUNK_VERSION, true, &root)?;
+    cargo_install("trunk", TRUNK_VERSION, true, &trunk_root())?;
     Ok(bin)
+}
+
+fn trunk_root() -> PathBuf {
+    cache_dir().join(format!("trunk-{TRUNK_VERSION}"))
+}
+
+/// Where the pinned trunk is (or will be) installed.
+pub fn trunk_bin() -> PathBuf {
+    trunk_root().join("bin").join("trunk")
+}
+
+/// The command that installs the pinned trunk, for `serve` to run beside
+/// other builds.
+pub fn trunk_install() -> Result<Command> {
+    cargo_install_command("trunk", TRUNK_VERSION, true, &trunk_root())
 }
