@@ -183,28 +183,41 @@ struct Stores {
 
 impl Stores {
     /// Without Redis: states in this process, players and sessions in
-    /// SQLite. With Redis: states and sessions there, players in SQLite or
-    /// PostgreSQL (config refuses PostgreSQL without Redis).
+    /// SQLite, or both in PostgreSQL (one instance: the states are not
+    /// shared). With Redis: states and sessions there, players in SQLite or
+    /// PostgreSQL.
     async fn open(settings: &Settings) -> Result<Stores, StartupError> {
         let limits = &settings.limits;
+        let postgres = DatabaseKind::of(&settings.database_url) == Some(DatabaseKind::Postgres);
         let Some(redis_url) = &settings.redis_url else {
-            let db = Database::connect(&settings.database_url).await?;
+            let (players, sessions) = if postgres {
+                let pool = connect_postgres(&settings.database_url).await?;
+                (
+                    PlayerRepo::Postgres(pool.clone()),
+                    Sessions::in_postgres(pool, settings.access_ttl),
+                )
+            } else {
+                let db = Database::connect(&settings.database_url).await?;
+                (
+                    PlayerRepo::new(&db),
+                    Sessions::new(&db, settings.access_ttl),
+                )
+            };
             let store =
                 MemoryStateStore::with_client_share(limits.state_cap, limits.states_per_client());
             store.spawn_sweeper(STATE_SWEEP_EVERY);
             return Ok(Stores {
-                players: PlayerRepo::new(&db),
-                sessions: Sessions::new(&db, settings.access_ttl),
+                players,
+                sessions,
                 states: store.clone(),
                 state_backend: StateBackend::Memory(store),
             });
         };
         let redis = connect_redis(redis_url).await?;
-        let players = match DatabaseKind::of(&settings.database_url) {
-            Some(DatabaseKind::Postgres) => {
-                PlayerRepo::Postgres(connect_postgres(&settings.database_url).await?)
-            }
-            _ => PlayerRepo::new(&Database::connect(&settings.database_url).await?),
+        let players = if postgres {
+            PlayerRepo::Postgres(connect_postgres(&settings.database_url).await?)
+        } else {
+            PlayerRepo::new(&Database::connect(&settings.database_url).await?)
         };
         let prefix = &settings.redis_prefix;
         let store = Arc::new(RedisStateStore::new(
