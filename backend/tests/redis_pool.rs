@@ -105,3 +105,26 @@ async fn a_connection_cut_while_idle_is_replaced_before_it_is_lent() {
     assert_eq!(ping(&pool).await.unwrap(), "PONG");
     assert_eq!(pool.status().0, 1, "the cut connection was replaced");
 }
+
+#[actix_web::test]
+async fn a_redis_that_accepts_but_never_answers_costs_a_command_about_a_second() {
+    // A hung Redis: the socket is accepted and then nothing comes back.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(64).flatten() {
+            held.push(stream);
+        }
+    });
+    let pool = RedisPool::new(&format!("redis://127.0.0.1:{port}/")).unwrap();
+    let started = Instant::now();
+    let answers = join_all((0..8).map(|_| ping(&pool))).await;
+    let took = started.elapsed();
+    assert!(answers.iter().all(Result::is_err), "{answers:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
+        "{took:?}"
+    );
+    println!("hung Redis: 8 commands failed after {took:?}");
+}
