@@ -53,7 +53,8 @@ pub struct Cli {
     /// The origin players reach [default: http://<bind>].
     #[arg(long, env = "ACAPP_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB [default: sqlite://data/acapp.db].
+    /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB: the players, and the
+    /// sessions unless ACAPP_REDIS_URL is set [default: sqlite://data/acapp.db].
     #[arg(long, env = "ACAPP_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// redis://[:PASSWORD@]HOST[:PORT][/DB]: login states and sessions live
@@ -301,8 +302,6 @@ pub enum ConfigError {
     StateTtlTooLong,
     #[error("ACAPP_DATABASE_URL `{0}` is not supported; use sqlite://PATH or postgres://…")]
     BadDatabaseUrl(String),
-    #[error("ACAPP_DATABASE_URL is PostgreSQL, for several instances: set ACAPP_REDIS_URL too, where their login states and sessions live")]
-    PostgresWithoutRedis,
     #[error("ACAPP_REDIS_URL `{0}` is not a redis:// or rediss:// URL")]
     BadRedisUrl(String),
     #[error("ACWING_APPID must not be empty")]
@@ -363,9 +362,9 @@ impl Cli {
         let database_url = self
             .database_url
             .unwrap_or_else(|| "sqlite://data/acapp.db".into());
-        let Some(kind) = DatabaseKind::of(&database_url) else {
+        if DatabaseKind::of(&database_url).is_none() {
             return Err(ConfigError::BadDatabaseUrl(redact_url(&database_url)));
-        };
+        }
         let redis_url = self.redis_url.filter(|u| !u.trim().is_empty());
         if let Some(url) = &redis_url {
             if !matches!(
@@ -374,9 +373,6 @@ impl Cli {
             ) {
                 return Err(ConfigError::BadRedisUrl(redact_url(url)));
             }
-        }
-        if kind == DatabaseKind::Postgres && redis_url.is_none() {
-            return Err(ConfigError::PostgresWithoutRedis);
         }
         let allowed_origins = self
             .allowed_origins
@@ -610,12 +606,13 @@ mod tests {
     }
 
     #[test]
-    fn postgres_needs_redis_and_store_urls_are_checked() {
+    fn postgres_alone_or_with_redis_is_accepted_and_store_urls_are_checked() {
         let pg = "postgres://acapp:pg-pass@db.internal/acapp";
-        let err = cli(&["--demo", "--database-url", pg])
+        let alone = cli(&["--demo", "--database-url", pg])
             .into_settings()
-            .unwrap_err();
-        assert_eq!(err, ConfigError::PostgresWithoutRedis);
+            .unwrap();
+        assert_eq!(alone.database_url, pg);
+        assert_eq!(alone.redis_url, None);
         let settings = cli(&[
             "--demo",
             "--database-url",

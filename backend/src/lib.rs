@@ -12,6 +12,7 @@ pub mod login;
 pub mod metrics;
 pub mod players;
 pub mod rate_limit;
+pub mod redis_pool;
 pub mod request_log;
 pub mod routes;
 pub mod secret;

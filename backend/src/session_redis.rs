@@ -8,8 +8,9 @@
 //! one Lua script, which Redis runs alone: of any number of concurrent
 //! refreshes of one token, on any instances, exactly one claims it.
 
-use redis::aio::ConnectionManager;
 use redis::Script;
+
+use crate::redis_pool::RedisPool;
 
 /// Long enough that every credential of a family revoked now has expired
 /// before the mark does (refresh tokens are the longest-lived).
@@ -70,7 +71,7 @@ pub enum Rotation {
 
 #[derive(Clone)]
 pub struct RedisSessions {
-    redis: ConnectionManager,
+    redis: RedisPool,
     prefix: String,
     revoke: Script,
     authenticate: Script,
@@ -86,7 +87,7 @@ pub struct NewCredential<'a> {
 }
 
 impl RedisSessions {
-    pub fn new(redis: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(redis: RedisPool, prefix: &str) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),
@@ -120,13 +121,13 @@ impl RedisSessions {
                 .arg(credential.kind)
                 .arg(credential.ttl_secs.max(1));
         }
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis.get().await?;
         invocation.invoke_async::<i64>(&mut redis).await?;
         Ok(())
     }
 
     pub async fn revoke(&self, hash: &str, now: i64) -> Result<(), redis::RedisError> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis.get().await?;
         self.revoke
             .key(self.cred(hash))
             .arg(self.revoked_prefix())
@@ -139,7 +140,7 @@ impl RedisSessions {
 
     /// The player behind a live cookie or access token.
     pub async fn authenticate(&self, hash: &str) -> Result<Option<i64>, redis::RedisError> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis.get().await?;
         self.authenticate
             .key(self.cred(hash))
             .arg(self.revoked_prefix())
@@ -155,7 +156,7 @@ impl RedisSessions {
         refresh: &NewCredential<'_>,
         now: i64,
     ) -> Result<Rotation, redis::RedisError> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis.get().await?;
         let outcome: Vec<i64> = self
             .rotate
             .key(self.cred(hash))
@@ -179,7 +180,7 @@ impl RedisSessions {
 
     /// A round trip, for readiness.
     pub async fn ping(&self) -> Result<(), redis::RedisError> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis.get().await?;
         redis::cmd("PING").query_async::<String>(&mut redis).await?;
         Ok(())
     }

@@ -9,6 +9,11 @@
 //!
 //! With `ACAPP_REDIS_URL` the same model lives in Redis instead (see
 //! `session_redis`), and the players are read from their own database.
+//! With PostgreSQL and no Redis it lives in PostgreSQL's copy of the same
+//! tables (`migrations-postgres/`), with the same statements: there a
+//! refresh's conditional UPDATE takes the row's lock, so a concurrent claim
+//! of the same token waits for the first to commit and then re-checks its
+//! WHERE against the claimed row, and fails.
 //!
 //! A refresh reads and writes, so it runs in a `BEGIN IMMEDIATE`
 //! transaction: it takes SQLite's write lock up front, so even a writer
@@ -20,7 +25,7 @@ use std::time::Duration;
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
+use sqlx::{PgPool, SqlitePool};
 
 use crate::clock::unix_now;
 use crate::database::Database;
@@ -67,14 +72,16 @@ pub struct Sessions {
     access_lifetime_secs: i64,
 }
 
-/// Where credentials live: SQLite's tables (one instance), or Redis (any
-/// number of instances), with the players in their own database.
+/// Where credentials live: SQLite's tables (one instance), PostgreSQL's
+/// (with the players), or Redis (any number of instances), with the players
+/// in their own database.
 #[derive(Clone)]
 enum Backend {
     Sql {
         writer: SqlitePool,
         reader: SqlitePool,
     },
+    Postgres(PgPool),
     Redis {
         store: std::sync::Arc<RedisSessions>,
         players: PlayerRepo,
@@ -106,6 +113,28 @@ fn new_token() -> SessionToken {
 /// Revokes the family `token_hash` belongs to; a no-op for unknown tokens.
 const REVOKE_FAMILY: &str = "INSERT OR IGNORE INTO revoked_families (family, revoked_at)
      SELECT family, ?1 FROM session_credentials WHERE token_hash = ?2";
+/// `REVOKE_FAMILY` in PostgreSQL's dialect.
+const REVOKE_FAMILY_PG: &str = "INSERT INTO revoked_families (family, revoked_at)
+     SELECT family, $1 FROM session_credentials WHERE token_hash = $2
+     ON CONFLICT (family) DO NOTHING";
+/// Claims a live, unused refresh token of a family not revoked; returns
+/// its family and player, or nothing.
+const CLAIM_REFRESH: &str = "UPDATE session_credentials SET used_at = $1
+     WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL AND expires_at > $1
+       AND NOT EXISTS (SELECT 1 FROM revoked_families r
+                       WHERE r.family = session_credentials.family)
+     RETURNING family, player_id";
+/// Expired credentials and those of families revoked before $2.
+const PURGE_CREDENTIALS: &str =
+    "DELETE FROM session_credentials WHERE expires_at <= $1 OR family IN
+       (SELECT family FROM revoked_families WHERE revoked_at <= $2)";
+/// Revocations that name no credential any more.
+const PURGE_FAMILIES: &str = "DELETE FROM revoked_families WHERE NOT EXISTS
+       (SELECT 1 FROM session_credentials c WHERE c.family = revoked_families.family)";
+/// A family's access and refresh tokens, in one statement.
+const INSERT_PAIR: &str =
+    "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
+     VALUES ($1, $2, $3, 'access', $4), ($5, $2, $3, 'refresh', $6)";
 
 impl Sessions {
     pub fn new(db: &Database, access_lifetime: Duration) -> Self {
@@ -114,6 +143,14 @@ impl Sessions {
                 writer: db.writer.clone(),
                 reader: db.reader.clone(),
             },
+            access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// Credentials in PostgreSQL, next to the players they name.
+    pub fn in_postgres(pool: PgPool, access_lifetime: Duration) -> Self {
+        Self {
+            backend: Backend::Postgres(pool),
             access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
         }
     }
@@ -135,16 +172,12 @@ impl Sessions {
             Backend::Sql { writer, .. } => {
                 sqlx::query("SELECT 1").execute(writer).await?;
             }
+            Backend::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
             Backend::Redis { store, .. } => store.ping().await?,
         }
         Ok(())
-    }
-
-    fn sql(&self) -> Option<(&SqlitePool, &SqlitePool)> {
-        match &self.backend {
-            Backend::Sql { writer, reader } => Some((writer, reader)),
-            Backend::Redis { .. } => None,
-        }
     }
 
     /// A web session, in one INSERT. `replacing` is the cookie the browser
@@ -160,18 +193,29 @@ impl Sessions {
         }
         let cookie = new_token();
         let cookie_hash = hash(cookie.expose());
+        // `$n` placeholders: SQLite reads them as numbered parameters too.
+        const INSERT_COOKIE: &str =
+            "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
+             VALUES ($1, $2, $3, 'cookie', $4)";
+        let expires_at = now.saturating_add(COOKIE_LIFETIME_SECS);
         match &self.backend {
             Backend::Sql { writer, .. } => {
-                sqlx::query(
-                    "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
-                     VALUES (?, ?, ?, 'cookie', ?)",
-                )
-                .bind(&cookie_hash)
-                .bind(new_family())
-                .bind(player_id)
-                .bind(now.saturating_add(COOKIE_LIFETIME_SECS))
-                .execute(writer)
-                .await?;
+                sqlx::query(INSERT_COOKIE)
+                    .bind(&cookie_hash)
+                    .bind(new_family())
+                    .bind(player_id)
+                    .bind(expires_at)
+                    .execute(writer)
+                    .await?;
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query(INSERT_COOKIE)
+                    .bind(&cookie_hash)
+                    .bind(new_family())
+                    .bind(player_id)
+                    .bind(expires_at)
+                    .execute(pool)
+                    .await?;
             }
             Backend::Redis { store, .. } => {
                 let credential = NewCredential {
@@ -190,6 +234,9 @@ impl Sessions {
         match &self.backend {
             Backend::Sql { writer, .. } => Ok(self
                 .add_pair(writer, new_family(), player_id, unix_now())
+                .await?),
+            Backend::Postgres(pool) => Ok(self
+                .add_pair_pg(pool, new_family(), player_id, unix_now())
                 .await?),
             Backend::Redis { store, .. } => {
                 let (access, refresh) = (new_token(), new_token());
@@ -226,18 +273,23 @@ impl Sessions {
         if !well_formed(token) {
             return Err(SessionError::Invalid);
         }
-        match &self.backend {
-            Backend::Sql { reader, .. } => sqlx::query_as(
-                "SELECT p.id, p.openid, p.username, p.photo
+        const AUTHENTICATE: &str = "SELECT p.id, p.openid, p.username, p.photo
              FROM session_credentials c JOIN players p ON p.id = c.player_id
-             WHERE c.token_hash = ? AND c.kind IN ('cookie', 'access') AND c.expires_at > ?
-               AND NOT EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = c.family)",
-            )
-            .bind(hash(token))
-            .bind(unix_now())
-            .fetch_optional(reader)
-            .await?
-            .ok_or(SessionError::Invalid),
+             WHERE c.token_hash = $1 AND c.kind IN ('cookie', 'access') AND c.expires_at > $2
+               AND NOT EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = c.family)";
+        match &self.backend {
+            Backend::Sql { reader, .. } => sqlx::query_as(AUTHENTICATE)
+                .bind(hash(token))
+                .bind(unix_now())
+                .fetch_optional(reader)
+                .await?
+                .ok_or(SessionError::Invalid),
+            Backend::Postgres(pool) => sqlx::query_as(AUTHENTICATE)
+                .bind(hash(token))
+                .bind(unix_now())
+                .fetch_optional(pool)
+                .await?
+                .ok_or(SessionError::Invalid),
             Backend::Redis { store, players } => {
                 let player_id = store
                     .authenticate(&hash(token))
@@ -260,6 +312,7 @@ impl Sessions {
         let token_hash = hash(refresh);
         let writer = match &self.backend {
             Backend::Sql { writer, .. } => writer,
+            Backend::Postgres(pool) => return self.rotate_pg(pool, &token_hash, now).await,
             Backend::Redis { store, .. } => {
                 let (access, refresh) = (new_token(), new_token());
                 let (access_hash, refresh_hash) = (hash(access.expose()), hash(refresh.expose()));
@@ -287,17 +340,11 @@ impl Sessions {
             }
         };
         let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-        let claimed: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE session_credentials SET used_at = ?1
-             WHERE token_hash = ?2 AND kind = 'refresh' AND used_at IS NULL AND expires_at > ?1
-               AND NOT EXISTS (SELECT 1 FROM revoked_families r
-                               WHERE r.family = session_credentials.family)
-             RETURNING family, player_id",
-        )
-        .bind(now)
-        .bind(&token_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let claimed: Option<(i64, i64)> = sqlx::query_as(CLAIM_REFRESH)
+            .bind(now)
+            .bind(&token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some((family, player_id)) = claimed else {
             let reused = sqlx::query(
                 "INSERT OR IGNORE INTO revoked_families (family, revoked_at)
@@ -320,6 +367,47 @@ impl Sessions {
         Ok(pair)
     }
 
+    /// `rotate` in PostgreSQL, in READ COMMITTED (the default). Of two
+    /// concurrent claims of one token, the second UPDATE waits for the
+    /// first's row lock; once the first commits it re-evaluates its WHERE
+    /// against the claimed row (`used_at` is set) and updates nothing. Its
+    /// next statement takes a fresh snapshot, sees the first's commit, and
+    /// so revokes the family as reuse.
+    async fn rotate_pg(
+        &self,
+        pool: &PgPool,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<TokenPair, SessionError> {
+        let mut tx = pool.begin().await?;
+        let claimed: Option<(i64, i64)> = sqlx::query_as(CLAIM_REFRESH)
+            .bind(now)
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((family, player_id)) = claimed else {
+            let reused = sqlx::query(
+                "INSERT INTO revoked_families (family, revoked_at)
+                 SELECT family, $1 FROM session_credentials
+                 WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NOT NULL
+                 ON CONFLICT (family) DO NOTHING",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Err(if reused.rows_affected() > 0 {
+                SessionError::Reused
+            } else {
+                SessionError::Invalid
+            });
+        };
+        let pair = self.add_pair_pg(&mut *tx, family, player_id, now).await?;
+        tx.commit().await?;
+        Ok(pair)
+    }
+
     /// Ends the session of any of its credentials. Unknown tokens are fine:
     /// logging out twice is not an error.
     pub async fn revoke(&self, token: &str) -> Result<(), SessionError> {
@@ -338,6 +426,13 @@ impl Sessions {
                     .execute(writer)
                     .await?;
             }
+            Backend::Postgres(pool) => {
+                sqlx::query(REVOKE_FAMILY_PG)
+                    .bind(now)
+                    .bind(hash(token))
+                    .execute(pool)
+                    .await?;
+            }
             Backend::Redis { store, .. } => store.revoke(&hash(token), now).await?,
         }
         Ok(())
@@ -348,28 +443,41 @@ impl Sessions {
     /// With Redis there is nothing to do: expiry removes credentials and
     /// revocation marks.
     pub async fn purge(&self) -> Result<Purged, sqlx::Error> {
-        let Some((writer, _)) = self.sql() else {
-            return Ok(Purged::default());
-        };
         let now = unix_now();
-        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-        let credentials = sqlx::query(
-            "DELETE FROM session_credentials WHERE expires_at <= ?1 OR family IN
-               (SELECT family FROM revoked_families WHERE revoked_at <= ?2)",
-        )
-        .bind(now)
-        .bind(now.saturating_sub(REVOKED_KEPT_SECS))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let families = sqlx::query(
-            "DELETE FROM revoked_families WHERE NOT EXISTS
-               (SELECT 1 FROM session_credentials c WHERE c.family = revoked_families.family)",
-        )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
+        let revoked_before = now.saturating_sub(REVOKED_KEPT_SECS);
+        let (credentials, families) = match &self.backend {
+            Backend::Sql { writer, .. } => {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                let credentials = sqlx::query(PURGE_CREDENTIALS)
+                    .bind(now)
+                    .bind(revoked_before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let families = sqlx::query(PURGE_FAMILIES)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                (credentials, families)
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let credentials = sqlx::query(PURGE_CREDENTIALS)
+                    .bind(now)
+                    .bind(revoked_before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let families = sqlx::query(PURGE_FAMILIES)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                (credentials, families)
+            }
+            Backend::Redis { .. } => return Ok(Purged::default()),
+        };
         Ok(Purged {
             credentials,
             families,
@@ -378,7 +486,7 @@ impl Sessions {
 
     /// Purges every `every`, for as long as the runtime runs.
     pub fn spawn_purger(&self, every: Duration) {
-        if self.sql().is_none() {
+        if matches!(self.backend, Backend::Redis { .. }) {
             return;
         }
         let sessions = self.clone();
@@ -403,18 +511,36 @@ impl Sessions {
         now: i64,
     ) -> Result<TokenPair, sqlx::Error> {
         let (access, refresh) = (new_token(), new_token());
-        sqlx::query(
-            "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
-             VALUES (?1, ?2, ?3, 'access', ?4), (?5, ?2, ?3, 'refresh', ?6)",
-        )
-        .bind(hash(access.expose()))
-        .bind(family)
-        .bind(player_id)
-        .bind(now.saturating_add(self.access_lifetime_secs))
-        .bind(hash(refresh.expose()))
-        .bind(now.saturating_add(REFRESH_LIFETIME_SECS))
-        .execute(executor)
-        .await?;
+        sqlx::query(INSERT_PAIR)
+            .bind(hash(access.expose()))
+            .bind(family)
+            .bind(player_id)
+            .bind(now.saturating_add(self.access_lifetime_secs))
+            .bind(hash(refresh.expose()))
+            .bind(now.saturating_add(REFRESH_LIFETIME_SECS))
+            .execute(executor)
+            .await?;
+        Ok(self.pair(access, refresh))
+    }
+
+    /// `add_pair` in PostgreSQL.
+    async fn add_pair_pg<'e>(
+        &self,
+        executor: impl sqlx::PgExecutor<'e>,
+        family: i64,
+        player_id: i64,
+        now: i64,
+    ) -> Result<TokenPair, sqlx::Error> {
+        let (access, refresh) = (new_token(), new_token());
+        sqlx::query(INSERT_PAIR)
+            .bind(hash(access.expose()))
+            .bind(family)
+            .bind(player_id)
+            .bind(now.saturating_add(self.access_lifetime_secs))
+            .bind(hash(refresh.expose()))
+            .bind(now.saturating_add(REFRESH_LIFETIME_SECS))
+            .execute(executor)
+            .await?;
         Ok(self.pair(access, refresh))
     }
 }

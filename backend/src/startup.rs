@@ -21,6 +21,7 @@ use crate::hardening::{self, content_security_policy, limit_request_line};
 use crate::login::Login;
 use crate::players::PlayerRepo;
 use crate::rate_limit::RateLimits;
+use crate::redis_pool::RedisPool;
 use crate::request_log::log_request;
 use crate::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls, StateBackend};
 use crate::session_redis::RedisSessions;
@@ -36,9 +37,6 @@ const KEEP_ALIVE: Duration = Duration::from_secs(30);
 const SESSION_PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// A refresh body is a few hundred bytes; nothing we accept needs more.
 const JSON_BODY_LIMIT: usize = 4096;
-/// One Redis command, or one attempt to (re)connect, gives up after this:
-/// while Redis is down requests answer `store_unavailable` quickly.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -183,28 +181,41 @@ struct Stores {
 
 impl Stores {
     /// Without Redis: states in this process, players and sessions in
-    /// SQLite. With Redis: states and sessions there, players in SQLite or
-    /// PostgreSQL (config refuses PostgreSQL without Redis).
+    /// SQLite, or both in PostgreSQL (one instance: the states are not
+    /// shared). With Redis: states and sessions there, players in SQLite or
+    /// PostgreSQL.
     async fn open(settings: &Settings) -> Result<Stores, StartupError> {
         let limits = &settings.limits;
+        let postgres = DatabaseKind::of(&settings.database_url) == Some(DatabaseKind::Postgres);
         let Some(redis_url) = &settings.redis_url else {
-            let db = Database::connect(&settings.database_url).await?;
+            let (players, sessions) = if postgres {
+                let pool = connect_postgres(&settings.database_url).await?;
+                (
+                    PlayerRepo::Postgres(pool.clone()),
+                    Sessions::in_postgres(pool, settings.access_ttl),
+                )
+            } else {
+                let db = Database::connect(&settings.database_url).await?;
+                (
+                    PlayerRepo::new(&db),
+                    Sessions::new(&db, settings.access_ttl),
+                )
+            };
             let store =
                 MemoryStateStore::with_client_share(limits.state_cap, limits.states_per_client());
             store.spawn_sweeper(STATE_SWEEP_EVERY);
             return Ok(Stores {
-                players: PlayerRepo::new(&db),
-                sessions: Sessions::new(&db, settings.access_ttl),
+                players,
+                sessions,
                 states: store.clone(),
                 state_backend: StateBackend::Memory(store),
             });
         };
         let redis = connect_redis(redis_url).await?;
-        let players = match DatabaseKind::of(&settings.database_url) {
-            Some(DatabaseKind::Postgres) => {
-                PlayerRepo::Postgres(connect_postgres(&settings.database_url).await?)
-            }
-            _ => PlayerRepo::new(&Database::connect(&settings.database_url).await?),
+        let players = if postgres {
+            PlayerRepo::Postgres(connect_postgres(&settings.database_url).await?)
+        } else {
+            PlayerRepo::new(&Database::connect(&settings.database_url).await?)
         };
         let prefix = &settings.redis_prefix;
         let store = Arc::new(RedisStateStore::new(
@@ -226,24 +237,24 @@ impl Stores {
     }
 }
 
-/// One multiplexed connection, shared by every request of this instance
-/// (redis-rs pipelines concurrent commands on it, which is what its
-/// authors recommend over a pool), re-established by itself after Redis
-/// restarts. Each command and each reconnection attempt is bounded, so an
-/// outage costs a request about a second, never a hang.
-async fn connect_redis(url: &str) -> Result<redis::aio::ConnectionManager, StartupError> {
+/// The instance's pool of Redis connections (see `redis_pool`: bounded
+/// size, and every command, connection attempt and wait for a connection
+/// bounded, so an outage costs a request about a second, never a hang).
+/// One connection is made and PINGed now, so that a wrong URL or a Redis
+/// that is down stops the start with a clear error.
+async fn connect_redis(url: &str) -> Result<RedisPool, StartupError> {
     let failed = |err: redis::RedisError| StartupError::Redis {
         url: redact_url(url),
         reason: err.to_string(),
     };
-    let client = redis::Client::open(url).map_err(failed)?;
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(REDIS_TIMEOUT)
-        .set_response_timeout(REDIS_TIMEOUT)
-        .set_number_of_retries(1);
-    redis::aio::ConnectionManager::new_with_config(client, config)
+    let pool = RedisPool::new(url).map_err(failed)?;
+    let mut conn = pool.get().await.map_err(failed)?;
+    redis::cmd("PING")
+        .query_async::<String>(&mut conn)
         .await
-        .map_err(failed)
+        .map_err(failed)?;
+    drop(conn);
+    Ok(pool)
 }
 
 fn api_routes(cfg: &mut web::ServiceConfig) {

@@ -13,7 +13,7 @@ use backend::rate_limit::Rate;
 use futures::future::join_all;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use support::{browser, spawn, spawn_with, store_kind, Options, StoreKind, TestApp};
+use support::{browser, spawn, spawn_with, Options, TestApp};
 
 const APPLY_WEB: &str = "/settings/acwing/web/apply_code/";
 const APPLY_ACAPP: &str = "/settings/acwing/acapp/apply_code/";
@@ -295,7 +295,7 @@ async fn an_apply_code_flood_never_exceeds_the_cap_and_others_still_log_in() {
             && retry_after(headers) >= 1));
     // Redis keeps no eviction count; there the early state working below
     // shows that nobody was evicted.
-    if store_kind() == StoreKind::Embedded {
+    if support::states_in_process() {
         assert_eq!(app.states.evicted(), 0);
     }
     let code = app.sim.issue_code("openid-yxc").unwrap();
@@ -321,7 +321,7 @@ async fn an_apply_code_flood_never_exceeds_the_cap_and_others_still_log_in() {
     // 3,000 answered with a cap of 500: the oldest went.
     let held = app.states_held().await;
     assert!(held <= 500, "{held} states");
-    if store_kind() == StoreKind::Embedded {
+    if support::states_in_process() {
         assert!(app.states.evicted() > 0);
     }
     println!("{flood} apply_codes from many addresses: {held} states held");

@@ -1,5 +1,5 @@
-//! Several instances on shared stores, store outages, `/metrics`, and
-//! readiness. Each test starts the real `redis-server` and PostgreSQL it
+//! Several instances on shared stores, store outages (PostgreSQL alone
+//! too), `/metrics`, and readiness. Each test starts the real `redis-server` and PostgreSQL it
 //! needs (see `support::services`), whatever `ACAPP_TEST_STORES` says.
 
 mod support;
@@ -338,6 +338,78 @@ async fn a_postgres_outage_is_store_unavailable_and_service_resumes_after_restar
     println!("PostgreSQL back: logins again after {recovery:?}");
     // The data survived: the old session still names its player.
     assert_eq!(getinfo_status(&app, &access).await, 200);
+    assert_eq!(healthz(&app).await.0, 200);
+}
+
+/// One instance on PostgreSQL without Redis: players and sessions there,
+/// states in the process.
+#[actix_web::test]
+async fn postgres_alone_an_outage_is_store_unavailable_and_sessions_survive_it() {
+    let mut pg = Postgres::start();
+    let database_url = pg.create_database().await;
+    let app = spawn_with(Options {
+        stores: Some(StoreUrls {
+            database_url: Some(database_url),
+            ..StoreUrls::default()
+        }),
+        ..Options::default()
+    })
+    .await;
+    let login = app.acapp_login_body("openid-yxc").await;
+    assert_eq!(login["result"], "success");
+    let access = login["access"].as_str().unwrap().to_owned();
+    let refresh = login["refresh"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM session_credentials").await,
+        2,
+        "the session is in PostgreSQL"
+    );
+    assert_eq!(healthz(&app).await.0, 200);
+
+    pg.stop();
+    let started = Instant::now();
+    // The states live in the process, so apply_code still works; whatever
+    // needs a player or a session answers store_unavailable.
+    let body = app.acapp_login_body("openid-yxc").await;
+    assert_eq!(body["error"], "store_unavailable", "{body}");
+    assert_eq!(getinfo_status(&app, &access).await, 503);
+    let response = browser()
+        .post(app.url("/settings/token/refresh/"))
+        .json(&serde_json::json!({ "refresh": refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "store_unavailable", "{body}");
+    let (status, body) = healthz(&app).await;
+    assert_eq!(status, 503);
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("session store") && message.contains("player database"),
+        "{body}"
+    );
+    println!(
+        "PostgreSQL alone down: answered within {:?}",
+        started.elapsed()
+    );
+
+    pg.restart();
+    let recovery = until("a login after PostgreSQL is back", || async {
+        app.acapp_login_body("openid-yxc").await["result"] == "success"
+    })
+    .await;
+    println!("PostgreSQL alone back: logins again after {recovery:?}");
+    // Sessions are in PostgreSQL: they survived the restart, and the
+    // refresh token refused during the outage was not used up by it.
+    assert_eq!(getinfo_status(&app, &access).await, 200);
+    let response = browser()
+        .post(app.url("/settings/token/refresh/"))
+        .json(&serde_json::json!({ "refresh": refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
     assert_eq!(healthz(&app).await.0, 200);
 }
 

@@ -10,7 +10,7 @@ use crate::{cargo, sh, step, Result};
 
 /// The store configurations the integration suites run against, besides
 /// the embedded default (see `backend/tests/support`).
-const STORE_KINDS: &[&str] = &["redis", "redis+postgres"];
+const STORE_KINDS: &[&str] = &["redis", "redis+postgres", "postgres"];
 /// The suites that drive the app through its API, so they hold for any
 /// store (faults.rs's kill -9 test runs the binary on SQLite whatever the
 /// setting; shutdown.rs does too; scale.rs starts Redis and PostgreSQL

@@ -17,10 +17,10 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
 use redis::Script;
 
 use super::{BrowserTag, Flow, StateEntry, StateStore, StoreError};
+use crate::redis_pool::RedisPool;
 
 /// KEYS: state, all states, the client's states (absent for no client).
 /// ARGV: value, ttl ms, cap, per-client share, state id, state-key prefix.
@@ -71,7 +71,7 @@ return redis.call('ZCARD', KEYS[1])
 "#;
 
 pub struct RedisStateStore {
-    redis: ConnectionManager,
+    redis: RedisPool,
     /// Every key starts with it (several apps may share one Redis).
     prefix: String,
     cap: usize,
@@ -124,7 +124,7 @@ fn decode(value: &str, remaining: Duration) -> Option<StateEntry> {
 }
 
 impl RedisStateStore {
-    pub fn new(redis: ConnectionManager, prefix: &str, cap: usize, per_client: usize) -> Self {
+    pub fn new(redis: RedisPool, prefix: &str, cap: usize, per_client: usize) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),
@@ -150,7 +150,7 @@ impl RedisStateStore {
 
     /// Live states, across every instance (for `/metrics`).
     pub async fn outstanding(&self) -> Result<u64, StoreError> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis.get().await.map_err(unavailable)?;
         self.count
             .key(self.all_key())
             .invoke_async(&mut redis)
@@ -176,7 +176,7 @@ impl StateStore for RedisStateStore {
             .arg(self.per_client)
             .arg(&state)
             .arg(self.state_key(""));
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis.get().await.map_err(unavailable)?;
         let outcome: i64 = invocation
             .invoke_async(&mut redis)
             .await
@@ -188,7 +188,7 @@ impl StateStore for RedisStateStore {
     }
 
     async fn take(&self, state: &str) -> Result<Option<StateEntry>, StoreError> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis.get().await.map_err(unavailable)?;
         let taken: Option<(String, i64)> = self
             .take
             .key(self.state_key(state))

@@ -80,6 +80,9 @@ pub enum StoreKind {
     Redis,
     /// States and sessions in Redis, players in PostgreSQL.
     RedisPostgres,
+    /// States in the process, players and sessions in PostgreSQL (one
+    /// instance without Redis).
+    Postgres,
 }
 
 pub fn store_kind() -> StoreKind {
@@ -87,8 +90,23 @@ pub fn store_kind() -> StoreKind {
         Err(_) | Ok("" | "embedded") => StoreKind::Embedded,
         Ok("redis") => StoreKind::Redis,
         Ok("redis+postgres") => StoreKind::RedisPostgres,
-        Ok(other) => panic!("ACAPP_TEST_STORES={other}: use embedded, redis or redis+postgres"),
+        Ok("postgres") => StoreKind::Postgres,
+        Ok(other) => {
+            panic!("ACAPP_TEST_STORES={other}: use embedded, redis, redis+postgres or postgres")
+        }
     }
+}
+
+/// Whether this run keeps login states in the process (no Redis), so that
+/// `TestApp::states` is the server's own store.
+pub fn states_in_process() -> bool {
+    matches!(store_kind(), StoreKind::Embedded | StoreKind::Postgres)
+}
+
+/// Whether this run keeps sessions in SQL tables (SQLite or PostgreSQL)
+/// rather than in Redis.
+pub fn sessions_in_sql() -> bool {
+    matches!(store_kind(), StoreKind::Embedded | StoreKind::Postgres)
 }
 
 /// For tests that look inside the embedded stores (the SQLite file, the
@@ -171,6 +189,11 @@ pub async fn default_stores() -> StoreUrls {
             redis_prefix: prefix,
             database_url: Some(shared_postgres().create_database().await),
         },
+        StoreKind::Postgres => StoreUrls {
+            redis_url: None,
+            redis_prefix: None,
+            database_url: Some(shared_postgres().create_database().await),
+        },
     }
 }
 
@@ -239,7 +262,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         .await
         .expect("the app starts");
     // With Redis there is no in-process store; an empty one stands in, and
-    // the tests that inspect it skip themselves (`skip_unless_embedded`).
+    // the tests that inspect it skip themselves (`states_in_process`).
     let states = app.states().unwrap_or_else(|| MemoryStateStore::new(100));
     let limits = app.rate_limits();
     actix_web::rt::spawn(app.run_until_stopped());
