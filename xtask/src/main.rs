@@ -73,10 +73,35 @@ fn cargo(args: &[&str]) -> Command {
 }
 
 fn run() -> Result {
-    dist()?;
+    // The server's release build and the frontend's (tools, wasm) run side
+    // by side: each has serial stretches (linking, single-crate steps) that
+    // leave a core idle, so together they finish sooner than in turn.
+    step("building the server (release) beside the frontend");
+    let mut server_build = cargo(&[
+        "build",
+        "--release",
+        "--package",
+        "backend",
+        "--bin",
+        "acapp-server",
+    ]);
+    let mut server_build = server_build
+        .current_dir(root())
+        .spawn()
+        .map_err(|e| format!("cannot start the server's build: {e}"))?;
     // Cheap, and then a bare `trunk serve` finds the tools too.
-    tools::link_for_trunk(&tools::ensure_all()?)?;
-    step("starting the server in demo mode (release build: the first one takes a few minutes)");
+    let frontend = dist().and_then(|_| tools::link_for_trunk(&tools::ensure_all()?));
+    if frontend.is_err() {
+        let _ = server_build.kill();
+    }
+    let built = server_build
+        .wait()
+        .map_err(|e| format!("the server's build: {e}"))?;
+    frontend?;
+    if !built.success() {
+        return Err(format!("the server's release build failed with {built}"));
+    }
+    step("starting the server in demo mode");
     sh(cargo(&[
         "run",
         "--release",
