@@ -42,6 +42,7 @@ struct Serve {
 
 impl Serve {
     fn start() -> Serve {
+        stop_leftover();
         for port in [8080, 8000, 8001] {
             assert!(
                 std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
@@ -61,6 +62,7 @@ impl Serve {
             .process_group(0)
             .spawn()
             .expect("cannot start `cargo xtask serve`");
+        std::fs::write(pid_file(), child.id().to_string()).unwrap();
         Serve { child, log }
     }
 
@@ -111,6 +113,7 @@ impl Drop for Serve {
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(pid_file());
         // The ports are free again before the next test (or a person's serve).
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline
@@ -121,6 +124,31 @@ impl Drop for Serve {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+fn pid_file() -> PathBuf {
+    scratch().join("serve.pgid")
+}
+
+/// A run killed outright (Ctrl-C, a timeout) cannot stop its serve, which
+/// runs in its own process group: the next run does, if that group's
+/// leader is still our `cargo xtask serve`.
+fn stop_leftover() {
+    let Ok(pid) = std::fs::read_to_string(pid_file()) else {
+        return;
+    };
+    let pid = pid.trim();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+    if cmdline.windows(5).any(|w| w == b"xtask") && cwd.as_deref() == Some(&workspace()) {
+        eprintln!("stopping the `cargo xtask serve` a killed run left behind ({pid})");
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stderr(Stdio::null())
+            .status();
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let _ = std::fs::remove_file(pid_file());
 }
 
 /// A source file as it was: put back on drop (so on panic too), and from a
