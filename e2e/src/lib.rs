@@ -29,8 +29,8 @@ pub fn workspace() -> PathBuf {
 }
 
 pub struct Stack {
-    /// `s.app` and `s.sim` reach through to it.
-    pub server: Backend,
+    /// `s.app` and `s.sim` reach through to it; None for [`browser`].
+    pub server: Option<Backend>,
     pub client: Client,
     driver: Child,
     /// Chromium's profile, removed on drop.
@@ -40,7 +40,9 @@ pub struct Stack {
 impl std::ops::Deref for Stack {
     type Target = Backend;
     fn deref(&self) -> &Backend {
-        &self.server
+        self.server
+            .as_ref()
+            .expect("a browser-only stack has no backend")
     }
 }
 
@@ -160,6 +162,16 @@ pub async fn backend(options: &Options) -> Backend {
 
 pub async fn start_with(options: Options) -> Stack {
     let server = backend(&options).await;
+    with_browser(Some(server)).await
+}
+
+/// Headless Chromium alone, for pages served by something else (the dev
+/// loop's `cargo xtask serve`).
+pub async fn browser() -> Stack {
+    with_browser(None).await
+}
+
+async fn with_browser(server: Option<Backend>) -> Stack {
     let port = free_port();
     let driver_bin = env_path("CHROMEDRIVER", "chromedriver");
     let driver = Command::new(&driver_bin)

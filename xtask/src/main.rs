@@ -132,6 +132,12 @@ fn setup() -> Result {
 }
 
 fn test(no_e2e: bool) -> Result {
+    // The dev-loop test needs trunk: a missing one installs beside the rest.
+    let trunk_install = if no_e2e {
+        None
+    } else {
+        serve::TrunkInstall::start_if_missing()?
+    };
     step("rustfmt");
     sh(cargo(&["fmt", "--all", "--check"]))?;
     step("clippy (native crates)");
@@ -180,6 +186,9 @@ fn test(no_e2e: bool) -> Result {
         Some(tools::ensure_chromium()?)
     };
     dist()?;
+    if let Some(install) = trunk_install {
+        install.wait()?;
+    }
     serve::check_bare_trunk()?;
     step("the built bundle over HTTP: compression, cache headers, CORS");
     sh(cargo(&["test", "--package", "e2e", "--test", "assets"]))?;
@@ -210,10 +219,25 @@ fn test(no_e2e: bool) -> Result {
         "end-to-end tests took {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    outcome?;
+
+    step("the dev loop: `cargo xtask serve`, an edit reloads both pages, logins rebuild nothing");
+    tools::ensure_trunk()?;
+    serve::build_for_serve()?;
+    let mut devloop = cargo(&["test", "--package", "e2e", "--test", "devloop"]);
+    devloop
+        .env("CHROME_BIN", &browser.chrome)
+        .env("CHROMEDRIVER", &browser.driver);
+    let started = std::time::Instant::now();
+    let outcome = sh(devloop);
+    eprintln!(
+        "the dev-loop check took {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     outcome
 }
 
 fn loudly_skipping_e2e() {
     let bar = "!".repeat(72);
-    eprintln!("\n{bar}\n!!! --no-e2e: the browser (end-to-end) tests are SKIPPED.\n!!! Nothing here has been checked in a browser.\n{bar}\n");
+    eprintln!("\n{bar}\n!!! --no-e2e: the browser (end-to-end) tests are SKIPPED, the dev-loop check\n!!! (`cargo xtask serve` in a browser) too. Nothing here has been checked in a browser.\n{bar}\n");
 }

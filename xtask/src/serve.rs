@@ -68,20 +68,8 @@ pub fn serve() -> Result {
             &logs.join("trunk-install.log"),
         )?);
     }
-    jobs.push(Job::start(
-        "backend",
-        cargo(&["build", "--package", "backend", "--bin", "acapp-server"]),
-        &logs.join("backend.log"),
-    )?);
-    // The very command trunk runs (debug), so that its first build is only
-    // wasm-bindgen.
-    let mut frontend = cargo(&[
-        "build",
-        "--target=wasm32-unknown-unknown",
-        "--manifest-path",
-        "frontend/Cargo.toml",
-    ]);
-    frontend.env("CARGO_TARGET_DIR", trunk_target_dir());
+    let [backend, frontend] = builds();
+    jobs.push(Job::start("backend", backend, &logs.join("backend.log"))?);
     jobs.push(Job::start(
         "frontend (wasm)",
         frontend,
@@ -125,6 +113,94 @@ pub fn serve() -> Result {
     let [_, (_, trunk_serve)] = &mut children;
     trunk_serve.0.wait().map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// What serve builds before it starts anything: the backend (debug), and
+/// the very wasm build trunk runs, so that trunk's first build is only
+/// wasm-bindgen.
+fn builds() -> [Command; 2] {
+    let backend = cargo(&["build", "--package", "backend", "--bin", "acapp-server"]);
+    let mut frontend = cargo(&[
+        "build",
+        "--target=wasm32-unknown-unknown",
+        "--manifest-path",
+        "frontend/Cargo.toml",
+    ]);
+    frontend.env("CARGO_TARGET_DIR", trunk_target_dir());
+    [backend, frontend]
+}
+
+/// serve's builds, one after the other, for `cargo xtask test`: the
+/// dev-loop test then starts serve in seconds.
+pub fn build_for_serve() -> Result {
+    for build in builds() {
+        crate::sh(build)?;
+    }
+    Ok(())
+}
+
+/// trunk's install (minutes, once per user) in the background, started
+/// first thing by `cargo xtask test` when trunk is missing so that it runs
+/// beside the other steps; its log in `target/serve-logs/`.
+pub struct TrunkInstall {
+    child: Guard,
+    log: PathBuf,
+    started: Instant,
+}
+
+impl TrunkInstall {
+    pub fn start_if_missing() -> Result<Option<TrunkInstall>> {
+        if tools::trunk_bin().exists() {
+            return Ok(None);
+        }
+        let logs = root().join("target").join("serve-logs");
+        std::fs::create_dir_all(&logs)
+            .map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+        let log = logs.join("trunk-install.log");
+        eprintln!(
+            "  trunk {} is not installed: installing it in the background (about 13 minutes, once per user; log in {})",
+            tools::TRUNK_VERSION,
+            log.display()
+        );
+        let job = Job::start(
+            "trunk install (once per user)",
+            tools::trunk_install()?,
+            &log,
+        )?;
+        Ok(Some(TrunkInstall {
+            child: job.child,
+            log,
+            started: Instant::now(),
+        }))
+    }
+
+    pub fn wait(mut self) -> Result {
+        step("waiting for trunk's install (started in the background)");
+        let mut last_report = Instant::now();
+        loop {
+            if let Some(status) = self.child.0.try_wait().map_err(|e| e.to_string())? {
+                if !status.success() || !tools::trunk_bin().exists() {
+                    return Err(format!(
+                        "trunk's install failed ({status}); its log: {}",
+                        self.log.display()
+                    ));
+                }
+                eprintln!("  installed, {} after it started", elapsed(self.started));
+                return Ok(());
+            }
+            if last_report.elapsed() >= PROGRESS_EVERY {
+                last_report = Instant::now();
+                let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let last = text.lines().rev().map(str::trim).find(|l| !l.is_empty());
+                eprintln!(
+                    "  [{}] trunk install: {}",
+                    elapsed(self.started),
+                    last.unwrap_or("starting")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
 }
 
 /// A child killed when dropped: an error or Ctrl-C in xtask must not leave
