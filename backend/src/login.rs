@@ -45,10 +45,6 @@ pub struct Login {
 }
 
 impl Login {
-    pub async fn begin(&self, flow: Flow, browser: Option<String>) -> Result<String, AppError> {
-        Ok(state_store::issue(&*self.states, flow, browser, self.state_ttl).await?)
-    }
-
     /// The state is checked before anything else the caller sent is
     /// believed: without a valid one, an errcode is just noise.
     pub async fn complete(

@@ -1,6 +1,6 @@
 //! Players, keyed by AcWing's openid, in SQLite or PostgreSQL through sqlx.
-//! Each query is written once per dialect (placeholders differ); the
-//! statements, and so the semantics, are the same.
+//! Each statement is written once, with `$n` placeholders that both read,
+//! and run on whichever pool backs the repository (`on_pool!`).
 //!
 //! Names are unique. A taken name gets the first free numbered variant; the
 //! unique index, not a read-then-write, decides, so concurrent first logins
@@ -56,6 +56,18 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 
 type ReturnRow = (i64, String, String, String, i64);
 
+/// Evaluates `$body` with `$pool` bound to the repository's pool. sqlx's
+/// SQLite and PostgreSQL pools are different types, so the one body is
+/// compiled once for each.
+macro_rules! on_pool {
+    ($repo:expr, $pool:ident => $body:expr) => {
+        match $repo {
+            PlayerRepo::Sqlite($pool) => $body,
+            PlayerRepo::Postgres($pool) => $body,
+        }
+    };
+}
+
 impl PlayerRepo {
     pub fn new(db: &Database) -> Self {
         PlayerRepo::Sqlite(db.writer.clone())
@@ -63,30 +75,19 @@ impl PlayerRepo {
 
     pub async fn by_openid(&self, openid: &str) -> Result<Option<Player>, sqlx::Error> {
         const SQL: &str = "SELECT id, openid, username, photo FROM players WHERE openid = $1";
-        match self {
-            PlayerRepo::Sqlite(pool) => sqlx::query_as(SQL).bind(openid).fetch_optional(pool).await,
-            PlayerRepo::Postgres(pool) => {
-                sqlx::query_as(SQL).bind(openid).fetch_optional(pool).await
-            }
-        }
+        on_pool!(self, pool => sqlx::query_as(SQL).bind(openid).fetch_optional(pool).await)
     }
 
     /// For sessions kept outside this database (Redis), which name the
     /// player by id.
     pub async fn by_id(&self, id: i64) -> Result<Option<Player>, sqlx::Error> {
         const SQL: &str = "SELECT id, openid, username, photo FROM players WHERE id = $1";
-        match self {
-            PlayerRepo::Sqlite(pool) => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await,
-            PlayerRepo::Postgres(pool) => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await,
-        }
+        on_pool!(self, pool => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await)
     }
 
     /// A round trip, for readiness.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        match self {
-            PlayerRepo::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
-            PlayerRepo::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
-        }
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
     }
 
     /// Records a returning player's login in one statement, which also
@@ -96,22 +97,13 @@ impl PlayerRepo {
         const SQL: &str = "UPDATE players SET last_login_at = $1 WHERE openid = $2
              RETURNING id, openid, username, photo, profile_synced_at";
         let now = unix_now();
-        let row: Option<ReturnRow> = match self {
-            PlayerRepo::Sqlite(pool) => {
-                sqlx::query_as(SQL)
-                    .bind(now)
-                    .bind(openid)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            PlayerRepo::Postgres(pool) => {
-                sqlx::query_as(SQL)
-                    .bind(now)
-                    .bind(openid)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
+        let row: Option<ReturnRow> = on_pool!(self, pool => {
+            sqlx::query_as(SQL)
+                .bind(now)
+                .bind(openid)
+                .fetch_optional(pool)
+                .await?
+        });
         Ok(
             row.map(|(id, openid, username, photo, synced_at)| Returning {
                 player: Player {
@@ -138,26 +130,15 @@ impl PlayerRepo {
         let now = unix_now();
         for attempt in 1u32.. {
             let name = username_candidate(&profile.username, attempt);
-            let inserted: Result<Option<Player>, sqlx::Error> = match self {
-                PlayerRepo::Sqlite(pool) => {
-                    sqlx::query_as(SQL)
-                        .bind(openid)
-                        .bind(&name)
-                        .bind(&profile.photo)
-                        .bind(now)
-                        .fetch_optional(pool)
-                        .await
-                }
-                PlayerRepo::Postgres(pool) => {
-                    sqlx::query_as(SQL)
-                        .bind(openid)
-                        .bind(&name)
-                        .bind(&profile.photo)
-                        .bind(now)
-                        .fetch_optional(pool)
-                        .await
-                }
-            };
+            let inserted: Result<Option<Player>, sqlx::Error> = on_pool!(self, pool => {
+                sqlx::query_as(SQL)
+                    .bind(openid)
+                    .bind(&name)
+                    .bind(&profile.photo)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await
+            });
             match inserted {
                 Ok(Some(player)) => return Ok(player),
                 Ok(None) => break,
@@ -182,24 +163,16 @@ impl PlayerRepo {
             "UPDATE players SET username = $1, photo = $2, profile_synced_at = $3 WHERE id = $4";
         for attempt in 1u32.. {
             let name = username_candidate(&profile.username, attempt);
-            let updated = match self {
-                PlayerRepo::Sqlite(pool) => sqlx::query(SQL)
+            let updated = on_pool!(self, pool => {
+                sqlx::query(SQL)
                     .bind(&name)
                     .bind(&profile.photo)
                     .bind(unix_now())
                     .bind(id)
                     .execute(pool)
                     .await
-                    .map(drop),
-                PlayerRepo::Postgres(pool) => sqlx::query(SQL)
-                    .bind(&name)
-                    .bind(&profile.photo)
-                    .bind(unix_now())
-                    .bind(id)
-                    .execute(pool)
-                    .await
-                    .map(drop),
-            };
+                    .map(drop)
+            });
             match updated {
                 Err(e) if is_unique_violation(&e) => continue,
                 other => return other,

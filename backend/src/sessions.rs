@@ -111,12 +111,24 @@ fn new_token() -> SessionToken {
 }
 
 /// Revokes the family `token_hash` belongs to; a no-op for unknown tokens.
-const REVOKE_FAMILY: &str = "INSERT OR IGNORE INTO revoked_families (family, revoked_at)
-     SELECT family, ?1 FROM session_credentials WHERE token_hash = ?2";
-/// `REVOKE_FAMILY` in PostgreSQL's dialect.
-const REVOKE_FAMILY_PG: &str = "INSERT INTO revoked_families (family, revoked_at)
+/// Both SQLite and PostgreSQL read this (`ON CONFLICT … DO NOTHING`, `$n`).
+const REVOKE_FAMILY: &str = "INSERT INTO revoked_families (family, revoked_at)
      SELECT family, $1 FROM session_credentials WHERE token_hash = $2
      ON CONFLICT (family) DO NOTHING";
+
+/// Evaluates `$body` with `$pool` bound to the SQL pool that writes
+/// sessions (SQLite's writer connection, or PostgreSQL), or the other arm
+/// for Redis. sqlx's pools are different types, so the one body is
+/// compiled once for each.
+macro_rules! on_sql_pool {
+    ($backend:expr, $pool:ident => $body:expr, $redis:pat => $otherwise:expr) => {
+        match $backend {
+            Backend::Sql { writer: $pool, .. } => $body,
+            Backend::Postgres($pool) => $body,
+            $redis => $otherwise,
+        }
+    };
+}
 /// Claims a live, unused refresh token of a family not revoked; returns
 /// its family and player, or nothing.
 const CLAIM_REFRESH: &str = "UPDATE session_credentials SET used_at = $1
@@ -168,15 +180,9 @@ impl Sessions {
 
     /// A round trip to the session store, for readiness.
     pub async fn ping(&self) -> Result<(), SessionError> {
-        match &self.backend {
-            Backend::Sql { writer, .. } => {
-                sqlx::query("SELECT 1").execute(writer).await?;
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query("SELECT 1").execute(pool).await?;
-            }
-            Backend::Redis { store, .. } => store.ping().await?,
-        }
+        on_sql_pool!(&self.backend, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        }, Backend::Redis { store, .. } => store.ping().await?);
         Ok(())
     }
 
@@ -198,34 +204,22 @@ impl Sessions {
             "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
              VALUES ($1, $2, $3, 'cookie', $4)";
         let expires_at = now.saturating_add(COOKIE_LIFETIME_SECS);
-        match &self.backend {
-            Backend::Sql { writer, .. } => {
-                sqlx::query(INSERT_COOKIE)
-                    .bind(&cookie_hash)
-                    .bind(new_family())
-                    .bind(player_id)
-                    .bind(expires_at)
-                    .execute(writer)
-                    .await?;
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query(INSERT_COOKIE)
-                    .bind(&cookie_hash)
-                    .bind(new_family())
-                    .bind(player_id)
-                    .bind(expires_at)
-                    .execute(pool)
-                    .await?;
-            }
-            Backend::Redis { store, .. } => {
+        on_sql_pool!(&self.backend, pool => {
+            sqlx::query(INSERT_COOKIE)
+                .bind(&cookie_hash)
+                .bind(new_family())
+                .bind(player_id)
+                .bind(expires_at)
+                .execute(pool)
+                .await?;
+        }, Backend::Redis { store, .. } => {
                 let credential = NewCredential {
                     hash: &cookie_hash,
                     kind: "cookie",
                     ttl_secs: COOKIE_LIFETIME_SECS,
                 };
-                store.start(new_family(), player_id, &[credential]).await?;
-            }
-        }
+            store.start(new_family(), player_id, &[credential]).await?;
+        });
         Ok(cookie)
     }
 
@@ -418,23 +412,13 @@ impl Sessions {
     }
 
     async fn revoke_at(&self, token: &str, now: i64) -> Result<(), SessionError> {
-        match &self.backend {
-            Backend::Sql { writer, .. } => {
-                sqlx::query(REVOKE_FAMILY)
-                    .bind(now)
-                    .bind(hash(token))
-                    .execute(writer)
-                    .await?;
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query(REVOKE_FAMILY_PG)
-                    .bind(now)
-                    .bind(hash(token))
-                    .execute(pool)
-                    .await?;
-            }
-            Backend::Redis { store, .. } => store.revoke(&hash(token), now).await?,
-        }
+        on_sql_pool!(&self.backend, pool => {
+            sqlx::query(REVOKE_FAMILY)
+                .bind(now)
+                .bind(hash(token))
+                .execute(pool)
+                .await?;
+        }, Backend::Redis { store, .. } => store.revoke(&hash(token), now).await?);
         Ok(())
     }
 
@@ -445,39 +429,23 @@ impl Sessions {
     pub async fn purge(&self) -> Result<Purged, sqlx::Error> {
         let now = unix_now();
         let revoked_before = now.saturating_sub(REVOKED_KEPT_SECS);
-        let (credentials, families) = match &self.backend {
-            Backend::Sql { writer, .. } => {
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                let credentials = sqlx::query(PURGE_CREDENTIALS)
-                    .bind(now)
-                    .bind(revoked_before)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                let families = sqlx::query(PURGE_FAMILIES)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                (credentials, families)
-            }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let credentials = sqlx::query(PURGE_CREDENTIALS)
-                    .bind(now)
-                    .bind(revoked_before)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                let families = sqlx::query(PURGE_FAMILIES)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                tx.commit().await?;
-                (credentials, families)
-            }
-            Backend::Redis { .. } => return Ok(Purged::default()),
-        };
+        // A plain transaction in both: its first statement writes, so
+        // SQLite takes the write lock there (and waits on a busy one).
+        let (credentials, families) = on_sql_pool!(&self.backend, pool => {
+            let mut tx = pool.begin().await?;
+            let credentials = sqlx::query(PURGE_CREDENTIALS)
+                .bind(now)
+                .bind(revoked_before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let families = sqlx::query(PURGE_FAMILIES)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            (credentials, families)
+        }, Backend::Redis { .. } => return Ok(Purged::default()));
         Ok(Purged {
             credentials,
             families,
