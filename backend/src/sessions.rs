@@ -116,6 +116,13 @@ const REVOKE_FAMILY: &str = "INSERT INTO revoked_families (family, revoked_at)
      SELECT family, $1 FROM session_credentials WHERE token_hash = $2
      ON CONFLICT (family) DO NOTHING";
 
+/// Revokes the family of a refresh token that was already used: its
+/// second use means that the player or a thief holds a copy.
+const REVOKE_REUSED: &str = "INSERT INTO revoked_families (family, revoked_at)
+     SELECT family, $1 FROM session_credentials
+     WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NOT NULL
+     ON CONFLICT (family) DO NOTHING";
+
 /// Evaluates `$body` with `$pool` bound to the SQL pool that writes
 /// sessions (SQLite's writer connection, or PostgreSQL), or the other arm
 /// for Redis. sqlx's pools are different types, so the one body is
@@ -225,12 +232,8 @@ impl Sessions {
 
     /// An AcApp session: access and refresh token, in one INSERT.
     pub async fn start_acapp(&self, player_id: i64) -> Result<TokenPair, SessionError> {
-        match &self.backend {
-            Backend::Sql { writer, .. } => Ok(self
-                .add_pair(writer, new_family(), player_id, unix_now())
-                .await?),
-            Backend::Postgres(pool) => Ok(self
-                .add_pair_pg(pool, new_family(), player_id, unix_now())
+        on_sql_pool!(&self.backend, pool => Ok(self
+                .add_pair(pool, new_family(), player_id, unix_now())
                 .await?),
             Backend::Redis { store, .. } => {
                 let (access, refresh) = (new_token(), new_token());
@@ -250,7 +253,7 @@ impl Sessions {
                 store.start(new_family(), player_id, &credentials).await?;
                 Ok(self.pair(access, refresh))
             }
-        }
+        )
     }
 
     fn pair(&self, access: SessionToken, refresh: SessionToken) -> TokenPair {
@@ -304,9 +307,51 @@ impl Sessions {
         }
         let now = unix_now();
         let token_hash = hash(refresh);
-        let writer = match &self.backend {
-            Backend::Sql { writer, .. } => writer,
-            Backend::Postgres(pool) => return self.rotate_pg(pool, &token_hash, now).await,
+        // The claim, and the revocation when the claim fails, on either SQL
+        // database, inside the transaction `$tx`.
+        macro_rules! claim_in {
+            ($tx:ident) => {{
+                let claimed: Option<(i64, i64)> = sqlx::query_as(CLAIM_REFRESH)
+                    .bind(now)
+                    .bind(&token_hash)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                let Some((family, player_id)) = claimed else {
+                    let reused = sqlx::query(REVOKE_REUSED)
+                        .bind(now)
+                        .bind(&token_hash)
+                        .execute(&mut *$tx)
+                        .await?;
+                    $tx.commit().await?;
+                    return Err(if reused.rows_affected() > 0 {
+                        SessionError::Reused
+                    } else {
+                        SessionError::Invalid
+                    });
+                };
+                let pair = self.add_pair(&mut *$tx, family, player_id, now).await?;
+                $tx.commit().await?;
+                Ok(pair)
+            }};
+        }
+        match &self.backend {
+            // IMMEDIATE takes SQLite's write lock at once: a deferred
+            // transaction that reads and then writes fails with SQLITE_BUSY
+            // when another write lands in between.
+            Backend::Sql { writer, .. } => {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                claim_in!(tx)
+            }
+            // READ COMMITTED (the default). Of two concurrent claims of one
+            // token, the second UPDATE waits for the first's row lock; once
+            // the first commits it re-evaluates its WHERE against the
+            // claimed row (`used_at` is set) and updates nothing. Its next
+            // statement takes a fresh snapshot, sees the first's commit, and
+            // so revokes the family as reuse.
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                claim_in!(tx)
+            }
             Backend::Redis { store, .. } => {
                 let (access, refresh) = (new_token(), new_token());
                 let (access_hash, refresh_hash) = (hash(access.expose()), hash(refresh.expose()));
@@ -326,80 +371,13 @@ impl Sessions {
                         now,
                     )
                     .await?;
-                return match rotation {
+                match rotation {
                     Rotation::Claimed { .. } => Ok(self.pair(access, refresh)),
                     Rotation::Reused => Err(SessionError::Reused),
                     Rotation::Invalid => Err(SessionError::Invalid),
-                };
+                }
             }
-        };
-        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-        let claimed: Option<(i64, i64)> = sqlx::query_as(CLAIM_REFRESH)
-            .bind(now)
-            .bind(&token_hash)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((family, player_id)) = claimed else {
-            let reused = sqlx::query(
-                "INSERT OR IGNORE INTO revoked_families (family, revoked_at)
-                 SELECT family, ?1 FROM session_credentials
-                 WHERE token_hash = ?2 AND kind = 'refresh' AND used_at IS NOT NULL",
-            )
-            .bind(now)
-            .bind(&token_hash)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Err(if reused.rows_affected() > 0 {
-                SessionError::Reused
-            } else {
-                SessionError::Invalid
-            });
-        };
-        let pair = self.add_pair(&mut *tx, family, player_id, now).await?;
-        tx.commit().await?;
-        Ok(pair)
-    }
-
-    /// `rotate` in PostgreSQL, in READ COMMITTED (the default). Of two
-    /// concurrent claims of one token, the second UPDATE waits for the
-    /// first's row lock; once the first commits it re-evaluates its WHERE
-    /// against the claimed row (`used_at` is set) and updates nothing. Its
-    /// next statement takes a fresh snapshot, sees the first's commit, and
-    /// so revokes the family as reuse.
-    async fn rotate_pg(
-        &self,
-        pool: &PgPool,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<TokenPair, SessionError> {
-        let mut tx = pool.begin().await?;
-        let claimed: Option<(i64, i64)> = sqlx::query_as(CLAIM_REFRESH)
-            .bind(now)
-            .bind(token_hash)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((family, player_id)) = claimed else {
-            let reused = sqlx::query(
-                "INSERT INTO revoked_families (family, revoked_at)
-                 SELECT family, $1 FROM session_credentials
-                 WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NOT NULL
-                 ON CONFLICT (family) DO NOTHING",
-            )
-            .bind(now)
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Err(if reused.rows_affected() > 0 {
-                SessionError::Reused
-            } else {
-                SessionError::Invalid
-            });
-        };
-        let pair = self.add_pair_pg(&mut *tx, family, player_id, now).await?;
-        tx.commit().await?;
-        Ok(pair)
+        }
     }
 
     /// Ends the session of any of its credentials. Unknown tokens are fine:
@@ -470,35 +448,22 @@ impl Sessions {
         });
     }
 
-    /// Access and refresh tokens of `family`, in one INSERT.
-    async fn add_pair<'e>(
+    /// Access and refresh tokens of `family`, in one INSERT, on either
+    /// database.
+    async fn add_pair<'e, E>(
         &self,
-        executor: impl sqlx::SqliteExecutor<'e>,
+        executor: E,
         family: i64,
         player_id: i64,
         now: i64,
-    ) -> Result<TokenPair, sqlx::Error> {
-        let (access, refresh) = (new_token(), new_token());
-        sqlx::query(INSERT_PAIR)
-            .bind(hash(access.expose()))
-            .bind(family)
-            .bind(player_id)
-            .bind(now.saturating_add(self.access_lifetime_secs))
-            .bind(hash(refresh.expose()))
-            .bind(now.saturating_add(REFRESH_LIFETIME_SECS))
-            .execute(executor)
-            .await?;
-        Ok(self.pair(access, refresh))
-    }
-
-    /// `add_pair` in PostgreSQL.
-    async fn add_pair_pg<'e>(
-        &self,
-        executor: impl sqlx::PgExecutor<'e>,
-        family: i64,
-        player_id: i64,
-        now: i64,
-    ) -> Result<TokenPair, sqlx::Error> {
+    ) -> Result<TokenPair, sqlx::Error>
+    where
+        E: sqlx::Executor<'e>,
+        for<'q> <E::Database as sqlx::Database>::Arguments<'q>:
+            sqlx::IntoArguments<'q, E::Database>,
+        for<'q> String: sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
+        for<'q> i64: sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
+    {
         let (access, refresh) = (new_token(), new_token());
         sqlx::query(INSERT_PAIR)
             .bind(hash(access.expose()))

@@ -6,16 +6,16 @@
 mod support;
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acwing_sim::{Fault, SimConfig, SimUser, Simulator};
+use acwing_sim::{Fault, SimConfig, Simulator};
 use backend::database::Database;
 use backend::secret::random_hex;
 use futures::future::join_all;
 use serde_json::Value;
+use support::process::{server_command, simulator_with_players, ServerProcess};
 use support::{browser, spawn_with, Options, TestApp, APPID};
 
 const APPLY_ACAPP: &str = "/settings/acwing/acapp/apply_code/";
@@ -165,63 +165,22 @@ async fn refused_connections_then_acwing_comes_back() {
 
 const LOGINS: usize = 1000;
 
-struct Server {
-    child: Child,
-    address: String,
-}
-
-fn start_server(port: u16, db: &std::path::Path, acwing: &Simulator, secret: &str) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_acapp-server"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("ACWING_APPID", APPID)
-        .env("ACWING_SECRET", secret)
-        .env("ACWING_BASE_URL", acwing.base_url())
+/// The server binary with the per-client limits lifted: one address makes
+/// all these logins.
+fn start_server(
+    port: u16,
+    db: &std::path::Path,
+    acwing: &Simulator,
+    secret: &str,
+) -> ServerProcess {
+    let mut command = server_command(port, db, acwing, secret);
+    command
         .env("ACWING_TIMEOUT", "20")
-        .env("ACAPP_BIND", format!("127.0.0.1:{port}"))
-        .env("ACAPP_DATABASE_URL", format!("sqlite://{}", db.display()))
-        .env(
-            "ACAPP_STATIC_DIR",
-            std::env::temp_dir().join("acapp-no-dist"),
-        )
-        // One address makes all these logins: lift the per-client limits.
         .env("ACAPP_APPLY_CODE_PER_MINUTE", "1000000")
         .env("ACAPP_APPLY_CODE_BURST", "100000")
         .env("ACAPP_RECEIVE_CODE_PER_MINUTE", "1000000")
-        .env("ACAPP_RECEIVE_CODE_BURST", "100000")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server binary starts");
-    Server {
-        child,
-        address: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-/// Polls /healthz; how long the server took to answer.
-async fn until_healthy(server: &mut Server) -> Duration {
-    let started = Instant::now();
-    let client = browser();
-    loop {
-        if let Ok(response) = client
-            .get(format!("{}/healthz", server.address))
-            .timeout(Duration::from_secs(1))
-            .send()
-            .await
-        {
-            if response.status().is_success() {
-                return started.elapsed();
-            }
-        }
-        assert!(
-            server.child.try_wait().unwrap().is_none(),
-            "the server exited"
-        );
-        assert!(started.elapsed() < Duration::from_secs(60), "never healthy");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        .env("ACAPP_RECEIVE_CODE_BURST", "100000");
+    ServerProcess::spawn(command, port)
 }
 
 enum Outcome {
@@ -263,30 +222,11 @@ async fn login(client: &reqwest::Client, address: &str, acwing: &Simulator, i: u
 #[actix_web::test]
 async fn kill_9_in_the_middle_of_1000_logins_loses_and_duplicates_no_player() {
     let secret = random_hex(16);
-    let mut users = SimConfig::demo_users();
-    users.extend((0..LOGINS).map(|i| SimUser {
-        openid: format!("openid-k{i}"),
-        username: format!("k{i}"),
-        photo: String::new(),
-    }));
-    let acwing = Simulator::start(
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-        SimConfig {
-            appid: APPID.into(),
-            secret: secret.clone(),
-            users,
-            app_public_url: None,
-        },
-    )
-    .unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let acwing = simulator_with_players(&secret, "k", LOGINS);
+    let port = support::services::free_port();
     let db = std::env::temp_dir().join(format!("acapp-kill-{}.db", random_hex(8)));
     let mut server = start_server(port, &db, &acwing, &secret);
-    let first_start = until_healthy(&mut server).await;
+    let first_start = server.until_healthy().await;
 
     // 1000 concurrent first logins; SIGKILL once a fifth have succeeded.
     let client = reqwest::Client::builder()
@@ -335,7 +275,7 @@ async fn kill_9_in_the_middle_of_1000_logins_loses_and_duplicates_no_player() {
     // Restart on the same database.
     let restarted = Instant::now();
     let mut server = start_server(port, &db, &acwing, &secret);
-    let recovery = until_healthy(&mut server).await;
+    let recovery = server.until_healthy().await;
     println!(
         "first start {first_start:?}; after SIGKILL, healthy again in {recovery:?} ({:?} with the spawn)",
         restarted.elapsed()
@@ -403,8 +343,7 @@ async fn kill_9_in_the_middle_of_1000_logins_loses_and_duplicates_no_player() {
             .unwrap();
     assert_eq!(blank, 0);
 
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
+    drop(server);
     pool.close().await;
     database.writer.close().await;
     for suffix in ["", "-wal", "-shm"] {

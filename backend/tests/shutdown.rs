@@ -3,15 +3,15 @@
 
 mod support;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use acwing_sim::{Fault, SimConfig, SimUser, Simulator};
+use acwing_sim::Fault;
 use backend::secret::random_hex;
 use futures::future::join_all;
 use serde_json::Value;
-use support::APPID;
+use support::process::{server_command, simulator_with_players, ServerProcess};
 
 const LOGINS: usize = 40;
 /// Each AcWing call takes this long, so logins are surely in flight.
@@ -20,55 +20,18 @@ const ACWING_LATENCY: Duration = Duration::from_millis(700);
 #[actix_web::test]
 async fn sigterm_lets_logins_in_flight_finish_and_accepts_nothing_new() {
     let secret = random_hex(16);
-    let mut users = SimConfig::demo_users();
-    users.extend((0..LOGINS).map(|i| SimUser {
-        openid: format!("openid-t{i}"),
-        username: format!("t{i}"),
-        photo: String::new(),
-    }));
-    let acwing = Simulator::start(
-        TcpListener::bind("127.0.0.1:0").unwrap(),
-        SimConfig {
-            appid: APPID.into(),
-            secret: secret.clone(),
-            users,
-            app_public_url: None,
-        },
-    )
-    .unwrap();
+    let acwing = simulator_with_players(&secret, "t", LOGINS);
     let port = support::services::free_port();
-    let address = format!("http://127.0.0.1:{port}");
     let db = std::env::temp_dir().join(format!("acapp-term-{}.db", random_hex(8)));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_acapp-server"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("ACWING_APPID", APPID)
-        .env("ACWING_SECRET", &secret)
-        .env("ACWING_BASE_URL", acwing.base_url())
-        .env("ACAPP_BIND", format!("127.0.0.1:{port}"))
-        .env("ACAPP_DATABASE_URL", format!("sqlite://{}", db.display()))
-        .env(
-            "ACAPP_STATIC_DIR",
-            std::env::temp_dir().join("acapp-no-dist"),
-        )
-        .env("ACAPP_SHUTDOWN_TIMEOUT", "20")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server binary starts");
+    let mut command = server_command(port, &db, &acwing, &secret);
+    command.env("ACAPP_SHUTDOWN_TIMEOUT", "20");
+    let mut server = ServerProcess::spawn(command, port);
+    server.until_healthy().await;
+    let address = server.address.clone();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let started = Instant::now();
-    while !matches!(client.get(format!("{address}/healthz")).send().await, Ok(r) if r.status().is_success())
-    {
-        assert!(child.try_wait().unwrap().is_none(), "the server exited");
-        assert!(started.elapsed() < Duration::from_secs(30), "never healthy");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-
     // Every login has its state before the slow part begins.
     let mut states = Vec::new();
     for _ in 0..LOGINS {
@@ -102,7 +65,7 @@ async fn sigterm_lets_logins_in_flight_finish_and_accepts_nothing_new() {
         // The logins are now waiting on AcWing (at least 700 ms each).
         tokio::time::sleep(Duration::from_millis(300)).await;
         let sent = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-TERM", &server.child.id().to_string()])
             .status()
             .unwrap();
         assert!(sent.success());
@@ -129,7 +92,7 @@ async fn sigterm_lets_logins_in_flight_finish_and_accepts_nothing_new() {
         assert_eq!(body["result"], "success", "a login failed half-way: {body}");
     }
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
         assert!(
