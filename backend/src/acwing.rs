@@ -15,7 +15,9 @@ use crate::secret::{AcwingAccessToken, AppSecret, AuthCode};
 pub const ERRCODE_USER_REJECT: &str = "40010";
 const ERRCODE_CODE_EXPIRED: &str = "40001";
 /// AcWing's answers are a few hundred bytes; anything near this is not one.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Room enough for a 20,000-character CJK name written as `\uXXXX`
+/// escapes (as Python's json.dumps writes it), which is cut to size later.
+const MAX_BODY_BYTES: usize = 256 * 1024;
 /// An openid is AcWing's id for a player; longer than this is not one.
 const MAX_OPENID_CHARS: usize = 128;
 pub const MAX_USERNAME_CHARS: usize = 64;
@@ -103,42 +105,52 @@ pub struct Profile {
     pub photo: String,
 }
 
+// Fields are read as any JSON value: a missing, null or mistyped field is an
+// unusable answer (or, for the profile, a default), not a garbled one.
 #[derive(Deserialize)]
 struct RawGrant {
-    access_token: String,
-    openid: String,
+    #[serde(default)]
+    access_token: serde_json::Value,
+    #[serde(default)]
+    openid: serde_json::Value,
 }
 
 #[derive(Debug, Deserialize)]
 struct RawProfile {
-    username: String,
-    photo: String,
+    #[serde(default)]
+    username: serde_json::Value,
+    #[serde(default)]
+    photo: serde_json::Value,
 }
 
 impl TryFrom<RawGrant> for TokenGrant {
     type Error = AcwingError;
 
     fn try_from(raw: RawGrant) -> Result<Self, AcwingError> {
-        let openid = raw.openid;
+        let openid = raw.openid.as_str().unwrap_or_default();
         let printable = openid.bytes().all(|b| b.is_ascii_graphic());
         if openid.is_empty() || openid.len() > MAX_OPENID_CHARS || !printable {
             return Err(AcwingError::Unusable(
                 "the openid is empty, too long or not printable",
             ));
         }
-        if raw.access_token.is_empty() {
-            return Err(AcwingError::Unusable("the access_token is empty"));
+        let access_token = raw.access_token.as_str().unwrap_or_default();
+        if access_token.is_empty() {
+            return Err(AcwingError::Unusable(
+                "the access_token is missing or empty",
+            ));
         }
         Ok(TokenGrant {
-            access_token: AcwingAccessToken::new(raw.access_token),
-            openid,
+            access_token: AcwingAccessToken::new(access_token.to_owned()),
+            openid: openid.to_owned(),
         })
     }
 }
 
 impl From<RawProfile> for Profile {
     fn from(raw: RawProfile) -> Self {
-        let username = sanitise(raw.username.trim(), MAX_USERNAME_CHARS)
+        let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().trim().to_owned();
+        let username = sanitise(&text(&raw.username), MAX_USERNAME_CHARS)
             .trim()
             .to_owned();
         Profile {
@@ -147,17 +159,24 @@ impl From<RawProfile> for Profile {
             } else {
                 username
             },
-            photo: safe_photo(raw.photo.trim()),
+            photo: safe_photo(&text(&raw.photo)),
         }
     }
 }
 
 /// Only an http(s) URL of bounded length is kept; anything else becomes
-/// empty, and the frontend shows its default avatar.
+/// empty, and the frontend shows its default avatar. The bound holds for
+/// the URL as stored, after percent-encoding.
 fn safe_photo(raw: &str) -> String {
-    let fits = raw.chars().count() <= MAX_PHOTO_CHARS;
+    if raw.len() > MAX_PHOTO_CHARS {
+        return String::new();
+    }
     match Url::parse(raw) {
-        Ok(url) if fits && matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && url.as_str().len() <= MAX_PHOTO_CHARS =>
+        {
             url.into()
         }
         _ => String::new(),
@@ -305,6 +324,11 @@ impl AcwingClient {
 fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, AcwingError> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|_| AcwingError::Garbage)?;
+    // Every answer of AcWing's is an object; serde would read a struct from
+    // an array too.
+    if !value.is_object() {
+        return Err(AcwingError::Garbage);
+    }
     if let Some(errcode) = value.get("errcode") {
         let code = match errcode {
             serde_json::Value::String(s) => s.trim().to_owned(),
@@ -358,45 +382,80 @@ mod tests {
     }
 
     #[test]
-    fn garbage_and_missing_fields_are_garbage() {
+    fn garbage_is_garbage_and_missing_profile_fields_are_defaults() {
         assert!(matches!(
-            parse_body::<RawProfile>(b"<html>oops"),
+            parse_profile(b"<html>oops"),
             Err(AcwingError::Garbage)
         ));
-        assert!(matches!(
-            parse_body::<RawProfile>(br#"{"username":"x"}"#),
-            Err(AcwingError::Garbage)
-        ));
-        let ok = parse_body::<RawProfile>(br#"{"errcode":0,"username":"a","photo":"p"}"#);
+        assert!(matches!(parse_profile(b"[1,2]"), Err(AcwingError::Garbage)));
+        for body in [
+            &br#"{"username":"x"}"#[..],
+            br#"{"username":"x","photo":null}"#,
+            br#"{"username":"x","photo":5}"#,
+        ] {
+            let profile = parse_profile(body).unwrap();
+            assert_eq!(
+                (profile.username.as_str(), profile.photo.as_str()),
+                ("x", "")
+            );
+        }
+        let nameless = parse_profile(br#"{"username":null,"photo":"https://a.b/p.png"}"#);
+        assert_eq!(nameless.unwrap().username, FALLBACK_USERNAME);
+        let ok = parse_profile(br#"{"errcode":0,"username":"a","photo":"p"}"#);
         assert_eq!(ok.unwrap().username, "a");
     }
 
     #[test]
     fn profiles_are_bounded_and_photos_are_http_only() {
-        let profile = Profile::from(RawProfile {
-            username: format!("  {}  ", "名".repeat(20_000)),
-            photo: "javascript:alert(1)".into(),
-        });
+        let raw = |username: String, photo: &str| RawProfile {
+            username: username.into(),
+            photo: photo.into(),
+        };
+        let profile = Profile::from(raw(
+            format!("  {}  ", "名".repeat(20_000)),
+            "javascript:alert(1)",
+        ));
         assert_eq!(profile.username.chars().count(), MAX_USERNAME_CHARS);
         assert_eq!(profile.photo, "");
-        let profile = Profile::from(RawProfile {
-            username: " \u{7}\t ".into(),
-            photo: "https://cdn.acwing.com/a.png".into(),
-        });
+        let profile = Profile::from(raw(" \u{7}\t ".into(), "https://cdn.acwing.com/a.png"));
         assert_eq!(profile.username, FALLBACK_USERNAME);
         assert_eq!(profile.photo, "https://cdn.acwing.com/a.png");
         assert_eq!(safe_photo(&format!("https://a.b/{}", "x".repeat(2000))), "");
         assert_eq!(safe_photo("data:image/png;base64,AAAA"), "");
+        // Within the bound as written, beyond it once percent-encoded.
+        let wide = format!("https://cdn.acwing.com/{}", "é".repeat(490));
+        assert!(wide.len() <= MAX_PHOTO_CHARS);
+        assert_eq!(safe_photo(&wide), "");
     }
 
     #[test]
-    fn an_unusable_openid_is_refused() {
-        for openid in ["", "has space", &"x".repeat(200)] {
-            let grant = TokenGrant::try_from(RawGrant {
-                access_token: "t".into(),
-                openid: openid.into(),
-            });
-            assert!(matches!(grant, Err(AcwingError::Unusable(_))), "{openid:?}");
+    fn an_unusable_openid_or_token_is_refused() {
+        for body in [
+            &br#"{"access_token":"t","openid":""}"#[..],
+            br#"{"access_token":"t","openid":"has space"}"#,
+            br#"{"access_token":"t","openid":null}"#,
+            br#"{"access_token":"t","openid":12345}"#,
+            br#"{"access_token":"t"}"#,
+            br#"{"openid":"o"}"#,
+            br#"{"access_token":7,"openid":"o"}"#,
+        ] {
+            let grant = parse_grant(body);
+            assert!(
+                matches!(grant, Err(AcwingError::Unusable(_))),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
+        let long = format!(r#"{{"access_token":"t","openid":"{}"}}"#, "x".repeat(200));
+        assert!(matches!(
+            parse_grant(long.as_bytes()),
+            Err(AcwingError::Unusable(_))
+        ));
+        assert_eq!(
+            parse_grant(br#"{"access_token":"t","openid":"o"}"#)
+                .unwrap()
+                .openid,
+            "o"
+        );
     }
 }

@@ -280,16 +280,14 @@ impl LimitSettings {
 pub enum ConfigError {
     #[error("no AcWing credentials: set ACWING_APPID and ACWING_SECRET (or ACWING_SECRET_FILE) to use AcWing, or ask for demo mode with --demo or ACAPP_DEMO=1")]
     NoCredentials,
-    #[error("ACWING_APPID and ACWING_SECRET (or ACWING_SECRET_FILE) must be set together")]
+    #[error("ACWING_APPID and ACWING_SECRET (or ACWING_SECRET_FILE) must be set together, or ask for demo mode with --demo or ACAPP_DEMO=1")]
     HalfCredentials,
     #[error("ACWING_SECRET and ACWING_SECRET_FILE are both set; keep one (the file is preferred)")]
     TwoSecrets,
     #[error("cannot read ACWING_SECRET_FILE {path}: {reason}")]
     SecretFile { path: String, reason: String },
-    #[error("demo mode (--demo, ACAPP_DEMO) uses the built-in simulator: unset ACWING_APPID, ACWING_SECRET, ACWING_SECRET_FILE and ACWING_BASE_URL, or drop --demo")]
+    #[error("demo mode (--demo, ACAPP_DEMO) uses the built-in simulator: unset ACWING_APPID, ACWING_SECRET and ACWING_SECRET_FILE, or drop --demo")]
     DemoWithCredentials,
-    #[error("ACWING_BASE_URL is set but ACWING_APPID and ACWING_SECRET are not")]
-    BaseUrlWithoutCredentials,
     #[error("{name} `{value}` is not an absolute http(s) URL")]
     BadUrl { name: &'static str, value: String },
     #[error("ACAPP_PUBLIC_URL `{0}` must be an origin like https://app1234.acapp.acwing.com.cn, with no path")]
@@ -304,8 +302,8 @@ pub enum ConfigError {
     BadDatabaseUrl(String),
     #[error("ACAPP_REDIS_URL `{0}` is not a redis:// or rediss:// URL")]
     BadRedisUrl(String),
-    #[error("ACWING_APPID must not be empty")]
-    EmptyAppid,
+    #[error("ACWING_APPID and ACWING_SECRET (or ACWING_SECRET_FILE's contents) must not be empty; set both, or ask for demo mode with --demo or ACAPP_DEMO=1")]
+    EmptyCredentials,
     #[error("ACAPP_TRUSTED_PROXIES: {0}")]
     BadTrustedProxy(String),
 }
@@ -324,14 +322,16 @@ impl Cli {
             (None, false) => http_url("ACAPP_PUBLIC_URL", &format!("http://{}", self.bind))?,
         };
         let acwing = match (self.demo || self.dev, self.appid, secret) {
-            (true, None, None) if self.acwing_base_url.is_none() => AcwingMode::Demo {
+            // ACWING_BASE_URL alone means nothing to the built-in simulator,
+            // and does no harm: only credentials make demo mode ambiguous.
+            (true, None, None) => AcwingMode::Demo {
                 simulator_bind: self.simulator_bind,
                 trunk_socket: self.dev.then(|| trunk_socket(&public_url)),
             },
             (true, ..) => return Err(ConfigError::DemoWithCredentials),
             (false, Some(appid), Some(secret)) => {
                 if appid.trim().is_empty() || secret.expose().is_empty() {
-                    return Err(ConfigError::EmptyAppid);
+                    return Err(ConfigError::EmptyCredentials);
                 }
                 let raw = self
                     .acwing_base_url
@@ -341,9 +341,6 @@ impl Cli {
                     secret,
                     base_url: http_url("ACWING_BASE_URL", &raw)?,
                 })
-            }
-            (false, None, None) if self.acwing_base_url.is_some() => {
-                return Err(ConfigError::BaseUrlWithoutCredentials)
             }
             (false, None, None) => return Err(ConfigError::NoCredentials),
             (false, ..) => return Err(ConfigError::HalfCredentials),
@@ -488,6 +485,29 @@ mod tests {
         );
         let both = cli(&["--demo", "--appid", "1", "--secret", "s"]).into_settings();
         assert_eq!(both.unwrap_err(), ConfigError::DemoWithCredentials);
+        // An AcWing address alone is not credentials, in either direction.
+        let base = ["--acwing-base-url", "http://127.0.0.1:9/"];
+        assert_eq!(
+            cli(&base).into_settings().unwrap_err(),
+            ConfigError::NoCredentials
+        );
+        let demo = cli(&[&["--demo"][..], &base].concat()).into_settings();
+        assert!(matches!(demo.unwrap().acwing, AcwingMode::Demo { .. }));
+    }
+
+    #[test]
+    fn every_refusal_for_want_of_credentials_names_both_ways_out() {
+        let empty = cli(&["--appid", "1", "--secret", ""]).into_settings();
+        for refusal in [
+            ConfigError::NoCredentials,
+            ConfigError::HalfCredentials,
+            empty.unwrap_err(),
+        ] {
+            let message = refusal.to_string();
+            for needle in ["ACWING_APPID", "ACWING_SECRET", "--demo", "ACAPP_DEMO=1"] {
+                assert!(message.contains(needle), "{message:?} lacks {needle}");
+            }
+        }
     }
 
     #[test]

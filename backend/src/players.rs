@@ -8,7 +8,7 @@
 
 use sqlx::{PgPool, SqlitePool};
 
-use crate::acwing::Profile;
+use crate::acwing::{Profile, MAX_USERNAME_CHARS};
 use crate::clock::unix_now;
 use crate::database::Database;
 use crate::secret::random_hex;
@@ -41,13 +41,16 @@ pub enum PlayerRepo {
     Postgres(PgPool),
 }
 
-/// The `attempt`-th name to try for `base`: itself, then `base_2`, …
+/// The `attempt`-th name to try for `base`: itself, then `base_2`, …, each
+/// within the username bound (a long base is cut to make room).
 fn username_candidate(base: &str, attempt: u32) -> String {
-    match attempt {
-        1 => base.to_owned(),
-        n if n <= NUMBERED_VARIANTS => format!("{base}_{n}"),
-        _ => format!("{base}_{}", random_hex(4)),
-    }
+    let suffix = match attempt {
+        1 => return base.to_owned(),
+        n if n <= NUMBERED_VARIANTS => format!("_{n}"),
+        _ => format!("_{}", random_hex(4)),
+    };
+    let room = MAX_USERNAME_CHARS.saturating_sub(suffix.chars().count());
+    base.chars().take(room).chain(suffix.chars()).collect()
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
@@ -179,5 +182,22 @@ impl PlayerRepo {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_candidate_name_keeps_the_bound() {
+        let long = "名".repeat(MAX_USERNAME_CHARS);
+        assert_eq!(username_candidate(&long, 1), long);
+        for attempt in [2, NUMBERED_VARIANTS, NUMBERED_VARIANTS + 1] {
+            let name = username_candidate(&long, attempt);
+            assert_eq!(name.chars().count(), MAX_USERNAME_CHARS, "{name}");
+            assert!(name.starts_with("名名") && name.contains('_'));
+        }
+        assert_eq!(username_candidate("yxc", 2), "yxc_2");
     }
 }
