@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use shared::ErrorCode;
 
-use crate::acwing::{errcode_meaning, loggable, sanitise_errcode, AcwingClient, TokenGrant};
+use crate::acwing::{errcode_meaning, sanitise_errcode, AcwingClient, TokenGrant};
 use crate::error::AppError;
 use crate::players::{Player, PlayerRepo};
 use crate::secret::AuthCode;
@@ -110,7 +110,8 @@ impl Login {
 }
 
 /// An errcode that came with a valid state. Neither it nor the errmsg is
-/// ever repeated verbatim: the log gets a sanitised, bounded copy.
+/// ever repeated: the log gets the errcode as a bounded integer, and only
+/// the errmsg's length, since whoever calls redirect_uri writes it.
 fn rejection(errcode: &str, errmsg: Option<&str>) -> AppError {
     let errcode = sanitise_errcode(errcode);
     crate::metrics::acwing_error(&errcode);
@@ -120,8 +121,8 @@ fn rejection(errcode: &str, errmsg: Option<&str>) -> AppError {
             "The player declined the authorization on AcWing.",
         ),
         code => {
-            let errmsg = loggable(errmsg.unwrap_or(""), 100);
-            tracing::warn!(errcode, errmsg, "AcWing called back with an error");
+            let errmsg_chars = errmsg.map_or(0, |m| m.chars().count());
+            tracing::warn!(errcode, errmsg_chars, "AcWing called back with an error");
             AppError::new(
                 code,
                 format!("AcWing called back with errcode {errcode} instead of a code."),

@@ -194,16 +194,15 @@ impl Sessions {
     }
 
     /// A web session, in one INSERT. `replacing` is the cookie the browser
-    /// already had: a new login in that browser ends the old session.
+    /// already had: a new login in that browser ends the old session, in
+    /// the same transaction.
     pub async fn start_web(
         &self,
         player_id: i64,
         replacing: Option<&str>,
     ) -> Result<SessionToken, SessionError> {
         let now = unix_now();
-        if let Some(old) = replacing.filter(|t| well_formed(t)) {
-            self.revoke_at(old, now).await?;
-        }
+        let replacing = replacing.filter(|t| well_formed(t)).map(hash);
         let cookie = new_token();
         let cookie_hash = hash(cookie.expose());
         // `$n` placeholders: SQLite reads them as numbered parameters too.
@@ -212,19 +211,35 @@ impl Sessions {
              VALUES ($1, $2, $3, 'cookie', $4)";
         let expires_at = now.saturating_add(COOKIE_LIFETIME_SECS);
         on_sql_pool!(&self.backend, pool => {
-            sqlx::query(INSERT_COOKIE)
+            let insert = sqlx::query(INSERT_COOKIE)
                 .bind(&cookie_hash)
                 .bind(new_family())
                 .bind(player_id)
-                .bind(expires_at)
-                .execute(pool)
-                .await?;
+                .bind(expires_at);
+            match &replacing {
+                Some(old_hash) => {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query(REVOKE_FAMILY)
+                        .bind(now)
+                        .bind(old_hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    insert.execute(&mut *tx).await?;
+                    tx.commit().await?;
+                }
+                None => {
+                    insert.execute(pool).await?;
+                }
+            }
         }, Backend::Redis { store, .. } => {
-                let credential = NewCredential {
-                    hash: &cookie_hash,
-                    kind: "cookie",
-                    ttl_secs: COOKIE_LIFETIME_SECS,
-                };
+            if let Some(old_hash) = &replacing {
+                store.revoke(old_hash, now).await?;
+            }
+            let credential = NewCredential {
+                hash: &cookie_hash,
+                kind: "cookie",
+                ttl_secs: COOKIE_LIFETIME_SECS,
+            };
             store.start(new_family(), player_id, &[credential]).await?;
         });
         Ok(cookie)

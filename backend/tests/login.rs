@@ -167,7 +167,8 @@ async fn an_errcode_with_a_forged_state_is_invalid_state_and_never_echoed() {
         .await;
     assert_eq!(body["error"], "invalid_state", "no state at all");
 
-    // With a valid state, a hostile errcode and errmsg are not repeated.
+    // With a valid state, a hostile errcode and errmsg are not repeated,
+    // nor is a harmless-looking errmsg.
     let (state, redirect_uri) = app.acapp_apply().await;
     let hostile = "<script>alert('pwned')</script>";
     let body = app
@@ -176,6 +177,16 @@ async fn an_errcode_with_a_forged_state_is_invalid_state_and_never_echoed() {
             &[("errcode", hostile), ("errmsg", hostile), ("state", &state)],
         )
         .await;
+    let (state, redirect_uri) = app.acapp_apply().await;
+    let marker = "PlainMarker7319";
+    let plain = app
+        .acapp_callback(
+            &redirect_uri,
+            &[("errcode", "40004"), ("errmsg", marker), ("state", &state)],
+        )
+        .await;
+    assert_eq!(plain["error"], "acwing_error");
+    assert!(!plain.to_string().contains(marker), "{plain}");
     assert_eq!(body["error"], "acwing_error");
     assert!(!body.to_string().contains("pwned"), "{body}");
     let logs = String::from_utf8(support::captured_logs().lock().unwrap().clone()).unwrap();
@@ -184,6 +195,7 @@ async fn an_errcode_with_a_forged_state_is_invalid_state_and_never_echoed() {
         "the log carries the errmsg verbatim"
     );
     assert!(!logs.contains("<script>"), "markup reached the log");
+    assert!(!logs.contains(marker), "the log carries a plain errmsg");
 
     let response = app
         .browser
@@ -439,7 +451,7 @@ async fn hostile_profiles_are_bounded_and_photos_are_http_only() {
     let body = app.acapp_login_body("openid-long").await;
     assert_eq!(body["username"].as_str().unwrap(), "長".repeat(64));
     assert_eq!(body["photo"], "", "an oversized photo URL is not stored");
-    // Still unique once bounded.
+    // Still unique once bounded, and still within the bound.
     app.sim.add_user(SimUser {
         openid: "openid-long-2".into(),
         username: long,
@@ -448,7 +460,7 @@ async fn hostile_profiles_are_bounded_and_photos_are_http_only() {
     let body = app.acapp_login_body("openid-long-2").await;
     assert_eq!(
         body["username"].as_str().unwrap(),
-        format!("{}_2", "長".repeat(64))
+        format!("{}_2", "長".repeat(62))
     );
 }
 

@@ -172,6 +172,37 @@ async fn two_binding_cookies_refuse_the_login() {
 }
 
 #[actix_web::test]
+async fn two_session_cookies_at_the_login_callback_refuse_the_login() {
+    let app = spawn().await;
+    let (binding, callback) = consented_without_jar(&app, "openid-yxc").await;
+    let planted = format!(
+        "acapp_session={}; acapp_session={}",
+        "a".repeat(64),
+        "b".repeat(64)
+    );
+    let response = bare()
+        .get(&callback)
+        .header("cookie", format!("{planted}; {binding}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["location"],
+        "/?login_error=invalid_state"
+    );
+    assert!(cookie_pair(&set_cookies(&response), "acapp_session").is_none());
+    // The state was consumed: the same callback without the planted pair
+    // fails too.
+    let again = bare()
+        .get(&callback)
+        .header("cookie", binding)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["location"], "/?login_error=invalid_state");
+}
+
+#[actix_web::test]
 async fn two_session_cookies_are_unauthorized() {
     let app = spawn().await;
     let mut cookies = Vec::new();

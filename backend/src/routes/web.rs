@@ -55,13 +55,19 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
         return too_many_callbacks(limited);
     }
     let callback = parse_callback(req.query_string());
-    // Two binding cookies: one was planted. Binding to neither makes the
-    // state check fail (and still consumes the state).
-    let browser = single_cookie(&req, app.cookies.binding).unwrap_or_else(|_| {
-        tracing::warn!("two login-binding cookies in one request; refusing the login");
-        None
-    });
-    let old_session = single_cookie(&req, app.cookies.session).ok().flatten();
+    // Two cookies of one of our names: one was planted by a sibling AcApp,
+    // and we cannot tell which. Binding to neither makes the state check
+    // fail (and still consumes the state).
+    let (browser, old_session) = match (
+        single_cookie(&req, app.cookies.binding),
+        single_cookie(&req, app.cookies.session),
+    ) {
+        (Ok(browser), Ok(old_session)) => (browser, old_session),
+        _ => {
+            tracing::warn!("two cookies of one name in one request; refusing the login");
+            (None, None)
+        }
+    };
     let outcome = async {
         let player = app
             .login
