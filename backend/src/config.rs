@@ -67,7 +67,8 @@ pub struct Cli {
     /// How long SIGTERM waits for requests in flight, in seconds.
     #[arg(long, env = "ACAPP_SHUTDOWN_TIMEOUT", default_value = "30", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
-    /// CORS allowlist, comma-separated origins.
+    /// CORS allowlist, comma-separated origins. ACWING_BASE_URL's origin
+    /// and ACAPP_PUBLIC_URL's are always allowed as well.
     #[arg(
         long,
         env = "ACAPP_ALLOWED_ORIGINS",
@@ -371,13 +372,21 @@ impl Cli {
                 return Err(ConfigError::BadRedisUrl(redact_url(url)));
             }
         }
-        let allowed_origins = self
+        let mut allowed_origins = self
             .allowed_origins
             .split(',')
             .map(str::trim)
             .filter(|o| !o.is_empty())
             .map(normalise_origin)
             .collect::<Result<Vec<_>, _>>()?;
+        // The AcApp window is one of AcWing's pages: whatever AcWing we talk
+        // to (a stand-in at ACWING_BASE_URL too), its origin loads our module.
+        if let AcwingMode::Real(real) = &acwing {
+            let origin = real.base_url.origin().ascii_serialization();
+            if !allowed_origins.contains(&origin) {
+                allowed_origins.push(origin);
+            }
+        }
         Ok(Settings {
             acwing,
             acwing_timeout: self.acwing_timeout,
@@ -603,6 +612,30 @@ mod tests {
         );
         assert!(normalise_origin("https://www.acwing.com/path").is_err());
         assert!(normalise_origin("ftp://x").is_err());
+    }
+
+    #[test]
+    fn acwings_own_origin_is_always_allowed() {
+        let stand_in = cli(&[
+            "--appid",
+            "1",
+            "--secret",
+            "s",
+            "--acwing-base-url",
+            "http://127.0.0.1:18801/",
+            "--allowed-origins",
+            "https://game.example",
+        ])
+        .into_settings()
+        .unwrap();
+        assert_eq!(
+            stand_in.allowed_origins,
+            ["https://game.example", "http://127.0.0.1:18801"]
+        );
+        let real = cli(&["--appid", "1", "--secret", "s"])
+            .into_settings()
+            .unwrap();
+        assert_eq!(real.allowed_origins, ["https://www.acwing.com"]);
     }
 
     #[test]
