@@ -128,8 +128,8 @@ impl Application {
                             }),
                     )
                     .configure(api_routes)
-                    .route("/", web::get().to(routes::assets::index))
-                    .service(routes::assets::acapp_files(&static_dir))
+                    .service(routes::assets::index_page())
+                    .service(routes::assets::acapp_files())
             })
             .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
             .keep_alive(KEEP_ALIVE)

@@ -23,7 +23,7 @@ const FALLBACK_PAGE: &str = include_str!("fallback.html");
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
-pub async fn index(req: HttpRequest, dir: web::Data<StaticDir>) -> HttpResponse {
+async fn index(req: HttpRequest, dir: web::Data<StaticDir>) -> HttpResponse {
     match serve(&req, &dir.0.join("index.html")).await {
         Some(response) => response,
         None => HttpResponse::Ok()
@@ -33,13 +33,18 @@ pub async fn index(req: HttpRequest, dir: web::Data<StaticDir>) -> HttpResponse 
     }
 }
 
+/// `GET`/`HEAD /` and `/index.html`: the standalone site.
+pub fn index_page() -> actix_web::Resource {
+    web::resource(["/", "/index.html"]).route(get_or_head().to(index))
+}
+
 /// `GET`/`HEAD /acapp/{file}`: one file name, no sub-folders.
-pub fn acapp_files(_dir: &StaticDir) -> actix_web::Resource {
-    web::resource("/acapp/{file}").route(
-        web::route()
-            .guard(guard::Any(guard::Get()).or(guard::Head()))
-            .to(acapp_file),
-    )
+pub fn acapp_files() -> actix_web::Resource {
+    web::resource("/acapp/{file}").route(get_or_head().to(acapp_file))
+}
+
+fn get_or_head() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 async fn acapp_file(
@@ -111,7 +116,14 @@ async fn serve(req: &HttpRequest, path: &Path) -> Option<HttpResponse> {
     let name = path.file_name()?.to_str()?;
     let mime = actix_files::file_extension_to_mime(path.extension()?.to_str()?);
     let mut chosen = None;
-    for encoding in preferred(req.headers().get(header::ACCEPT_ENCODING)) {
+    // A range is a range of the plain file: actix-files would label a slice
+    // of the compressed copy `identity`.
+    let accepted = if req.headers().contains_key(header::RANGE) {
+        Vec::new()
+    } else {
+        preferred(req.headers().get(header::ACCEPT_ENCODING))
+    };
+    for encoding in accepted {
         let suffix = match encoding {
             ContentEncoding::Brotli => "br",
             _ => "gz",
@@ -138,7 +150,7 @@ async fn serve(req: &HttpRequest, path: &Path) -> Option<HttpResponse> {
     };
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     Some(response)
 }
 
