@@ -59,9 +59,14 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
         } => {
             let (simulator, acwing) = start_simulator(*simulator_bind, &settings.public_url, trunk_socket.clone())
                 .map_err(|e| format!("cannot start the AcWing simulator on {simulator_bind} (ACWING_SIMULATOR_BIND): {e}"))?;
+            let mode = if trunk_socket.is_some() {
+                "--dev"
+            } else {
+                "--demo"
+            };
             tracing::warn!(
                 simulator = %simulator.base_url(),
-                "DEMO MODE (--demo): logins go to the built-in AcWing simulator, not to AcWing; anyone can log in as anyone"
+                "DEMO MODE ({mode}): logins go to the built-in AcWing simulator, not to AcWing; anyone can log in as anyone"
             );
             (acwing, vec![simulator.base_url()], Some(simulator))
         }
@@ -69,6 +74,19 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let app = Application::build(&settings, &acwing, listener, &extra_origins).await?;
     let public = settings.public_url.as_str().trim_end_matches('/');
     println!("AcApp server listening on {}", settings.bind);
+    if matches!(
+        &settings.acwing,
+        AcwingMode::Demo {
+            trunk_socket: Some(_),
+            ..
+        }
+    ) {
+        // The public URL is trunk's, which may not answer yet: `cargo xtask
+        // serve` prints it once it does.
+        println!("  behind trunk serve at {public}/");
+        app.run_until_stopped().await?;
+        return Ok(());
+    }
     println!("  standalone site: {public}/");
     println!(
         "  AcApp module:    {public}/acapp/game.js (CSS: {public}/acapp/game.css, class AcGame)"
