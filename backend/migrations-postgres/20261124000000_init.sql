@@ -12,8 +12,8 @@ CREATE TABLE players (
     profile_synced_at BIGINT NOT NULL DEFAULT 0
 );
 
--- Sessions of a PostgreSQL deployment live in Redis (ACAPP_REDIS_URL is
--- required with PostgreSQL); the tables are kept for the same schema.
+-- Sessions: here when PostgreSQL runs without Redis (one instance); with
+-- ACAPP_REDIS_URL set they live in Redis and these tables stay empty.
 CREATE TABLE session_credentials (
     token_hash TEXT PRIMARY KEY,
     family BIGINT NOT NULL,

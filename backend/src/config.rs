@@ -224,6 +224,18 @@ pub fn redact_url(raw: &str) -> String {
     }
 }
 
+/// The `sslmode` of a PostgreSQL URL when it demands TLS (`require`,
+/// `verify-ca`, `verify-full`), which sqlx built without a TLS feature
+/// cannot do; `disable`, `allow` and `prefer` work over plain TCP.
+fn postgres_tls_mode(url: &str) -> Option<String> {
+    let parsed = Url::parse(url).ok()?;
+    parsed
+        .query_pairs()
+        .filter(|(key, _)| key == "sslmode" || key == "ssl-mode")
+        .map(|(_, mode)| mode.to_ascii_lowercase())
+        .find(|mode| matches!(mode.as_str(), "require" | "verify-ca" | "verify-full"))
+}
+
 /// Which database holds the players.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseKind {
@@ -301,8 +313,12 @@ pub enum ConfigError {
     StateTtlTooLong,
     #[error("ACAPP_DATABASE_URL `{0}` is not supported; use sqlite://PATH or postgres://…")]
     BadDatabaseUrl(String),
-    #[error("ACAPP_REDIS_URL `{0}` is not a redis:// or rediss:// URL")]
+    #[error("ACAPP_REDIS_URL `{0}` is not a redis:// URL")]
     BadRedisUrl(String),
+    #[error("ACAPP_REDIS_URL `{0}` asks for TLS (rediss://), which this build cannot speak; use redis:// on a private network, or a TLS tunnel (such as stunnel) to Redis")]
+    RedisTlsUnsupported(String),
+    #[error("ACAPP_DATABASE_URL `{0}` asks for TLS (sslmode={1}), which this build cannot speak; use sslmode=disable or prefer (or none) on a private network, or a TLS tunnel to PostgreSQL")]
+    PostgresTlsUnsupported(String, String),
     #[error("ACWING_APPID and ACWING_SECRET (or ACWING_SECRET_FILE's contents) must not be empty; set both, or ask for demo mode with --demo or ACAPP_DEMO=1")]
     EmptyCredentials,
     #[error("ACAPP_TRUSTED_PROXIES: {0}")]
@@ -360,16 +376,25 @@ impl Cli {
         let database_url = self
             .database_url
             .unwrap_or_else(|| "sqlite://data/acapp.db".into());
-        if DatabaseKind::of(&database_url).is_none() {
-            return Err(ConfigError::BadDatabaseUrl(redact_url(&database_url)));
+        match DatabaseKind::of(&database_url) {
+            None => return Err(ConfigError::BadDatabaseUrl(redact_url(&database_url))),
+            Some(DatabaseKind::Postgres) => {
+                if let Some(mode) = postgres_tls_mode(&database_url) {
+                    return Err(ConfigError::PostgresTlsUnsupported(
+                        redact_url(&database_url),
+                        mode,
+                    ));
+                }
+            }
+            Some(DatabaseKind::Sqlite) => {}
         }
         let redis_url = self.redis_url.filter(|u| !u.trim().is_empty());
         if let Some(url) = &redis_url {
-            if !matches!(
-                Url::parse(url).map(|u| u.scheme().to_owned()).as_deref(),
-                Ok("redis" | "rediss")
-            ) {
-                return Err(ConfigError::BadRedisUrl(redact_url(url)));
+            match Url::parse(url).map(|u| u.scheme().to_owned()).as_deref() {
+                Ok("redis") => {}
+                // Neither redis-rs nor sqlx is built with a TLS stack here.
+                Ok("rediss") => return Err(ConfigError::RedisTlsUnsupported(redact_url(url))),
+                _ => return Err(ConfigError::BadRedisUrl(redact_url(url))),
             }
         }
         let mut allowed_origins = self
@@ -684,6 +709,44 @@ mod tests {
             .into_settings()
             .unwrap_err();
         assert!(!err.to_string().contains("my-pass"), "{err}");
+    }
+
+    #[test]
+    fn store_urls_that_demand_tls_are_refused_with_a_reason() {
+        let err = cli(&[
+            "--demo",
+            "--redis-url",
+            "rediss://:r-pass@cache.internal:6380/0",
+        ])
+        .into_settings()
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::RedisTlsUnsupported(_)), "{err}");
+        let message = err.to_string();
+        assert!(
+            message.contains("TLS") && !message.contains("r-pass"),
+            "{message}"
+        );
+        for mode in ["require", "verify-ca", "VERIFY-FULL"] {
+            let url = format!("postgres://acapp:pg-pass@db.internal/acapp?sslmode={mode}");
+            let err = cli(&["--demo", "--database-url", &url])
+                .into_settings()
+                .unwrap_err();
+            assert!(
+                matches!(err, ConfigError::PostgresTlsUnsupported(..)),
+                "{mode}: {err}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains("TLS") && !message.contains("pg-pass"),
+                "{message}"
+            );
+        }
+        for mode in ["disable", "prefer"] {
+            let url = format!("postgres://acapp:pg-pass@db.internal/acapp?sslmode={mode}");
+            assert!(cli(&["--demo", "--database-url", &url])
+                .into_settings()
+                .is_ok());
+        }
     }
 
     #[test]

@@ -17,8 +17,9 @@ const READERS: u32 = 4;
 /// PostgreSQL connections per instance: a login holds one for a statement.
 const PG_CONNECTIONS: u32 = 16;
 /// A request waits this long for a PostgreSQL connection, then answers
-/// `store_unavailable` instead of hanging while the database is down.
-const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// `store_unavailable` instead of hanging while the database is down: about
+/// what a Redis outage costs a request (`redis_pool::TIMEOUT`).
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
@@ -94,4 +95,19 @@ pub async fn connect_postgres(url: &str) -> Result<PgPool, DatabaseError> {
         .await?;
     sqlx::migrate!("./migrations-postgres").run(&pool).await?;
     Ok(pool)
+}
+
+impl DatabaseError {
+    /// Whether the server could not be reached (down, restarting, not yet
+    /// listening), as opposed to a wrong password, a bad database name or a
+    /// migration that does not apply: only the former is worth waiting for.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            DatabaseError::Open(err) => crate::error::is_unreachable(err),
+            DatabaseError::Migrate(sqlx::migrate::MigrateError::Execute(err)) => {
+                crate::error::is_unreachable(err)
+            }
+            _ => false,
+        }
+    }
 }

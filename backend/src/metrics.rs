@@ -3,7 +3,9 @@
 //! The counters and histograms are process-wide (one server per process
 //! in production; tests compare before and after). The number of states
 //! outstanding is read from the state store at each scrape, so with Redis
-//! every instance reports the shared total.
+//! every instance reports the shared total. The labelled series that
+//! matter are created at zero when the server starts (see `precreate`),
+//! so a fresh instance already shows every family.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use std::time::Duration;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
+use shared::ErrorCode;
 
 pub struct Metrics {
     registry: Registry,
@@ -38,8 +41,8 @@ fn metrics() -> &'static Metrics {
         .expect("valid metric");
         let upstream = HistogramVec::new(
             HistogramOpts::new(
-                "acapp_acwing_request_duration_seconds",
-                "Time of each call to AcWing, by endpoint and outcome",
+                "acapp_upstream_latency_seconds",
+                "Time of each call to AcWing (the upstream), by endpoint and outcome",
             )
             .buckets(LATENCY_BUCKETS.to_vec()),
             &["endpoint", "outcome"],
@@ -60,6 +63,7 @@ fn metrics() -> &'static Metrics {
         ] {
             registry.register(collector).expect("registered once");
         }
+        precreate(&logins, &upstream, &acwing_errors);
         Metrics {
             registry,
             logins,
@@ -67,6 +71,39 @@ fn metrics() -> &'static Metrics {
             acwing_errors,
         }
     })
+}
+
+/// The flows a login finishes in (`acapp_logins_total`'s `flow`).
+pub const FLOWS: [&str; 2] = ["web", "acapp"];
+/// AcWing's endpoints we call, as the histogram names them.
+pub const UPSTREAM_ENDPOINTS: [&str; 2] = ["access_token", "getinfo"];
+/// The errcodes AcWing documents (see the seeds and `acwing`): user
+/// reject, code expired, access token expired.
+pub const KNOWN_ERRCODES: [&str; 3] = [crate::acwing::ERRCODE_USER_REJECT, "40001", "40004"];
+
+/// Prometheus omits a labelled family until one of its series exists, so a
+/// fresh instance would show none of them. Every series a dashboard or an
+/// alert is likely to name starts at zero: each flow with `success` and
+/// every error code, each AcWing endpoint with `ok`, each known errcode.
+fn precreate(logins: &IntCounterVec, upstream: &HistogramVec, acwing_errors: &IntCounterVec) {
+    for flow in FLOWS {
+        logins.with_label_values(&[flow, "success"]);
+        for code in ErrorCode::ALL {
+            logins.with_label_values(&[flow, code.as_str()]);
+        }
+    }
+    for endpoint in UPSTREAM_ENDPOINTS {
+        upstream.with_label_values(&[endpoint, "ok"]);
+    }
+    for errcode in KNOWN_ERRCODES {
+        acwing_errors.with_label_values(&[errcode]);
+    }
+}
+
+/// Creates the series at zero now (at start), rather than at the first
+/// scrape or event.
+pub fn init() {
+    metrics();
 }
 
 /// A finished receive_code: `result` is `success` or an error code.

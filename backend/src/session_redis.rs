@@ -7,6 +7,13 @@
 //! credential it could name. Every operation that reads and then writes is
 //! one Lua script, which Redis runs alone: of any number of concurrent
 //! refreshes of one token, on any instances, exactly one claims it.
+//!
+//! The player is named by AcWing's `openid`, never by a row id: Redis is
+//! shared, but each instance may have its own player database (SQLite
+//! files), where the same id is another player. Every instance finds the
+//! player by openid in its own database; one that does not know the
+//! player answers `unauthorized`. A credential written before the openid
+//! was stored (it has none) is refused the same way: log in again.
 
 use redis::Script;
 
@@ -23,20 +30,21 @@ if family then redis.call('SET', ARGV[1] .. family, ARGV[2], 'EX', ARGV[3]) end
 return 0
 "#;
 
-/// KEYS: credential. ARGV: revoked-key prefix. The player id, or nil.
+/// KEYS: credential. ARGV: revoked-key prefix. The player's openid, or nil.
 const AUTHENTICATE: &str = r#"
-local c = redis.call('HMGET', KEYS[1], 'kind', 'family', 'player')
+local c = redis.call('HMGET', KEYS[1], 'kind', 'family', 'openid')
 if c[1] ~= 'cookie' and c[1] ~= 'access' then return false end
+if not c[3] then return false end
 if redis.call('EXISTS', ARGV[1] .. c[2]) == 1 then return false end
 return c[3]
 "#;
 
 /// KEYS: refresh credential, new access, new refresh.
 /// ARGV: revoked-key prefix, now, kept secs, access ttl, refresh ttl.
-/// Returns {1, player} (claimed), {2} (reuse: family revoked now), {0}.
+/// Returns {1} (claimed), {2} (reuse: family revoked now), {0}.
 const ROTATE: &str = r#"
-local c = redis.call('HMGET', KEYS[1], 'kind', 'family', 'player', 'used')
-if c[1] ~= 'refresh' then return {0} end
+local c = redis.call('HMGET', KEYS[1], 'kind', 'family', 'openid', 'used')
+if c[1] ~= 'refresh' or not c[3] then return {0} end
 local revoked = redis.call('EXISTS', ARGV[1] .. c[2]) == 1
 if c[4] then
   if revoked then return {0} end
@@ -45,17 +53,17 @@ if c[4] then
 end
 if revoked then return {0} end
 redis.call('HSET', KEYS[1], 'used', ARGV[2])
-redis.call('HSET', KEYS[2], 'kind', 'access', 'family', c[2], 'player', c[3])
+redis.call('HSET', KEYS[2], 'kind', 'access', 'family', c[2], 'openid', c[3])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('HSET', KEYS[3], 'kind', 'refresh', 'family', c[2], 'player', c[3])
+redis.call('HSET', KEYS[3], 'kind', 'refresh', 'family', c[2], 'openid', c[3])
 redis.call('EXPIRE', KEYS[3], ARGV[5])
-return {1, tonumber(c[3])}
+return {1}
 "#;
 
-/// KEYS: the credentials. ARGV: family, player, then kind and ttl per key.
+/// KEYS: the credentials. ARGV: family, openid, then kind and ttl per key.
 const START: &str = r#"
 for i, key in ipairs(KEYS) do
-  redis.call('HSET', key, 'kind', ARGV[1 + 2 * i], 'family', ARGV[1], 'player', ARGV[2])
+  redis.call('HSET', key, 'kind', ARGV[1 + 2 * i], 'family', ARGV[1], 'openid', ARGV[2])
   redis.call('EXPIRE', key, ARGV[2 + 2 * i])
 end
 return 0
@@ -64,7 +72,7 @@ return 0
 /// What a refresh did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Rotation {
-    Claimed { player_id: i64 },
+    Claimed,
     Reused,
     Invalid,
 }
@@ -106,15 +114,16 @@ impl RedisSessions {
         format!("{}revoked:", self.prefix)
     }
 
-    /// Writes a family's credentials in one script.
+    /// Writes a family's credentials, for the player `openid`, in one
+    /// script.
     pub async fn start(
         &self,
         family: i64,
-        player_id: i64,
+        openid: &str,
         credentials: &[NewCredential<'_>],
     ) -> Result<(), redis::RedisError> {
         let mut invocation = self.start.prepare_invoke();
-        invocation.arg(family).arg(player_id);
+        invocation.arg(family).arg(openid);
         for credential in credentials {
             invocation
                 .key(self.cred(credential.hash))
@@ -138,8 +147,8 @@ impl RedisSessions {
         Ok(())
     }
 
-    /// The player behind a live cookie or access token.
-    pub async fn authenticate(&self, hash: &str) -> Result<Option<i64>, redis::RedisError> {
+    /// The openid of the player behind a live cookie or access token.
+    pub async fn authenticate(&self, hash: &str) -> Result<Option<String>, redis::RedisError> {
         let mut redis = self.redis.get().await?;
         self.authenticate
             .key(self.cred(hash))
@@ -170,9 +179,7 @@ impl RedisSessions {
             .invoke_async(&mut redis)
             .await?;
         Ok(match outcome.as_slice() {
-            [1, player_id] => Rotation::Claimed {
-                player_id: *player_id,
-            },
+            [1] => Rotation::Claimed,
             [2] => Rotation::Reused,
             _ => Rotation::Invalid,
         })

@@ -8,7 +8,8 @@
 //! adding it to `revoked_families`.
 //!
 //! With `ACAPP_REDIS_URL` the same model lives in Redis instead (see
-//! `session_redis`), and the players are read from their own database.
+//! `session_redis`), naming the player by openid, and the players are read
+//! by openid from this instance's own database.
 //! With PostgreSQL and no Redis it lives in PostgreSQL's copy of the same
 //! tables (`migrations-postgres/`), with the same statements: there a
 //! refresh's conditional UPDATE takes the row's lock, so a concurrent claim
@@ -198,7 +199,7 @@ impl Sessions {
     /// the same transaction.
     pub async fn start_web(
         &self,
-        player_id: i64,
+        player: &Player,
         replacing: Option<&str>,
     ) -> Result<SessionToken, SessionError> {
         let now = unix_now();
@@ -214,7 +215,7 @@ impl Sessions {
             let insert = sqlx::query(INSERT_COOKIE)
                 .bind(&cookie_hash)
                 .bind(new_family())
-                .bind(player_id)
+                .bind(player.id)
                 .bind(expires_at);
             match &replacing {
                 Some(old_hash) => {
@@ -240,15 +241,15 @@ impl Sessions {
                 kind: "cookie",
                 ttl_secs: COOKIE_LIFETIME_SECS,
             };
-            store.start(new_family(), player_id, &[credential]).await?;
+            store.start(new_family(), &player.openid, &[credential]).await?;
         });
         Ok(cookie)
     }
 
     /// An AcApp session: access and refresh token, in one INSERT.
-    pub async fn start_acapp(&self, player_id: i64) -> Result<TokenPair, SessionError> {
+    pub async fn start_acapp(&self, player: &Player) -> Result<TokenPair, SessionError> {
         on_sql_pool!(&self.backend, pool => Ok(self
-                .add_pair(pool, new_family(), player_id, unix_now())
+                .add_pair(pool, new_family(), player.id, unix_now())
                 .await?),
             Backend::Redis { store, .. } => {
                 let (access, refresh) = (new_token(), new_token());
@@ -265,7 +266,7 @@ impl Sessions {
                         ttl_secs: REFRESH_LIFETIME_SECS,
                     },
                 ];
-                store.start(new_family(), player_id, &credentials).await?;
+                store.start(new_family(), &player.openid, &credentials).await?;
                 Ok(self.pair(access, refresh))
             }
         )
@@ -280,7 +281,8 @@ impl Sessions {
     }
 
     /// The player behind a cookie or access token, in one query (two with
-    /// Redis: the credential, then the player).
+    /// Redis: the credential, then the player by its openid in this
+    /// instance's database; a player it does not know is `Invalid`).
     pub async fn authenticate(&self, token: &str) -> Result<Player, SessionError> {
         if !well_formed(token) {
             return Err(SessionError::Invalid);
@@ -303,11 +305,14 @@ impl Sessions {
                 .await?
                 .ok_or(SessionError::Invalid),
             Backend::Redis { store, players } => {
-                let player_id = store
+                let openid = store
                     .authenticate(&hash(token))
                     .await?
                     .ok_or(SessionError::Invalid)?;
-                players.by_id(player_id).await?.ok_or(SessionError::Invalid)
+                players
+                    .by_openid(&openid)
+                    .await?
+                    .ok_or(SessionError::Invalid)
             }
         }
     }
@@ -387,7 +392,7 @@ impl Sessions {
                     )
                     .await?;
                 match rotation {
-                    Rotation::Claimed { .. } => Ok(self.pair(access, refresh)),
+                    Rotation::Claimed => Ok(self.pair(access, refresh)),
                     Rotation::Reused => Err(SessionError::Reused),
                     Rotation::Invalid => Err(SessionError::Invalid),
                 }

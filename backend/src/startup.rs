@@ -37,6 +37,12 @@ const KEEP_ALIVE: Duration = Duration::from_secs(30);
 const SESSION_PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// A refresh body is a few hundred bytes; nothing we accept needs more.
 const JSON_BODY_LIMIT: usize = 4096;
+/// At start, Redis or PostgreSQL may still be coming up (a host booting, a
+/// rolling restart): the first connection is retried for this long.
+const STORE_WAIT: Duration = Duration::from_secs(30);
+/// The first pause between attempts; it doubles up to `RETRY_PAUSE_MAX`.
+const RETRY_PAUSE_FIRST: Duration = Duration::from_millis(250);
+const RETRY_PAUSE_MAX: Duration = Duration::from_secs(4);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -46,8 +52,10 @@ pub enum StartupError {
     Io(#[from] std::io::Error),
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
-    #[error("cannot connect to Redis at {url}: {reason}")]
+    #[error("cannot connect to Redis at {url} (ACAPP_REDIS_URL): {reason}")]
     Redis { url: String, reason: String },
+    #[error("cannot connect to PostgreSQL at {url} (ACAPP_DATABASE_URL): {reason}")]
+    Postgres { url: String, reason: String },
 }
 
 pub struct Application {
@@ -67,6 +75,8 @@ impl Application {
         extra_origins: &[String],
     ) -> Result<Self, StartupError> {
         let limit_settings = &settings.limits;
+        // Every labelled series /metrics promises exists, at zero, from now.
+        crate::metrics::init();
         let stores = Stores::open(settings).await?;
         let limits = RateLimits::new(
             limit_settings.apply_code,
@@ -135,7 +145,7 @@ impl Application {
             .keep_alive(KEEP_ALIVE)
             // On SIGTERM (or SIGINT) actix stops accepting at once, lets the
             // requests in flight finish for up to this long, then exits.
-            .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1))
+            .shutdown_timeout(shutdown_secs(settings.shutdown_timeout))
             .listen(listener)?
             .run();
         Ok(Self {
@@ -189,7 +199,7 @@ impl Stores {
         let postgres = DatabaseKind::of(&settings.database_url) == Some(DatabaseKind::Postgres);
         let Some(redis_url) = &settings.redis_url else {
             let (players, sessions) = if postgres {
-                let pool = connect_postgres(&settings.database_url).await?;
+                let pool = connect_postgres_waiting(&settings.database_url).await?;
                 (
                     PlayerRepo::Postgres(pool.clone()),
                     Sessions::in_postgres(pool, settings.access_ttl),
@@ -213,7 +223,7 @@ impl Stores {
         };
         let redis = connect_redis(redis_url).await?;
         let players = if postgres {
-            PlayerRepo::Postgres(connect_postgres(&settings.database_url).await?)
+            PlayerRepo::Postgres(connect_postgres_waiting(&settings.database_url).await?)
         } else {
             PlayerRepo::new(&Database::connect(&settings.database_url).await?)
         };
@@ -237,24 +247,117 @@ impl Stores {
     }
 }
 
+/// actix takes whole seconds: a timeout between them is rounded up, so
+/// requests in flight get at least the time configured (1500ms waits 2 s).
+fn shutdown_secs(timeout: Duration) -> u64 {
+    let secs = timeout.as_secs();
+    let rounded = if timeout.subsec_nanos() > 0 {
+        secs.saturating_add(1)
+    } else {
+        secs
+    };
+    rounded.max(1)
+}
+
+/// Runs `attempt` until it succeeds, fails for good (`transient` says
+/// no), or `give_up_after` has passed, pausing 250 ms, 500 ms, … 4 s
+/// between attempts and logging each failure at warn, with the store's
+/// name and its URL, password redacted. The error is the last attempt's,
+/// with how long it was retried.
+async fn retrying<T, E, F, Fut>(
+    store: &str,
+    url: &str,
+    give_up_after: Duration,
+    transient: impl Fn(&E) -> bool,
+    mut attempt: F,
+) -> Result<T, String>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let started = std::time::Instant::now();
+    let mut pause = RETRY_PAUSE_FIRST;
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        let err = match attempt().await {
+            Ok(value) => {
+                if attempts > 1 {
+                    tracing::info!(store, url = %redact_url(url), attempts, "connected");
+                }
+                return Ok(value);
+            }
+            Err(err) => err,
+        };
+        if !transient(&err) {
+            return Err(err.to_string());
+        }
+        if started.elapsed() + pause > give_up_after {
+            return Err(format!(
+                "{err} (still unreachable after {attempts} attempts in {:.0?})",
+                started.elapsed()
+            ));
+        }
+        tracing::warn!(
+            store,
+            url = %redact_url(url),
+            error = %err,
+            retry_in = ?pause,
+            "cannot reach {store} yet; retrying"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(RETRY_PAUSE_MAX);
+    }
+}
+
+/// The migrated PostgreSQL pool, waiting up to `STORE_WAIT` for the
+/// server to come up.
+async fn connect_postgres_waiting(url: &str) -> Result<sqlx::PgPool, StartupError> {
+    retrying(
+        "PostgreSQL",
+        url,
+        STORE_WAIT,
+        DatabaseError::is_unreachable,
+        || connect_postgres(url),
+    )
+    .await
+    .map_err(|reason| StartupError::Postgres {
+        url: redact_url(url),
+        reason,
+    })
+}
+
 /// The instance's pool of Redis connections (see `redis_pool`: bounded
 /// size, and every command, connection attempt and wait for a connection
 /// bounded, so an outage costs a request about a second, never a hang).
-/// One connection is made and PINGed now, so that a wrong URL or a Redis
-/// that is down stops the start with a clear error.
+/// One connection is made and PINGed now, waiting up to `STORE_WAIT` for
+/// Redis to come up, so that a wrong URL or a Redis that stays down stops
+/// the start with a clear error.
 async fn connect_redis(url: &str) -> Result<RedisPool, StartupError> {
-    let failed = |err: redis::RedisError| StartupError::Redis {
+    let failed = |reason: String| StartupError::Redis {
         url: redact_url(url),
-        reason: err.to_string(),
+        reason,
     };
-    let pool = RedisPool::new(url).map_err(failed)?;
-    let mut conn = pool.get().await.map_err(failed)?;
-    redis::cmd("PING")
-        .query_async::<String>(&mut conn)
+    let pool = RedisPool::new(url).map_err(|err| failed(err.to_string()))?;
+    let ping = || async {
+        let mut conn = pool.get().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await
+    };
+    retrying("Redis", url, STORE_WAIT, redis_unreachable, ping)
         .await
         .map_err(failed)?;
-    drop(conn);
     Ok(pool)
+}
+
+/// Whether Redis could not be reached, or is still loading its data, as
+/// opposed to refusing us (a wrong password, a bad database number).
+fn redis_unreachable(err: &redis::RedisError) -> bool {
+    err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_refusal()
+        || err.is_connection_dropped()
+        || err.kind() == redis::ErrorKind::BusyLoadingError
 }
 
 fn api_routes(cfg: &mut web::ServiceConfig) {
@@ -302,4 +405,71 @@ fn cors(origins: &[String]) -> Cors {
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(3600)
         .block_on_origin_mismatch(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shutdown_timeout_is_rounded_up_to_whole_seconds() {
+        assert_eq!(shutdown_secs(Duration::from_secs(30)), 30);
+        assert_eq!(shutdown_secs(Duration::from_millis(1500)), 2);
+        assert_eq!(shutdown_secs(Duration::from_millis(2001)), 3);
+        assert_eq!(shutdown_secs(Duration::from_millis(200)), 1);
+    }
+
+    #[tokio::test]
+    async fn a_store_is_retried_until_it_answers_and_given_up_on_with_the_last_error() {
+        let mut calls = 0;
+        let value = retrying(
+            "PostgreSQL",
+            "postgres://u:redact-me@db/x",
+            Duration::from_secs(5),
+            |_: &String| true,
+            || {
+                calls += 1;
+                let outcome = if calls < 3 {
+                    Err("refused".to_owned())
+                } else {
+                    Ok(calls)
+                };
+                async move { outcome }
+            },
+        )
+        .await;
+        assert_eq!(value, Ok(3));
+
+        let started = std::time::Instant::now();
+        let err = retrying(
+            "Redis",
+            "redis://:redact-me@cache/0",
+            Duration::from_millis(600),
+            |_: &String| true,
+            || async { Err::<(), _>("connection refused".to_owned()) },
+        )
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(
+            err.contains("connection refused") && err.contains("attempts"),
+            "{err}"
+        );
+
+        // A refusal that waiting cannot cure (a wrong password) is final.
+        let mut calls = 0;
+        let err = retrying(
+            "PostgreSQL",
+            "postgres://u:p@db/x",
+            Duration::from_secs(5),
+            |_: &String| false,
+            || {
+                calls += 1;
+                async { Err::<(), _>("password authentication failed".to_owned()) }
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!((calls, err.as_str()), (1, "password authentication failed"));
+    }
 }

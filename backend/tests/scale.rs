@@ -6,9 +6,12 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use backend::secret::random_hex;
 use futures::future::join_all;
 use serde_json::Value;
-use support::services::{Postgres, Redis};
+use shared::ErrorCode;
+use support::process::{server_command, simulator_with_players, ServerProcess};
+use support::services::{free_port, Postgres, Redis};
 use support::{
     browser, metric, shared_postgres, shared_redis, spawn_with, Options, StoreUrls, TestApp,
 };
@@ -372,7 +375,14 @@ async fn postgres_alone_an_outage_is_store_unavailable_and_sessions_survive_it()
     // needs a player or a session answers store_unavailable.
     let body = app.acapp_login_body("openid-yxc").await;
     assert_eq!(body["error"], "store_unavailable", "{body}");
+    // Each request waits about a second for a connection, as with Redis.
+    let asked = Instant::now();
     assert_eq!(getinfo_status(&app, &access).await, 503);
+    let waited = asked.elapsed();
+    assert!(
+        waited < Duration::from_millis(1800),
+        "a request during the outage took {waited:?}"
+    );
     let response = browser()
         .post(app.url("/settings/token/refresh/"))
         .json(&serde_json::json!({ "refresh": refresh }))
@@ -429,8 +439,7 @@ async fn metrics_count_logins_upstream_latency_errcodes_and_states() {
     let ok = r#"acapp_logins_total{flow="acapp",result="success"}"#;
     let bad = r#"acapp_logins_total{flow="acapp",result="invalid_state"}"#;
     let rejected = r#"acapp_acwing_errors_total{errcode="40010"}"#;
-    let exchanges =
-        r#"acapp_acwing_request_duration_seconds_count{endpoint="access_token",outcome="ok"}"#;
+    let exchanges = r#"acapp_upstream_latency_seconds_count{endpoint="access_token",outcome="ok"}"#;
 
     assert_eq!(
         app.acapp_login_body("openid-yxc").await["result"],
@@ -456,7 +465,7 @@ async fn metrics_count_logins_upstream_latency_errcodes_and_states() {
     assert!(count(&after, bad) >= count(&before, bad) + 1.0, "{after}");
     assert!(count(&after, rejected) >= count(&before, rejected) + 1.0);
     assert!(count(&after, exchanges) >= count(&before, exchanges) + 1.0);
-    assert!(after.contains("# TYPE acapp_acwing_request_duration_seconds histogram"));
+    assert!(after.contains("# TYPE acapp_upstream_latency_seconds histogram"));
     assert_eq!(
         count(&after, "acapp_login_states_outstanding"),
         1.0,
@@ -518,4 +527,307 @@ async fn states_and_credentials_expire_in_redis_by_themselves() {
     let body = receive_at(&app, &state, "openid-yxc").await;
     assert_eq!(body["error"], "invalid_state");
     assert_eq!(app.states_held().await, 0);
+}
+
+/// What a fresh process shows before any login: every labelled family,
+/// its series at zero (Prometheus omits a family with no series).
+#[actix_web::test]
+async fn a_fresh_instance_shows_every_metric_family_at_zero() {
+    let secret = random_hex(16);
+    let acwing = simulator_with_players(&secret, "m", 0);
+    let port = free_port();
+    let db = std::env::temp_dir().join(format!("acapp-metrics-{}.db", random_hex(8)));
+    let mut server = ServerProcess::spawn(server_command(port, &db, &acwing, &secret), port);
+    server.until_healthy().await;
+    let text = reqwest::get(format!("{}/metrics", server.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let zero = |series: String| {
+        assert_eq!(metric(&text, &series), Some(0.0), "{series} in:\n{text}");
+    };
+    for flow in ["web", "acapp"] {
+        zero(format!(
+            r#"acapp_logins_total{{flow="{flow}",result="success"}}"#
+        ));
+        for code in ErrorCode::ALL {
+            zero(format!(
+                r#"acapp_logins_total{{flow="{flow}",result="{}"}}"#,
+                code.as_str()
+            ));
+        }
+    }
+    for endpoint in ["access_token", "getinfo"] {
+        zero(format!(
+            r#"acapp_upstream_latency_seconds_count{{endpoint="{endpoint}",outcome="ok"}}"#
+        ));
+    }
+    for errcode in ["40001", "40004", "40010"] {
+        zero(format!(
+            r#"acapp_acwing_errors_total{{errcode="{errcode}"}}"#
+        ));
+    }
+    assert!(text.contains("# TYPE acapp_upstream_latency_seconds histogram"));
+    assert!(
+        !text.contains("acapp_acwing_request_duration_seconds"),
+        "{text}"
+    );
+    assert_eq!(metric(&text, "acapp_login_states_outstanding"), Some(0.0));
+    drop(server);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}
+
+/// Two instances on one Redis, each with its own SQLite file: the same
+/// player id is a different player in each. A token names its player by
+/// openid, so it is that player everywhere, or nobody.
+#[actix_web::test]
+async fn a_token_never_resolves_to_another_player_on_an_instance_with_its_own_database() {
+    let stores = StoreUrls {
+        redis_url: Some(shared_redis()),
+        redis_prefix: Some(format!("own{}:", random_hex(4))),
+        database_url: None,
+    };
+    let a = spawn_with(Options {
+        stores: Some(stores.clone()),
+        ..Options::default()
+    })
+    .await;
+    let b = spawn_with(Options {
+        stores: Some(stores),
+        ..Options::default()
+    })
+    .await;
+    // Player 1 at A is yxc; player 1 at B is alice.
+    let at_a = a.acapp_login_body("openid-yxc").await;
+    assert_eq!(at_a["result"], "success", "{at_a}");
+    let at_b = b.acapp_login_body("openid-alice").await;
+    assert_eq!(at_b["result"], "success", "{at_b}");
+    let whose = |app: &TestApp, access: String| {
+        let url = app.url("/settings/getinfo/");
+        async move {
+            let response = browser().get(url).bearer_auth(access).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let yxc_token = at_a["access"].as_str().unwrap().to_owned();
+    let (status, body) = whose(&a, yxc_token.clone()).await;
+    assert_eq!(
+        (status, body["username"].as_str()),
+        (200, Some("yxc")),
+        "{body}"
+    );
+    // B has never seen yxc: unauthorized, never alice.
+    let (status, body) = whose(&b, yxc_token.clone()).await;
+    assert_eq!(status, 401, "yxc's token at B: {body}");
+    assert_eq!(body["error"], "unauthorized");
+
+    // Once yxc has logged in at B too (player 2 there), A's token is yxc
+    // at B as well.
+    assert_eq!(b.acapp_login_body("openid-yxc").await["result"], "success");
+    let (status, body) = whose(&b, yxc_token).await;
+    assert_eq!(
+        (status, body["username"].as_str()),
+        (200, Some("yxc")),
+        "{body}"
+    );
+    // And a refreshed pair still names yxc.
+    let refreshed: Value = browser()
+        .post(b.url("/settings/token/refresh/"))
+        .json(&serde_json::json!({ "refresh": at_a["refresh"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = refreshed["access"].as_str().expect("a new pair").to_owned();
+    let (status, body) = whose(&b, access.clone()).await;
+    assert_eq!(
+        (status, body["username"].as_str()),
+        (200, Some("yxc")),
+        "{body}"
+    );
+    let (status, body) = whose(&a, access).await;
+    assert_eq!(
+        (status, body["username"].as_str()),
+        (200, Some("yxc")),
+        "{body}"
+    );
+}
+
+/// A state's take is GET and DEL in one script, not GETDEL (Redis 6.2):
+/// a Redis without GETDEL, as 6.0 is, still logs in, once per state.
+#[actix_web::test]
+async fn states_work_on_a_redis_without_getdel() {
+    let redis = Redis::start_with(&["--rename-command", "GETDEL", ""]);
+    let app = spawn_with(Options {
+        stores: Some(StoreUrls {
+            redis_url: Some(redis.url()),
+            ..StoreUrls::default()
+        }),
+        ..Options::default()
+    })
+    .await;
+    let (state, _) = app.acapp_apply().await;
+    let body = receive_at(&app, &state, "openid-yxc").await;
+    assert_eq!(body["result"], "success", "{body}");
+    let again = receive_at(&app, &state, "openid-yxc").await;
+    assert_eq!(again["error"], "invalid_state", "{again}");
+}
+
+/// The gauge of the in-process store leaves out expired states at once,
+/// not only after the next sweep (every 10 s).
+#[actix_web::test]
+async fn the_in_process_state_gauge_leaves_out_expired_states() {
+    let app = spawn_with(Options {
+        state_ttl: Duration::from_millis(500),
+        stores: Some(StoreUrls::default()),
+        ..Options::default()
+    })
+    .await;
+    for _ in 0..3 {
+        app.acapp_apply().await;
+    }
+    assert_eq!(app.states_held().await, 3);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        app.states_held().await,
+        0,
+        "expired states are not outstanding"
+    );
+}
+
+/// A store that is not up yet when the server starts (a host booting, a
+/// rolling restart) is waited for: the start succeeds once it is up.
+#[actix_web::test]
+async fn the_start_waits_for_redis_and_postgres_to_come_up() {
+    let mut redis = Redis::start();
+    redis.stop();
+    let redis_url = redis.url();
+    let app = async {
+        spawn_with(Options {
+            stores: Some(StoreUrls {
+                redis_url: Some(redis_url.clone()),
+                ..StoreUrls::default()
+            }),
+            ..Options::default()
+        })
+        .await
+    };
+    let late = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        redis.restart();
+    };
+    let (app, _) = futures::join!(app, late);
+    assert_eq!(
+        app.acapp_login_body("openid-yxc").await["result"],
+        "success"
+    );
+
+    let mut pg = Postgres::start();
+    let database_url = pg.create_database().await;
+    pg.stop();
+    let app = async {
+        spawn_with(Options {
+            stores: Some(StoreUrls {
+                database_url: Some(database_url.clone()),
+                ..StoreUrls::default()
+            }),
+            ..Options::default()
+        })
+        .await
+    };
+    let late = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        pg.restart();
+    };
+    let (app, _) = futures::join!(app, late);
+    assert_eq!(
+        app.acapp_login_body("openid-yxc").await["result"],
+        "success"
+    );
+}
+
+/// A store that stays down stops the start after about 30 s of retries,
+/// each logged at warn, with an error naming the store and its URL,
+/// password redacted.
+#[actix_web::test]
+async fn a_store_that_stays_down_stops_the_start_with_a_clear_error() {
+    let secret = random_hex(16);
+    let acwing = simulator_with_players(&secret, "d", 0);
+    let db = std::env::temp_dir().join(format!("acapp-down-{}.db", random_hex(8)));
+    let run = |var: &'static str, url: String| {
+        let mut command = server_command(free_port(), &db, &acwing, &secret);
+        command
+            .env(var, url)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = command.spawn().unwrap();
+        let started = Instant::now();
+        async move {
+            let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+                .await
+                .unwrap()
+                .unwrap();
+            (out, started.elapsed())
+        }
+    };
+    let (pg_port, redis_port) = (free_port(), free_port());
+    let ((pg, pg_took), (redis, redis_took)) = futures::join!(
+        run(
+            "ACAPP_DATABASE_URL",
+            format!("postgres://acapp:pg-redact-me@127.0.0.1:{pg_port}/acapp"),
+        ),
+        run(
+            "ACAPP_REDIS_URL",
+            format!("redis://:redis-redact-me@127.0.0.1:{redis_port}/0"),
+        ),
+    );
+    for (out, took, store, url) in [
+        (
+            &pg,
+            pg_took,
+            "PostgreSQL",
+            format!("postgres://<redacted>@127.0.0.1:{pg_port}/acapp"),
+        ),
+        (
+            &redis,
+            redis_took,
+            "Redis",
+            format!("redis://<redacted>@127.0.0.1:{redis_port}/0"),
+        ),
+    ] {
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(!out.status.success(), "{store}: {stderr}");
+        assert!(
+            (Duration::from_secs(25)..Duration::from_secs(50)).contains(&took),
+            "{store}: gave up after {took:?}"
+        );
+        assert!(
+            stderr.contains(&format!("cannot connect to {store} at {url}")),
+            "{store}: {stderr}"
+        );
+        let retries = stdout
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains(&format!("cannot reach {store} yet")))
+            .collect::<Vec<_>>();
+        assert!(retries.len() >= 5, "{store}: {stdout}");
+        assert!(retries.iter().all(|l| l.contains(&url)), "{retries:?}");
+        assert!(
+            !stdout.contains("redact-me") && !stderr.contains("redact-me"),
+            "{stdout}{stderr}"
+        );
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
 }

@@ -111,3 +111,56 @@ async fn sigterm_lets_logins_in_flight_finish_and_accepts_nothing_new() {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
 }
+
+/// actix counts the shutdown timeout in whole seconds; one between them
+/// is rounded up, never down: with 1900ms, a login needing about 1.3 s
+/// after SIGTERM finishes (rounded down to 1 s, it would be cut off).
+#[actix_web::test]
+async fn a_shutdown_timeout_between_whole_seconds_is_rounded_up() {
+    let secret = random_hex(16);
+    let acwing = simulator_with_players(&secret, "r", 1);
+    let port = support::services::free_port();
+    let db = std::env::temp_dir().join(format!("acapp-round-{}.db", random_hex(8)));
+    let mut command = server_command(port, &db, &acwing, &secret);
+    command.env("ACAPP_SHUTDOWN_TIMEOUT", "1900ms");
+    let mut server = ServerProcess::spawn(command, port);
+    server.until_healthy().await;
+    let address = server.address.clone();
+    let client = reqwest::Client::new();
+    let apply: Value = client
+        .get(format!("{address}/settings/acwing/acapp/apply_code/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let state = apply["state"].as_str().unwrap().to_owned();
+    // A new player: the code exchange and getinfo, 700 ms each.
+    acwing.set_fault(Some(Fault::Latency(ACWING_LATENCY)));
+    let code = acwing.issue_code("openid-r0").unwrap();
+    let login = async {
+        let response = client
+            .get(format!("{address}/settings/acwing/acapp/receive_code/"))
+            .query(&[("code", code.as_str()), ("state", state.as_str())])
+            .send()
+            .await;
+        match response {
+            Ok(r) => r.json::<Value>().await.unwrap_or(Value::Null),
+            Err(e) => Value::String(format!("no answer: {e}")),
+        }
+    };
+    let terminate = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let sent = Command::new("kill")
+            .args(["-TERM", &server.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+    let (body, ()) = futures::join!(login, terminate);
+    assert_eq!(body["result"], "success", "cut off by the shutdown: {body}");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}

@@ -50,7 +50,7 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
     let callback = parse_callback(req.query_string());
     let outcome = async {
         let player = app.login.complete(Flow::Acapp, callback, None).await?;
-        let pair = app.sessions.start_acapp(player.id).await?;
+        let pair = app.sessions.start_acapp(&player).await?;
         Ok::<_, AppError>(AcappLogin {
             result: Success::Success,
             username: player.username,

@@ -71,7 +71,7 @@ impl StateBackend {
     /// States outstanding; with Redis, a round trip (so also a ping).
     pub async fn outstanding(&self) -> Result<u64, StoreError> {
         match self {
-            StateBackend::Memory(store) => Ok(store.len() as u64),
+            StateBackend::Memory(store) => Ok(store.outstanding() as u64),
             StateBackend::Redis(store) => store.outstanding().await,
         }
     }

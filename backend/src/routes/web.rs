@@ -75,7 +75,7 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
             .await?;
         Ok::<_, AppError>(
             app.sessions
-                .start_web(player.id, old_session.as_deref())
+                .start_web(&player, old_session.as_deref())
                 .await?,
         )
     };

@@ -229,8 +229,28 @@ impl MemoryStateStore {
         self.cap
     }
 
+    /// States held: live ones, and expired ones not yet cleared (the sweep
+    /// and each insert clear them). See `outstanding` for the gauge.
     pub fn len(&self) -> usize {
         self.lock().index.len()
+    }
+
+    /// States issued and neither used nor expired, for the
+    /// `acapp_login_states_outstanding` gauge. Expired states sit at the
+    /// ring's front (it is in issue order, and every state has the same
+    /// lifetime), so they are popped from there first: at most
+    /// `SWEEP_CHUNK` per call, a bounded amount of work under the lock,
+    /// never a sweep. Only if more than that expired since the last sweep
+    /// (every 10 s) is the rest still counted, until the sweep.
+    pub fn outstanding(&self) -> usize {
+        let mut inner = self.lock();
+        let now = inner.ms_of(Instant::now());
+        for _ in 0..SWEEP_CHUNK {
+            if !inner.pop_front(Some(now)) {
+                break;
+            }
+        }
+        inner.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -428,6 +448,24 @@ mod tests {
         assert_eq!(refused, Err(StoreError::ClientFull));
         let r = consume(&*store, Some(&mine), Flow::Acapp, None).await;
         assert_eq!(r, Ok(Ok(())));
+    }
+
+    #[tokio::test]
+    async fn outstanding_excludes_expired_states_without_a_sweep() {
+        let store = MemoryStateStore::with_client_share(100, 100);
+        for _ in 0..3 {
+            issue(&*store, Flow::Acapp, None, Duration::from_millis(30))
+                .await
+                .unwrap();
+        }
+        let used = issue(&*store, Flow::Acapp, None, TTL).await.unwrap();
+        issue(&*store, Flow::Acapp, None, TTL).await.unwrap();
+        let r = consume(&*store, Some(&used), Flow::Acapp, None).await;
+        assert_eq!(r, Ok(Ok(())));
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(store.len(), 4, "three expired, not yet swept");
+        assert_eq!(store.outstanding(), 1);
+        assert_eq!(store.len(), 1, "reading the gauge cleared them");
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //!
 //! A state is one key holding `flow|browser tag|client` with Redis expiry
 //! (`PX`), so an unused state disappears by itself. Taking it is one Lua
-//! script around `GETDEL`: Redis runs scripts one at a time, so of any
+//! script around `GET` and `DEL`: Redis runs scripts one at a time, so of any
 //! number of instances racing for one state exactly one gets it.
 //!
 //! The caps of the in-memory store hold here too, exactly: a sorted set of
@@ -51,11 +51,14 @@ return 0
 "#;
 
 /// KEYS: state, all states. ARGV: state id, client key prefix.
-/// Returns nil, or {value, remaining ms}.
+/// Returns nil, or {value, remaining ms}. GET then DEL rather than GETDEL
+/// (Redis 6.2): the script runs alone, so the pair is just as atomic, and
+/// Redis 6.0 runs it too.
 const TAKE: &str = r#"
 local ttl = redis.call('PTTL', KEYS[1])
-local v = redis.call('GETDEL', KEYS[1])
+local v = redis.call('GET', KEYS[1])
 if not v then return false end
+redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 local client = string.match(v, '^[^|]*|[^|]*|(.+)$')
 if client then redis.call('ZREM', ARGV[2] .. client, ARGV[1]) end

@@ -118,11 +118,27 @@ pub struct Redis {
     process: Option<Watched>,
     /// Kept in a static, never dropped: the watchdog deletes the directory.
     shared: bool,
+    /// More `redis-server` arguments (say, to disable a command).
+    extra_args: Vec<String>,
 }
 
 impl Redis {
     pub fn start() -> Redis {
         Self::start_as(false)
+    }
+
+    /// With more configuration, for example `--rename-command GETDEL ""`
+    /// to stand in for a Redis older than the command.
+    pub fn start_with(extra_args: &[&str]) -> Redis {
+        let mut redis = Redis {
+            port: free_port(),
+            dir: temp_dir("redis"),
+            process: None,
+            shared: false,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+        };
+        redis.restart();
+        redis
     }
 
     /// For a static: stopped, and its directory deleted, when the test
@@ -137,6 +153,7 @@ impl Redis {
             dir: temp_dir("redis"),
             process: None,
             shared,
+            extra_args: Vec::new(),
         };
         redis.restart();
         redis
@@ -169,6 +186,7 @@ impl Redis {
         ]
         .iter()
         .map(|s| s.to_string())
+        .chain(self.extra_args.iter().cloned())
         .collect();
         self.process = Some(Watched::spawn(
             Path::new("redis-server"),
