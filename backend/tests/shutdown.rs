@@ -4,13 +4,11 @@
 mod support;
 
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use acwing_sim::Fault;
 use backend::secret::random_hex;
 use futures::future::join_all;
-use serde_json::Value;
 use support::process::{server_command, simulator_with_players, ServerProcess};
 
 const LOGINS: usize = 40;
@@ -27,7 +25,6 @@ async fn sigterm_lets_logins_in_flight_finish_and_accepts_nothing_new() {
     command.env("ACAPP_SHUTDOWN_TIMEOUT", "20");
     let mut server = ServerProcess::spawn(command, port);
     server.until_healthy().await;
-    let address = server.address.clone();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -35,40 +32,20 @@ async fn sigterm_lets_logins_in_flight_finish_and_accepts_nothing_new() {
     // Every login has its state before the slow part begins.
     let mut states = Vec::new();
     for _ in 0..LOGINS {
-        let apply: Value = client
-            .get(format!("{address}/settings/acwing/acapp/apply_code/"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        states.push(apply["state"].as_str().unwrap().to_owned());
+        states.push(server.acapp_state(&client).await);
     }
     acwing.set_fault(Some(Fault::Latency(ACWING_LATENCY)));
     let logins = join_all(states.iter().enumerate().map(|(i, state)| {
-        let (client, address, acwing) = (&client, &address, &acwing);
+        let (client, server, acwing) = (&client, &server, &acwing);
         async move {
             let code = acwing.issue_code(&format!("openid-t{i}")).unwrap();
-            let response = client
-                .get(format!("{address}/settings/acwing/acapp/receive_code/"))
-                .query(&[("code", code.as_str()), ("state", state.as_str())])
-                .send()
-                .await;
-            match response {
-                Ok(r) => r.json::<Value>().await.unwrap_or(Value::Null),
-                Err(e) => Value::String(format!("no answer: {e}")),
-            }
+            server.acapp_callback(client, &code, state).await
         }
     }));
     let terminate = async {
         // The logins are now waiting on AcWing (at least 700 ms each).
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let sent = Command::new("kill")
-            .args(["-TERM", &server.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        server.sigterm();
         let signalled = Instant::now();
         // The listener closes at once: nothing new is accepted.
         let mut refused_after = None;
@@ -125,38 +102,15 @@ async fn a_shutdown_timeout_between_whole_seconds_is_rounded_up() {
     command.env("ACAPP_SHUTDOWN_TIMEOUT", "1900ms");
     let mut server = ServerProcess::spawn(command, port);
     server.until_healthy().await;
-    let address = server.address.clone();
     let client = reqwest::Client::new();
-    let apply: Value = client
-        .get(format!("{address}/settings/acwing/acapp/apply_code/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let state = apply["state"].as_str().unwrap().to_owned();
+    let state = server.acapp_state(&client).await;
     // A new player: the code exchange and getinfo, 700 ms each.
     acwing.set_fault(Some(Fault::Latency(ACWING_LATENCY)));
     let code = acwing.issue_code("openid-r0").unwrap();
-    let login = async {
-        let response = client
-            .get(format!("{address}/settings/acwing/acapp/receive_code/"))
-            .query(&[("code", code.as_str()), ("state", state.as_str())])
-            .send()
-            .await;
-        match response {
-            Ok(r) => r.json::<Value>().await.unwrap_or(Value::Null),
-            Err(e) => Value::String(format!("no answer: {e}")),
-        }
-    };
+    let login = server.acapp_callback(&client, &code, &state);
     let terminate = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let sent = Command::new("kill")
-            .args(["-TERM", &server.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        server.sigterm();
     };
     let (body, ()) = futures::join!(login, terminate);
     assert_eq!(body["result"], "success", "cut off by the shutdown: {body}");

@@ -89,6 +89,54 @@ impl ServerProcess {
     }
 }
 
+impl ServerProcess {
+    pub fn sigterm(&self) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// A fresh AcApp state from apply_code.
+    pub async fn acapp_state(&self, client: &reqwest::Client) -> String {
+        let apply: serde_json::Value = client
+            .get(format!(
+                "{}/settings/acwing/acapp/apply_code/",
+                self.address
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        apply["state"].as_str().unwrap().to_owned()
+    }
+
+    /// AcWing's call to the AcApp redirect_uri: its JSON, or what went
+    /// wrong instead, as a string.
+    pub async fn acapp_callback(
+        &self,
+        client: &reqwest::Client,
+        code: &str,
+        state: &str,
+    ) -> serde_json::Value {
+        let response = client
+            .get(format!(
+                "{}/settings/acwing/acapp/receive_code/",
+                self.address
+            ))
+            .query(&[("code", code), ("state", state)])
+            .send()
+            .await;
+        match response {
+            Ok(r) => r.json().await.unwrap_or(serde_json::Value::Null),
+            Err(e) => serde_json::Value::String(format!("no answer: {e}")),
+        }
+    }
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
