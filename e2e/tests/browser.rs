@@ -762,14 +762,15 @@ async fn a_hostile_photo_that_would_load_shows_the_default_avatar() {
 }
 
 /// What `root`'s avatar is: its tag, whether it is the default one, its
-/// accessible name, and whether it takes up room on screen.
+/// accessible name, and whether it is shown at an avatar's size (the page
+/// it is mounted on here has no game.css).
 async fn default_avatar(s: &Stack, root: &str) -> serde_json::Value {
     s.js(&format!(
         "const all = document.querySelectorAll('{root} [data-acwl=avatar]');
          if (all.length !== 1) return all.length;
          const a = all[0], box = a.getBoundingClientRect();
          return {{ tag: a.tagName.toLowerCase(), default: a.hasAttribute('data-acwl-default'),
-                   label: a.getAttribute('aria-label'), shown: box.width > 40 && box.height > 40 }}"
+                   label: a.getAttribute('aria-label'), shown: box.width >= 40 && box.width <= 200 && box.height >= 40 && box.height <= 200 }}"
     ))
     .await
 }

@@ -11,11 +11,11 @@ pub fn safe_photo(photo: &str) -> Option<&str> {
 }
 
 /// The default avatar, drawn inline: no URL at all, so no `data:` image
-/// anywhere in the app.
+/// anywhere in the app. Its own size holds where game.css is not loaded.
 fn default_avatar() -> Html {
     html! {
         <svg class="acwl-avatar" data-acwl="avatar" data-acwl-default="" role="img"
-            aria-label="默认头像" viewBox="0 0 64 64">
+            aria-label="默认头像" viewBox="0 0 64 64" width="88" height="88">
             <rect width="64" height="64" fill="#4a5568" />
             <circle cx="32" cy="24" r="12" fill="#cbd5e0" />
             <ellipse cx="32" cy="58" rx="22" ry="16" fill="#cbd5e0" />
