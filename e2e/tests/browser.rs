@@ -1,6 +1,6 @@
 //! Players' paths through the real UI, in headless Chromium.
 //!
-//! The app marks its elements with `data-acapp` attributes inside its root
+//! The app marks its elements with `data-acwl` attributes inside its root
 //! (it runs inside acwing.com's document, where ids would be global).
 
 use std::time::Duration;
@@ -8,18 +8,23 @@ use std::time::Duration;
 use e2e::{start, start_with, Options, Stack};
 use serde_json::json;
 
-const LOGIN: &str = "[data-acapp=login-button]";
-const PROBLEM: &str = "[data-acapp=problem]";
-const USERNAME: &str = "[data-acapp=username]";
-const AVATAR: &str = "[data-acapp=avatar]";
-const EXIT: &str = "[data-acapp=exit-button]";
+const LOGIN: &str = "[data-acwl=login-button]";
+const PROBLEM: &str = "[data-acwl=problem]";
+const USERNAME: &str = "[data-acwl=username]";
+const AVATAR: &str = "[data-acwl=avatar]";
+const EXIT: &str = "[data-acwl=exit-button]";
 
-/// Records every fetch the page makes (the wasm calls `window.fetch`), and
-/// can hold back or fail the answers to chosen paths.
+/// Records every fetch the page makes (the wasm calls `window.fetch`, and so
+/// does game.js for the wasm), and can hold back or fail the answers to
+/// chosen paths. A path ending in one of `fetchHold` is not even sent until
+/// the test calls `release()` on its entry in `held` (an abort still ends
+/// it, as it would a request on the wire).
 const RECORD_FETCHES: &str = r#"
 window.fetches = [];
 window.fetchDelay = {};
 window.fetchFail = {};
+window.fetchHold = [];
+window.held = [];
 const realFetch = window.fetch;
 window.fetch = function (input, init) {
   const url = typeof input === "string" ? input : input.url;
@@ -27,8 +32,18 @@ window.fetch = function (input, init) {
   const record = { path, start: performance.now() };
   window.fetches.push(record);
   if (window.fetchFail[path]) return Promise.reject(new TypeError("Failed to fetch"));
+  const answered = (response) => { record.status = response.status; return response; };
+  if (window.fetchHold.some((end) => path.endsWith(end))) {
+    const signal = (init && init.signal) || (typeof input === "string" ? null : input.signal);
+    return new Promise((resolve, reject) => {
+      window.held.push({ path, release: () =>
+        realFetch.call(window, input, init).then(answered).then(resolve, reject) });
+      if (signal) signal.addEventListener("abort", () =>
+        reject(new DOMException("The operation was aborted.", "AbortError")));
+    });
+  }
   return realFetch.apply(this, arguments).then(async (response) => {
-    record.status = response.status;
+    answered(response);
     const delay = window.fetchDelay[path];
     if (delay) await new Promise((r) => setTimeout(r, delay));
     return response;
@@ -38,6 +53,7 @@ return true;
 "#;
 
 const REFRESH_PATH: &str = "/settings/token/refresh/";
+const APPLY_CODE_PATH: &str = "/settings/acwing/acapp/apply_code/";
 const LOGOUT_PATH: &str = "/settings/logout/";
 
 fn within(s: u64) -> Duration {
@@ -66,7 +82,7 @@ async fn web_login_shows_the_menu_survives_a_reload_and_logs_out() {
     assert_eq!(s.text(USERNAME).await, "pixel");
     assert_eq!(s.attr(AVATAR, "src").await.as_deref(), Some(photo.as_str()));
     let loaded = s
-        .js("return document.querySelector('[data-acapp=avatar]').naturalWidth > 0")
+        .js("return document.querySelector('[data-acwl=avatar]').naturalWidth > 0")
         .await;
     assert_eq!(loaded, json!(true), "the avatar loads");
     s.screenshot("web-menu").await;
@@ -86,7 +102,7 @@ async fn web_login_shows_the_menu_survives_a_reload_and_logs_out() {
     .await;
     s.click(EXIT).await;
     assert_eq!(
-        s.attr(PROBLEM, "data-code").await.as_deref(),
+        s.attr(PROBLEM, "data-acwl-code").await.as_deref(),
         Some("logout_failed")
     );
     assert!(s.text(PROBLEM).await.contains("退出登录失败"));
@@ -109,7 +125,7 @@ async fn a_web_rejection_becomes_a_message_and_only_login_error_leaves_the_url()
     s.goto(&format!("{}/", s.app)).await;
     s.click(LOGIN).await;
     s.click("#reject").await;
-    let code = s.attr(PROBLEM, "data-code").await;
+    let code = s.attr(PROBLEM, "data-acwl-code").await;
     assert_eq!(code.as_deref(), Some("user_rejected"));
     assert!(s.text(PROBLEM).await.contains("拒绝"));
     let url = s.client.current_url().await.unwrap();
@@ -122,12 +138,26 @@ async fn a_web_rejection_becomes_a_message_and_only_login_error_leaves_the_url()
     ))
     .await;
     assert_eq!(
-        s.attr(PROBLEM, "data-code").await.as_deref(),
+        s.attr(PROBLEM, "data-acwl-code").await.as_deref(),
         Some("code_expired")
     );
     let url = s.client.current_url().await.unwrap();
     assert_eq!(url.query(), Some("from=mail&x=1"), "{url}");
     assert_eq!(url.fragment(), Some("scores"), "{url}");
+
+    // Byte for byte: nothing else is decoded, re-encoded or reordered.
+    let rest = "?next=/a/b?c&q=a%20b+c&flag&&k=%E4%BD%A0#/x?login_error=y";
+    s.goto(&format!(
+        "{}/?next=/a/b?c&login_error=code_expired&q=a%20b+c&flag&&k=%E4%BD%A0&login_error=x#/x?login_error=y",
+        s.app
+    ))
+    .await;
+    assert_eq!(
+        s.attr(PROBLEM, "data-acwl-code").await.as_deref(),
+        Some("code_expired")
+    );
+    let href = s.js("return location.href").await;
+    assert_eq!(href, json!(format!("{}/{rest}", s.app)));
     s.close().await;
 }
 
@@ -231,7 +261,7 @@ async fn acapp_rejection_in_both_styles_shows_a_message_with_strict_delivery() {
         s.goto(&format!("{}/acapp/?reject={style}", s.sim.base_url()))
             .await;
         s.click("#acapp-reject").await;
-        let code = s.attr(PROBLEM, "data-code").await;
+        let code = s.attr(PROBLEM, "data-acwl-code").await;
         assert_eq!(code.as_deref(), Some("user_rejected"), "{style}");
         assert!(s.text(PROBLEM).await.contains("拒绝"), "{style}");
         assert!(enabled(&s, LOGIN).await, "{style}");
@@ -247,13 +277,13 @@ async fn when_acwing_never_calls_back_the_button_comes_back_and_a_late_answer_is
     let dismissed = std::time::Instant::now();
     assert!(!enabled(&s, LOGIN).await, "waiting for AcWing");
     s.until(
-        "document.querySelector('[data-acapp=login-button]:not([disabled])')",
+        "document.querySelector('[data-acwl=login-button]:not([disabled])')",
         within(35),
     )
     .await;
     assert!(dismissed.elapsed() <= within(35));
     assert_eq!(
-        s.attr(PROBLEM, "data-code").await.as_deref(),
+        s.attr(PROBLEM, "data-acwl-code").await.as_deref(),
         Some("timeout")
     );
     assert!(s.text(PROBLEM).await.contains("没有响应"));
@@ -268,14 +298,82 @@ async fn when_acwing_never_calls_back_the_button_comes_back_and_a_late_answer_is
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        s.js("return document.querySelectorAll('[data-acapp=menu]').length")
+        s.js("return document.querySelectorAll('[data-acwl=menu]').length")
             .await,
         json!(0)
     );
     assert_eq!(
-        s.attr(PROBLEM, "data-code").await.as_deref(),
+        s.attr(PROBLEM, "data-acwl-code").await.as_deref(),
         Some("timeout")
     );
+
+    // And the button works.
+    s.click(LOGIN).await;
+    s.until("window.simAuthorizeCalls === 2", within(5)).await;
+    s.click("#acapp-agree").await;
+    assert_eq!(s.text(USERNAME).await, "yxc");
+    s.close().await;
+}
+
+#[actix_web::test]
+async fn when_our_apply_code_never_answers_the_button_comes_back_and_its_late_answer_is_ignored() {
+    let s = start().await;
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    s.js(RECORD_FETCHES).await;
+    // The window's own first attempt: dismissed, and answered with nothing.
+    s.click("#acapp-dismiss").await;
+    s.js("window.simDismissed.pop()(undefined); return 1").await;
+    s.until(
+        "document.querySelector('[data-acwl=login-button]:not([disabled])')",
+        within(5),
+    )
+    .await;
+    assert_eq!(s.js("return window.simAuthorizeCalls").await, json!(1));
+
+    // apply_code is never answered (held before it is even sent).
+    s.js(&format!(
+        "window.fetchHold.push('{APPLY_CODE_PATH}'); return 1"
+    ))
+    .await;
+    s.click(LOGIN).await;
+    let clicked = std::time::Instant::now();
+    s.until("window.held.length === 1", within(5)).await;
+    assert!(!enabled(&s, LOGIN).await, "waiting for apply_code");
+    s.until(
+        "document.querySelector('[data-acwl=login-button]:not([disabled])')",
+        within(35),
+    )
+    .await;
+    let waited = clicked.elapsed();
+    assert!(
+        waited >= within(25) && waited <= within(35),
+        "the button came back after {waited:?}"
+    );
+    assert_eq!(
+        s.attr(PROBLEM, "data-acwl-code").await.as_deref(),
+        Some("timeout")
+    );
+    assert!(s.text(PROBLEM).await.contains("没有响应"));
+
+    // apply_code answers after all, too late: no authorize for it.
+    s.js("window.fetchHold = []; window.held.pop().release(); return 1")
+        .await;
+    s.until(
+        &format!("window.fetches.some(f => f.path === '{APPLY_CODE_PATH}' && f.status === 200)"),
+        within(5),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        s.js("return window.simAuthorizeCalls").await,
+        json!(1),
+        "authorize for a timed-out attempt"
+    );
+    assert_eq!(
+        s.attr(PROBLEM, "data-acwl-code").await.as_deref(),
+        Some("timeout")
+    );
+    assert!(enabled(&s, LOGIN).await);
 
     // And the button works.
     s.click(LOGIN).await;
@@ -377,7 +475,7 @@ async fn closing_while_apply_code_is_in_flight_never_calls_authorize() {
     assert_eq!(s.js("return window.simAuthorizeCalls").await, json!(1));
     s.js("window.simDismissed.pop()(undefined); return 1").await;
     s.until(
-        "document.querySelector('[data-acapp=login-button]:not([disabled])')",
+        "document.querySelector('[data-acwl=login-button]:not([disabled])')",
         within(5),
     )
     .await;
@@ -407,7 +505,7 @@ async fn on_a_slow_link_the_loading_state_shows_at_once_then_the_app() {
     let at = first["at"].as_f64().unwrap();
     let html = first["html"].as_str().unwrap();
     assert!(
-        html.contains("data-acapp=\"loading\""),
+        html.contains("data-acwl=\"loading\""),
         "first paint: {html}"
     );
     assert!(at < 1500.0, "the loading state came after {at} ms");
@@ -431,9 +529,9 @@ async fn a_wasm_that_fails_to_load_shows_a_retry() {
     s.cdp("Network.setBlockedURLs", json!({"urls": ["*.wasm"]}))
         .await;
     s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
-    assert!(s.text("[data-acapp=load-error]").await.contains("加载失败"));
+    assert!(s.text("[data-acwl=load-error]").await.contains("加载失败"));
     s.cdp("Network.setBlockedURLs", json!({"urls": []})).await;
-    s.click("[data-acapp=retry]").await;
+    s.click("[data-acwl=retry]").await;
     s.click("#acapp-agree").await;
     assert_eq!(s.text(USERNAME).await, "yxc");
     s.close().await;
@@ -466,10 +564,32 @@ async fn two_acapp_windows_each_with_its_own_acwing_os_both_log_in() {
         .js(
             "const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
              return { unique: new Set(ids).size === ids.length,
-                      inside: document.querySelectorAll('.acapp-root [id]').length }",
+                      inside: document.querySelectorAll('.acwl-root [id]').length }",
         )
         .await;
     assert_eq!(ids, json!({"unique": true, "inside": 0}));
+    // Every class and data attribute of the app carries its own prefix,
+    // not the platform's generic "acapp".
+    let prefixes = s
+        .js(
+            "const roots = [...document.querySelectorAll('#app-1, #app-2')];
+             const els = roots.flatMap(r => [...r.querySelectorAll('*')]);
+             return { roots: roots.map(r => r.className),
+                      elements: els.length,
+                      classes: [...new Set(els.flatMap(e => [...e.classList]))]
+                        .filter(c => !c.startsWith('acwl-')),
+                      data: [...new Set(els.flatMap(e => Object.keys(e.dataset)))]
+                        .filter(k => !k.startsWith('acwl')) }",
+        )
+        .await;
+    assert_eq!(
+        prefixes["roots"],
+        json!(["acwl-root", "acwl-root"]),
+        "{prefixes}"
+    );
+    assert!(prefixes["elements"].as_u64().unwrap() > 6, "{prefixes}");
+    assert_eq!(prefixes["classes"], json!([]), "{prefixes}");
+    assert_eq!(prefixes["data"], json!([]), "{prefixes}");
 
     // Closing one window leaves the other running.
     s.click(&format!("#app-1 {EXIT}")).await;
@@ -482,6 +602,78 @@ async fn two_acapp_windows_each_with_its_own_acwing_os_both_log_in() {
     s.close().await;
 }
 
+#[actix_web::test]
+async fn destroy_while_loading_or_after_a_failed_load_clears_the_root_and_starts_nothing() {
+    let s = start().await;
+    s.goto(&format!("{}/", s.sim.base_url())).await;
+    s.js(RECORD_FETCHES).await;
+    let wasm_fetches = "window.fetches.filter(f => f.path.endsWith('.wasm')).length";
+
+    // Destroyed on the retry card: its button (and start()) do nothing.
+    // (First: a failed load leaves no compiled wasm behind to reuse.)
+    s.cdp("Network.enable", json!({})).await;
+    s.cdp("Network.setBlockedURLs", json!({"urls": ["*.wasm"]}))
+        .await;
+    let root = fake_acapp_with(&s, "failed", "").await;
+    s.element(&format!("{root} [data-acwl=load-error]")).await;
+    s.cdp("Network.setBlockedURLs", json!({"urls": []})).await;
+    let before = s.js(&format!("return {wasm_fetches}")).await;
+    s.js(&format!(
+        "const retry = document.querySelector('{root} [data-acwl=retry]');
+         window.games.failed.destroy();
+         retry.click();
+         window.games.failed.start();
+         return 1"
+    ))
+    .await;
+    assert_eq!(
+        root_now(&s, &root).await,
+        json!({"children": 0, "text": ""})
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        root_now(&s, &root).await,
+        json!({"children": 0, "text": ""})
+    );
+    assert_eq!(
+        s.js(&format!("return {wasm_fetches}")).await,
+        before,
+        "a fetch after destroy"
+    );
+
+    // Destroyed while "加载中…" shows (the wasm held back): nothing stays.
+    s.js("window.fetchHold.push('.wasm'); return 1").await;
+    let root = fake_acapp_with(&s, "loading", "").await;
+    s.until("window.held.length === 1", within(5)).await;
+    assert!(s
+        .text(&format!("{root} [data-acwl=loading]"))
+        .await
+        .contains("加载中"));
+    s.js("window.games.loading.destroy(); return 1").await;
+    assert_eq!(
+        root_now(&s, &root).await,
+        json!({"children": 0, "text": ""})
+    );
+    // The wasm arrives after all: still nothing.
+    s.js("window.fetchHold = []; window.held.pop().release(); return 1")
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        root_now(&s, &root).await,
+        json!({"children": 0, "text": ""})
+    );
+    s.close().await;
+}
+
+/// What is left in `root`.
+async fn root_now(s: &Stack, root: &str) -> serde_json::Value {
+    s.js(&format!(
+        "const root = document.querySelector('{root}');
+         return {{ children: root.childNodes.length, text: root.textContent }}"
+    ))
+    .await
+}
+
 /// Mounts `new AcGame(id, os)` on the simulator's page, where `os` is a fake
 /// AcWingOS whose `authorize` calls back with what `answer` (a JS
 /// expression) evaluates to, and returns the root's selector.
@@ -490,7 +682,8 @@ async fn fake_acapp(s: &Stack, id: &str, answer: &str) -> String {
     fake_acapp_with(s, id, &authorize).await
 }
 
-/// As [`fake_acapp`], with `authorize`'s body (it sees `callback`).
+/// As [`fake_acapp`], with `authorize`'s body (it sees `callback`). The
+/// game.js object is `window.games[id]`.
 async fn fake_acapp_with(s: &Stack, id: &str, authorize: &str) -> String {
     let script = format!(
         "const done = arguments[0];
@@ -499,7 +692,8 @@ async fn fake_acapp_with(s: &Stack, id: &str, authorize: &str) -> String {
          const os = {{ api: {{
            oauth2: {{ authorize(appid, uri, scope, state, callback) {{ {authorize} }} }},
            window: {{ close() {{}}, on_close() {{}} }} }} }};
-         import('{app}/acapp/game.js').then(m => {{ new m.AcGame('{id}', os); done(true); }},
+         import('{app}/acapp/game.js').then(m => {{
+             (window.games ??= {{}})['{id}'] = new m.AcGame('{id}', os); done(true); }},
                                            e => done(String(e)));",
         app = s.app
     );
@@ -531,10 +725,54 @@ async fn a_hostile_photo_that_would_load_shows_the_default_avatar() {
     );
     let root = fake_acapp(&s, "hostile", &answer).await;
     assert_eq!(s.text(&format!("{root} {USERNAME}")).await, "mallory");
-    let src = s.attr(&format!("{root} {AVATAR}"), "src").await.unwrap();
-    assert_ne!(src, hostile);
-    assert!(src.contains("%234a5568"), "the default avatar: {src}");
+    // The default avatar is drawn inline: no data: URL anywhere.
+    assert_eq!(
+        default_avatar(&s, &root).await,
+        json!({"tag": "svg", "default": true, "label": "默认头像", "shown": true})
+    );
+    assert_eq!(
+        s.js(
+            "return document.querySelectorAll('img[src^=\"data:\" i], [src^=\"data:\" i]').length"
+        )
+        .await,
+        json!(0),
+        "a data: image on the page"
+    );
+
+    // An http(s) photo that fails to load gets the default avatar too.
+    let broken = format!("{}/_no_such_photo.png", s.app);
+    let answer = format!(
+        "({{result: 'success', username: 'nophoto', photo: {}, access: 'a'.repeat(64),
+            refresh: 'b'.repeat(64), expires_in: 900}})",
+        json!(broken)
+    );
+    let root = fake_acapp(&s, "broken", &answer).await;
+    assert_eq!(s.text(&format!("{root} {USERNAME}")).await, "nophoto");
+    s.until(
+        "document.querySelector('#broken svg[data-acwl=avatar]')",
+        within(5),
+    )
+    .await;
+    assert_eq!(
+        default_avatar(&s, &root).await,
+        json!({"tag": "svg", "default": true, "label": "默认头像", "shown": true})
+    );
+    s.screenshot("acapp-default-avatar").await;
     s.close().await;
+}
+
+/// What `root`'s avatar is: its tag, whether it is the default one, its
+/// accessible name, and whether it is shown at an avatar's size (the page
+/// it is mounted on here has no game.css).
+async fn default_avatar(s: &Stack, root: &str) -> serde_json::Value {
+    s.js(&format!(
+        "const all = document.querySelectorAll('{root} [data-acwl=avatar]');
+         if (all.length !== 1) return all.length;
+         const a = all[0], box = a.getBoundingClientRect();
+         return {{ tag: a.tagName.toLowerCase(), default: a.hasAttribute('data-acwl-default'),
+                   label: a.getAttribute('aria-label'), shown: box.width >= 40 && box.width <= 200 && box.height >= 40 && box.height <= 200 }}"
+    ))
+    .await
 }
 
 #[actix_web::test]
@@ -587,7 +825,9 @@ async fn every_callback_shape_is_understood_without_harm_to_other_windows() {
                 "{name}"
             );
         } else {
-            let code = s.attr(&format!("#{name} {PROBLEM}"), "data-code").await;
+            let code = s
+                .attr(&format!("#{name} {PROBLEM}"), "data-acwl-code")
+                .await;
             assert_eq!(code.as_deref(), Some(*expected), "{name}");
             assert!(enabled(&s, &format!("#{name} {LOGIN}")).await, "{name}");
         }
@@ -595,7 +835,7 @@ async fn every_callback_shape_is_understood_without_harm_to_other_windows() {
     // An AcWingOS whose authorize throws is an error on screen, not a panic.
     fake_acapp_with(&s, "throwing-os", "throw new Error('no authorize');").await;
     let code = s
-        .attr(&format!("#throwing-os {PROBLEM}"), "data-code")
+        .attr(&format!("#throwing-os {PROBLEM}"), "data-acwl-code")
         .await;
     assert_eq!(code.as_deref(), Some("acwing_error"));
     // An answer given synchronously, inside authorize itself, works too.
@@ -627,7 +867,7 @@ async fn back_from_acwing_out_of_the_bfcache_gives_a_usable_button() {
     // (button disabled on "正在登录…"), not reloaded.
     assert_eq!(s.until("window.beforeAcWing", within(5)).await, json!(true));
     s.until(
-        "document.querySelector('[data-acapp=login-button]:not([disabled])')",
+        "document.querySelector('[data-acwl=login-button]:not([disabled])')",
         within(5),
     )
     .await;
@@ -651,19 +891,19 @@ async fn a_panic_in_one_window_shows_an_error_there_and_the_other_window_runs_on
     // The host page moves the app's button away behind Yew's back: the next
     // render cannot insert the message before it, and Yew panics.
     s.js(
-        "document.body.append(document.querySelector('#crashing [data-acapp=login-button]'));
+        "document.body.append(document.querySelector('#crashing [data-acwl=login-button]'));
           window.callbacks.crashing({errcode: '40010', errmsg: 'user reject'});
           return 1",
     )
     .await;
     assert_eq!(
-        s.attr("#crashing [data-acapp=problem]", "data-code")
+        s.attr("#crashing [data-acwl=problem]", "data-acwl-code")
             .await
             .as_deref(),
         Some("crashed")
     );
     assert!(s
-        .text("#crashing [data-acapp=problem]")
+        .text("#crashing [data-acwl=problem]")
         .await
         .contains("出错"));
     // The other window has its own instance, untouched by the trap.

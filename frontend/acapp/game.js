@@ -41,9 +41,9 @@ function glue() {
 
 function card(root, ...children) {
   const app = document.createElement("div");
-  app.className = "acapp-app";
+  app.className = "acwl-app";
   const box = document.createElement("div");
-  box.className = "acapp-card";
+  box.className = "acwl-card";
   box.append(...children);
   app.append(box);
   root.replaceChildren(app);
@@ -53,7 +53,7 @@ function card(root, ...children) {
 function element(tag, className, data, text) {
   const node = document.createElement(tag);
   node.className = className;
-  node.dataset.acapp = data;
+  node.dataset.acwl = data;
   node.textContent = text;
   return node;
 }
@@ -66,7 +66,7 @@ export class AcGame {
     this.os = AcWingOS ?? null;
     this.ended = false;
     this.inner = null;
-    this.root.classList.add("acapp-root");
+    this.root.classList.add("acwl-root");
     try {
       // Closing the window ends the app, even while it is still loading.
       this.os?.api?.window?.on_close?.(() => this.destroy());
@@ -76,8 +76,10 @@ export class AcGame {
     this.start();
   }
 
+  // Also the retry button's handler: after destroy() it does nothing.
   start() {
-    card(this.root, element("div", "acapp-loading", "loading", "加载中…"));
+    if (this.ended) return;
+    card(this.root, element("div", "acwl-loading", "loading", "加载中…"));
     Promise.all([glue(), compile()])
       .then(async ([module, wasm]) => {
         if (this.ended) return;
@@ -93,16 +95,17 @@ export class AcGame {
   }
 
   failed() {
-    const retry = element("button", "acapp-button", "retry", "重试");
+    const retry = element("button", "acwl-button", "retry", "重试");
     retry.onclick = () => this.start();
     card(
       this.root,
-      element("p", "acapp-error", "load-error", "游戏加载失败，请检查网络后重试。"),
+      element("p", "acwl-error", "load-error", "游戏加载失败，请检查网络后重试。"),
       retry,
     );
   }
 
-  // Ends the app for good: no request, timer or answer after this.
+  // Ends the app for good: no request, timer or answer after this, and
+  // nothing of ours left in the root (a loading or retry card included).
   destroy() {
     this.ended = true;
     const inner = this.inner;
@@ -113,5 +116,7 @@ export class AcGame {
     } catch (err) {
       console.error("AcGame: destroy", err);
     }
+    this.root.replaceChildren();
+    this.root.classList.remove("acwl-root");
   }
 }

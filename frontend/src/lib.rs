@@ -28,7 +28,7 @@ use components::app::{App, AppProps};
 use life::Life;
 use platform::Platform;
 
-const CRASH_HTML: &str = r#"<div class="acapp-app"><div class="acapp-card"><p class="acapp-error" data-acapp="problem" data-code="crashed">程序出错了，请关闭窗口后重新打开。</p></div></div>"#;
+const CRASH_HTML: &str = r#"<div class="acwl-app"><div class="acwl-card"><p class="acwl-error" data-acwl="problem" data-acwl-code="crashed">程序出错了，请关闭窗口后重新打开。</p></div></div>"#;
 
 thread_local! {
     /// This instance's root, for the panic hook.
@@ -65,7 +65,7 @@ impl AcGame {
         });
         // Through yew, or its renderer replaces the hook with its own.
         yew::set_custom_panic_hook(Box::new(on_panic));
-        let _ = root.class_list().add_1("acapp-root");
+        let _ = root.class_list().add_1("acwl-root");
         let life = Rc::new(Life::default());
         let props = AppProps {
             platform: Platform::detect(acwing_os),

@@ -9,10 +9,11 @@ use std::cell::{Cell, RefCell};
 
 use gloo_timers::callback::Timeout;
 
-/// How long we wait for AcWing's `authorize` to call back. AcWing never
-/// calls back when the player dismisses its dialog, or (jQuery-style) when
-/// redirect_uri's answer is not 2xx.
-pub const AUTHORIZE_TIMEOUT_MS: u32 = 30_000;
+/// How long one login attempt may take, from its start (the click, or the
+/// AcApp window opening) to AcWing's answer: our apply_code and AcWing's
+/// `authorize` together. AcWing never calls back when the player dismisses
+/// its dialog, or (jQuery-style) when redirect_uri's answer is not 2xx.
+pub const LOGIN_TIMEOUT_MS: u32 = 30_000;
 
 /// Refresh this long before the access token would expire…
 const REFRESH_MARGIN_MS: u64 = 60_000;
@@ -36,7 +37,8 @@ pub fn refresh_delay_ms(expires_in: u64) -> u32 {
 #[derive(Clone, Copy)]
 pub enum Timer {
     Refresh,
-    Authorize,
+    /// A login attempt's [`LOGIN_TIMEOUT_MS`].
+    Login,
     Exit,
 }
 

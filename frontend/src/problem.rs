@@ -9,7 +9,8 @@ pub enum Problem {
     Code(ErrorCode),
     /// The request never got an answer: offline, DNS, a dropped connection.
     Network,
-    /// AcWing did not call back within [`crate::life::AUTHORIZE_TIMEOUT_MS`].
+    /// The login attempt got no answer within [`crate::life::LOGIN_TIMEOUT_MS`]
+    /// (AcWing never called back, or our apply_code never answered).
     Timeout,
     /// An answer arrived but is not one we understand.
     BadAnswer,
@@ -18,7 +19,7 @@ pub enum Problem {
 }
 
 impl Problem {
-    /// Stable, for `data-code` attributes and tests.
+    /// Stable, for `data-acwl-code` attributes and tests.
     pub fn code(self) -> &'static str {
         match self {
             Problem::Code(code) => code.as_str(),
@@ -33,7 +34,7 @@ impl Problem {
         match self {
             Problem::Code(code) => code.player_message(),
             Problem::Network => "网络连接失败，请检查网络后重试。",
-            Problem::Timeout => "AcWing 长时间没有响应，登录已取消，请重新点击登录。",
+            Problem::Timeout => "登录长时间没有响应，已取消，请重新点击登录。",
             Problem::BadAnswer => "没有收到可识别的登录结果，请重试。",
             Problem::LogoutFailed => "退出登录失败，请检查网络后重试。",
         }

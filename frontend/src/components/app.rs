@@ -15,7 +15,7 @@ use crate::acwing_os::AcWingOs;
 use crate::answer::{self, Player, Tokens};
 use crate::api::Api;
 use crate::js;
-use crate::life::{refresh_delay_ms, Life, Timer, AUTHORIZE_TIMEOUT_MS};
+use crate::life::{refresh_delay_ms, Life, Timer, LOGIN_TIMEOUT_MS};
 use crate::location;
 use crate::platform::Platform;
 use crate::problem::Problem;
@@ -70,6 +70,9 @@ impl Ctx {
         });
     }
 
+    /// One login attempt. Its timeout is armed here, at the start: it
+    /// covers apply_code as well as AcWing's `authorize`, so the button
+    /// comes back even if our own server never answers.
     fn login(&self) {
         if !self.life.alive() {
             return;
@@ -78,44 +81,55 @@ impl Ctx {
             problem: None,
             busy: true,
         });
+        let attempt = self.life.next_attempt();
+        let on_timeout = self.clone();
+        self.life.arm(Timer::Login, LOGIN_TIMEOUT_MS, move || {
+            if on_timeout.life.current(attempt) {
+                on_timeout.life.next_attempt();
+                on_timeout.fail(Problem::Timeout);
+            }
+        });
         let ctx = self.clone();
         spawn_local(async move {
             match ctx.platform.clone() {
-                Platform::Web => ctx.web_login().await,
-                Platform::AcApp(os) => ctx.acapp_login(os).await,
+                Platform::Web => ctx.web_login(attempt).await,
+                Platform::AcApp(os) => ctx.acapp_login(os, attempt).await,
             }
         });
     }
 
-    async fn web_login(&self) {
-        match self.api.web_apply_code().await {
-            Ok(url) if self.life.alive() => location::navigate(&url),
-            Ok(_) => {}
-            Err(problem) => self.fail(problem),
+    /// Ends `attempt` with `problem`, unless it is over already (timed
+    /// out, superseded or closed): then the answer is dropped.
+    fn give_up(&self, attempt: u32, problem: Problem) {
+        if self.life.current(attempt) {
+            self.life.disarm(Timer::Login);
+            self.life.next_attempt();
+            self.fail(problem);
         }
     }
 
-    async fn acapp_login(&self, os: AcWingOs) {
-        let attempt = self.life.next_attempt();
+    async fn web_login(&self, attempt: u32) {
+        match self.api.web_apply_code().await {
+            Ok(url) if self.life.current(attempt) => {
+                self.life.disarm(Timer::Login);
+                location::navigate(&url);
+            }
+            Ok(_) => {}
+            Err(problem) => self.give_up(attempt, problem),
+        }
+    }
+
+    async fn acapp_login(&self, os: AcWingOs, attempt: u32) {
         let apply = self.api.acapp_apply_code().await;
-        // Closed (or superseded) while apply_code was in flight: no authorize.
+        // Timed out, superseded or closed while apply_code was in flight:
+        // no authorize.
         if !self.life.current(attempt) {
             return;
         }
         let apply = match apply {
             Ok(apply) => apply,
-            Err(problem) => return self.fail(problem),
+            Err(problem) => return self.give_up(attempt, problem),
         };
-        // Armed first, so that a callback AcWing makes synchronously
-        // disarms it rather than the other way round.
-        let on_timeout = self.clone();
-        self.life
-            .arm(Timer::Authorize, AUTHORIZE_TIMEOUT_MS, move || {
-                if on_timeout.life.current(attempt) {
-                    on_timeout.life.next_attempt();
-                    on_timeout.fail(Problem::Timeout);
-                }
-            });
         let on_answer = self.clone();
         let started = os.authorize(
             &apply.appid,
@@ -124,10 +138,8 @@ impl Ctx {
             &apply.state,
             move |answer| on_answer.answered(attempt, answer),
         );
-        if started.is_err() && self.life.current(attempt) {
-            self.life.disarm(Timer::Authorize);
-            self.life.next_attempt();
-            self.fail(Problem::Code(ErrorCode::AcwingError));
+        if started.is_err() {
+            self.give_up(attempt, Problem::Code(ErrorCode::AcwingError));
         }
     }
 
@@ -137,7 +149,7 @@ impl Ctx {
         if !self.life.current(attempt) {
             return;
         }
-        self.life.disarm(Timer::Authorize);
+        self.life.disarm(Timer::Login);
         self.life.next_attempt();
         match answer::acapp_callback(js::shape(answer), js::parse) {
             Ok(login) => {
@@ -224,6 +236,9 @@ impl Ctx {
     async fn start(&self) {
         match &self.platform {
             Platform::Web => {
+                // Back from AcWing's page: the attempt that left is over.
+                self.life.disarm(Timer::Login);
+                self.life.next_attempt();
                 let problem = location::take_login_error();
                 let me = self.api.getinfo().await;
                 match me {
@@ -281,7 +296,7 @@ pub fn app(props: &AppProps) -> Html {
     });
     let body = match &*screen {
         Screen::Loading => html! {
-            <div class="acapp-card acapp-loading" data-acapp="loading">{ "加载中…" }</div>
+            <div class="acwl-card acwl-loading" data-acwl="loading">{ "加载中…" }</div>
         },
         Screen::Login { problem, busy } => {
             let on_login = {
@@ -307,5 +322,5 @@ pub fn app(props: &AppProps) -> Html {
             }
         }
     };
-    html! { <div class="acapp-app">{ body }</div> }
+    html! { <div class="acwl-app">{ body }</div> }
 }

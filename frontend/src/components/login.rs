@@ -16,10 +16,10 @@ pub fn login(props: &LoginProps) -> Html {
     use_performance_mark("acapp:login-ready", !props.busy);
     let onclick = props.on_login.reform(|_: MouseEvent| ());
     html! {
-        <div class="acapp-card acapp-login">
-            <h1 class="acapp-title">{ "AcApp" }</h1>
+        <div class="acwl-card acwl-login">
+            <h1 class="acwl-title">{ "AcApp" }</h1>
             <Notice problem={props.problem} />
-            <button class="acapp-button" data-acapp="login-button" {onclick} disabled={props.busy}>
+            <button class="acwl-button" data-acwl="login-button" {onclick} disabled={props.busy}>
                 { if props.busy { "正在登录…" } else { "AcWing一键登录" } }
             </button>
         </div>

@@ -3,17 +3,23 @@ use yew::prelude::*;
 use super::notice::Notice;
 use crate::problem::Problem;
 
-/// Shown instead of a photo that is not an http(s) URL.
-pub const DEFAULT_AVATAR: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 64 64'%3E%3Crect width='64' height='64' fill='%234a5568'/%3E%3Ccircle cx='32' cy='24' r='12' fill='%23cbd5e0'/%3E%3Cellipse cx='32' cy='58' rx='22' ry='16' fill='%23cbd5e0'/%3E%3C/svg%3E";
-
 /// Only http(s) photos are shown: a `javascript:` or `data:` URL from
-/// anywhere becomes the default avatar.
-pub fn safe_photo(photo: &str) -> &str {
+/// anywhere gets the default avatar (None).
+pub fn safe_photo(photo: &str) -> Option<&str> {
     let lower = photo.trim_start().to_ascii_lowercase();
-    if lower.starts_with("https://") || lower.starts_with("http://") {
-        photo
-    } else {
-        DEFAULT_AVATAR
+    (lower.starts_with("https://") || lower.starts_with("http://")).then_some(photo)
+}
+
+/// The default avatar, drawn inline: no URL at all, so no `data:` image
+/// anywhere in the app. Its own size holds where game.css is not loaded.
+fn default_avatar() -> Html {
+    html! {
+        <svg class="acwl-avatar" data-acwl="avatar" data-acwl-default="" role="img"
+            aria-label="默认头像" viewBox="0 0 64 64" width="88" height="88">
+            <rect width="64" height="64" fill="#4a5568" />
+            <circle cx="32" cy="24" r="12" fill="#cbd5e0" />
+            <ellipse cx="32" cy="58" rx="22" ry="16" fill="#cbd5e0" />
+        </svg>
     }
 }
 
@@ -29,24 +35,30 @@ pub struct MenuProps {
 #[function_component(Menu)]
 pub fn menu(props: &MenuProps) -> Html {
     let onclick = props.on_exit.reform(|_: MouseEvent| ());
-    // A photo that fails to load (AcWing's CDN down, say) shows the default.
-    let broken = use_state(|| false);
-    let onerror = {
-        let broken = broken.clone();
-        Callback::from(move |_: Event| broken.set(true))
-    };
-    let src = if *broken {
-        DEFAULT_AVATAR
-    } else {
-        safe_photo(&props.photo)
+    // A photo that fails to load (AcWing's CDN down, say) shows the default;
+    // a later, different photo gets its own chance.
+    let broken = use_state(|| None::<AttrValue>);
+    let avatar = match safe_photo(&props.photo) {
+        Some(_) if broken.as_ref() == Some(&props.photo) => default_avatar(),
+        Some(src) => {
+            let onerror = {
+                let broken = broken.clone();
+                let photo = props.photo.clone();
+                Callback::from(move |_: Event| broken.set(Some(photo.clone())))
+            };
+            html! {
+                <img class="acwl-avatar" data-acwl="avatar" src={src.to_owned()} alt="头像" {onerror} />
+            }
+        }
+        None => default_avatar(),
     };
     html! {
-        <div class="acapp-card acapp-menu" data-acapp="menu">
-            <img class="acapp-avatar" data-acapp="avatar" src={src.to_owned()} alt="" {onerror} />
+        <div class="acwl-card acwl-menu" data-acwl="menu">
+            { avatar }
             // Yew renders text nodes, never HTML: a hostile name stays text.
-            <div class="acapp-username" data-acapp="username">{ props.username.clone() }</div>
+            <div class="acwl-username" data-acwl="username">{ props.username.clone() }</div>
             <Notice problem={props.problem} />
-            <button class="acapp-button acapp-secondary" data-acapp="exit-button" {onclick}>
+            <button class="acwl-button acwl-secondary" data-acwl="exit-button" {onclick}>
                 { props.exit_label.clone() }
             </button>
         </div>
@@ -61,12 +73,14 @@ mod tests {
     fn only_http_photos_pass() {
         assert_eq!(
             safe_photo("https://cdn.acwing.com/a.png"),
-            "https://cdn.acwing.com/a.png"
+            Some("https://cdn.acwing.com/a.png")
         );
-        assert_eq!(safe_photo("javascript:alert(1)"), DEFAULT_AVATAR);
-        assert_eq!(safe_photo(" JavaScript:alert(1)"), DEFAULT_AVATAR);
-        assert_eq!(safe_photo("data:text/html,x"), DEFAULT_AVATAR);
-        assert_eq!(safe_photo("data:image/png;base64,iVBOR"), DEFAULT_AVATAR);
-        assert_eq!(safe_photo(""), DEFAULT_AVATAR);
+        assert_eq!(safe_photo("http://x/a.png"), Some("http://x/a.png"));
+        assert_eq!(safe_photo("javascript:alert(1)"), None);
+        assert_eq!(safe_photo(" JavaScript:alert(1)"), None);
+        assert_eq!(safe_photo("data:text/html,x"), None);
+        assert_eq!(safe_photo("data:image/png;base64,iVBOR"), None);
+        assert_eq!(safe_photo(" DATA:image/svg+xml,x"), None);
+        assert_eq!(safe_photo(""), None);
     }
 }

@@ -12,7 +12,7 @@ pub struct NoticeProps {
 pub fn notice(props: &NoticeProps) -> Html {
     match props.problem {
         Some(problem) => html! {
-            <p class="acapp-error" data-acapp="problem" data-code={problem.code()}>
+            <p class="acwl-error" data-acwl="problem" data-acwl-code={problem.code()}>
                 { problem.message() }
             </p>
         },
