@@ -27,8 +27,8 @@ pub const MAX_BODY_BYTES: usize = 4096;
 ///
 /// - `script-src 'self' 'wasm-unsafe-eval'`: our module, its glue, and
 ///   compiling our wasm; no `eval`, no other inline script.
-/// - `img-src http: https: data:`: AcWing's avatars live on AcWing's CDN;
-///   `data:` for the default avatar.
+/// - `img-src 'self' http: https:`: AcWing's avatars live on AcWing's CDN;
+///   the default avatar is inline SVG, so no `data:` image is needed.
 /// - `connect-src 'self'`: the API and the wasm fetch are same-origin.
 /// - `frame-ancestors 'none'`: nobody frames the standalone site (the
 ///   AcApp runs inside AcWing's document, where this policy does not apply).
@@ -46,7 +46,7 @@ pub fn content_security_policy(pages: &[&str]) -> String {
     let join = |sources: &[String]| sources.iter().map(|s| format!(" {s}")).collect::<String>();
     format!(
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{}; style-src 'self'{}; \
-         img-src 'self' http: https: data:; connect-src 'self'; font-src 'self'; \
+         img-src 'self' http: https:; connect-src 'self'; font-src 'self'; \
          manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         join(&scripts),
         join(&styles)
