@@ -100,10 +100,14 @@ fn cargo_install_command(
     path.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
+    // Light optimisation: wasm-bindgen-cli then installs in about 2 minutes
+    // instead of 5 to 8, and still processes our wasm in a tenth of a second.
     install
         .arg(root)
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_INCREMENTAL", "0")
         .env(
             "PATH",
             std::env::join_paths(path).map_err(|e| e.to_string())?,
