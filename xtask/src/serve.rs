@@ -158,7 +158,7 @@ impl TrunkInstall {
             .map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
         let log = logs.join("trunk-install.log");
         eprintln!(
-            "  trunk {} is not installed: installing it in the background (about 13 minutes, once per user; log in {})",
+            "  trunk {} is not installed: installing it in the background (about 5 minutes, once per user; log in {})",
             tools::TRUNK_VERSION,
             log.display()
         );
