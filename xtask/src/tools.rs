@@ -130,9 +130,16 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
     ));
     std::fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
     let mut npm = Command::new("npm");
-    npm.args(["install", "--no-audit", "--no-fund", "--loglevel", "error", "--prefix"])
-        .arg(&root)
-        .arg(format!("binaryen@{BINARYEN_VERSION}"));
+    npm.args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel",
+        "error",
+        "--prefix",
+    ])
+    .arg(&root)
+    .arg(format!("binaryen@{BINARYEN_VERSION}"));
     sh(npm)?;
     Ok(bin)
 }
