@@ -13,7 +13,10 @@ use crate::secret::{AcwingAccessToken, AppSecret, AuthCode};
 
 /// AcWing's errcode for "user reject".
 pub const ERRCODE_USER_REJECT: &str = "40010";
-const ERRCODE_CODE_EXPIRED: &str = "40001";
+/// AcWing's errcode for an authorization code that expired or was used.
+pub const ERRCODE_CODE_EXPIRED: &str = "40001";
+/// AcWing's errcode for an expired access token (the seeds' getinfo example).
+pub const ERRCODE_ACCESS_TOKEN_EXPIRED: &str = "40004";
 /// AcWing's answers are a few hundred bytes; anything near this is not one.
 /// Room enough for a 20,000-character CJK name written as `\uXXXX`
 /// escapes (as Python's json.dumps writes it), which is cut to size later.

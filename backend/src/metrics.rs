@@ -77,9 +77,15 @@ fn metrics() -> &'static Metrics {
 pub const FLOWS: [&str; 2] = ["web", "acapp"];
 /// AcWing's endpoints we call, as the histogram names them.
 pub const UPSTREAM_ENDPOINTS: [&str; 2] = ["access_token", "getinfo"];
-/// The errcodes AcWing documents (see the seeds and `acwing`): user
-/// reject, code expired, access token expired.
-pub const KNOWN_ERRCODES: [&str; 3] = [crate::acwing::ERRCODE_USER_REJECT, "40001", "40004"];
+/// The errcodes the seeds name (see `acwing`). Any other errcode is counted
+/// as `other`: whoever calls redirect_uri chooses it, and one series per
+/// distinct value would let them grow `/metrics` without bound.
+pub const KNOWN_ERRCODES: [&str; 3] = [
+    crate::acwing::ERRCODE_USER_REJECT,
+    crate::acwing::ERRCODE_CODE_EXPIRED,
+    crate::acwing::ERRCODE_ACCESS_TOKEN_EXPIRED,
+];
+const OTHER_ERRCODE: &str = "other";
 
 /// Prometheus omits a labelled family until one of its series exists, so a
 /// fresh instance would show none of them. Every series a dashboard or an
@@ -95,7 +101,7 @@ fn precreate(logins: &IntCounterVec, upstream: &HistogramVec, acwing_errors: &In
     for endpoint in UPSTREAM_ENDPOINTS {
         upstream.with_label_values(&[endpoint, "ok"]);
     }
-    for errcode in KNOWN_ERRCODES {
+    for errcode in KNOWN_ERRCODES.into_iter().chain([OTHER_ERRCODE]) {
         acwing_errors.with_label_values(&[errcode]);
     }
 }
@@ -119,9 +125,13 @@ pub fn upstream(endpoint: &str, outcome: &str, took: Duration) {
         .observe(took.as_secs_f64());
 }
 
-/// An AcWing errcode, already sanitised to a short integer or `?`.
+/// An AcWing errcode: one of the known ones, or `other`.
 pub fn acwing_error(errcode: &str) {
-    metrics().acwing_errors.with_label_values(&[errcode]).inc();
+    let label = KNOWN_ERRCODES
+        .into_iter()
+        .find(|known| *known == errcode)
+        .unwrap_or(OTHER_ERRCODE);
+    metrics().acwing_errors.with_label_values(&[label]).inc();
 }
 
 /// Everything, in Prometheus's text format; `states` is the number of
@@ -141,4 +151,26 @@ pub fn render(states: Option<u64>) -> String {
     // Encoding into a Vec fails only on invalid metric families.
     let _ = TextEncoder::new().encode(&families, &mut out);
     String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_errcode_nobody_documents_is_counted_as_other() {
+        let other = |text: &str| {
+            text.lines()
+                .find(|l| l.starts_with(r#"acapp_acwing_errors_total{errcode="other"}"#))
+                .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let before = other(&render(None));
+        for errcode in ["123456789", "-7", "000040010"] {
+            acwing_error(errcode);
+        }
+        let text = render(None);
+        assert_eq!(other(&text), before + 3, "{text}");
+        assert!(!text.contains("123456789") && !text.contains("000040010"));
+    }
 }
