@@ -81,13 +81,6 @@ impl PlayerRepo {
         on_pool!(self, pool => sqlx::query_as(SQL).bind(openid).fetch_optional(pool).await)
     }
 
-    /// For sessions kept outside this database (Redis), which name the
-    /// player by id.
-    pub async fn by_id(&self, id: i64) -> Result<Option<Player>, sqlx::Error> {
-        const SQL: &str = "SELECT id, openid, username, photo FROM players WHERE id = $1";
-        on_pool!(self, pool => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await)
-    }
-
     /// A round trip, for readiness.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))

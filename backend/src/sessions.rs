@@ -195,8 +195,8 @@ impl Sessions {
     }
 
     /// A web session, in one INSERT. `replacing` is the cookie the browser
-    /// already had: a new login in that browser ends the old session, in
-    /// the same transaction.
+    /// already had: a new login in that browser ends the old session, and
+    /// then the revocation and the INSERT share one transaction.
     pub async fn start_web(
         &self,
         player: &Player,

@@ -592,4 +592,42 @@ async fn a_login_is_one_player_write_and_one_session_insert() {
         ["update players", "insert players", "insert credentials"],
         "{new:?}"
     );
+
+    // A web login in a browser that already has a session: the old
+    // session's revocation and the new one (in one transaction, whose
+    // BEGIN and COMMIT sqlx does not log).
+    let client = browser();
+    app.web_login(&client, "openid-bob").await;
+    let apply = app.web_apply(&client).await;
+    let callback = app.consent(&apply, "openid-bob", "agree").await;
+    let response = client.get(callback).send().await.unwrap();
+    assert_eq!(response.headers()["location"], "/");
+    let id = response.headers()["x-request-id"].to_str().unwrap();
+    let logs = String::from_utf8(support::captured_logs().lock().unwrap().clone()).unwrap();
+    let replacing: Vec<String> = logs
+        .lines()
+        .filter(|l| l.contains(&format!("request{{id={id}")) && l.contains("sqlx::query"))
+        .map(|l| {
+            [
+                "UPDATE players",
+                "BEGIN",
+                "INSERT INTO revoked_families",
+                "INSERT INTO session_credentials",
+                "COMMIT",
+            ]
+            .into_iter()
+            .find(|s| l.contains(s))
+            .unwrap_or("other")
+            .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        replacing,
+        [
+            "UPDATE players",
+            "INSERT INTO revoked_families",
+            "INSERT INTO session_credentials"
+        ],
+        "{logs}"
+    );
 }
