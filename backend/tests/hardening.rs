@@ -589,7 +589,10 @@ async fn forged_states_of_every_shape_are_invalid_state() {
     let code = app.sim.issue_code("openid-yxc").unwrap();
     let upper = state.to_ascii_uppercase();
     let long = format!("{state}0");
+    // Well-formed, but never issued.
+    let unknown = backend::secret::random_hex(16);
     let forged = [
+        unknown.as_str(),
         upper.as_str(),
         &state[..31],
         long.as_str(),

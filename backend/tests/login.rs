@@ -441,6 +441,17 @@ async fn hostile_profiles_are_bounded_and_photos_are_http_only() {
     let body = app.acapp_login_body("openid-js").await;
     assert_eq!(body["username"], "js", "trimmed");
     assert_eq!(body["photo"], "", "a javascript: photo is not stored");
+    // Markup in a name is kept as the text it is (the frontend renders it
+    // as text); a data: image is not a photo either.
+    let html = "<img src=x onerror=alert(1)>";
+    app.sim.add_user(SimUser {
+        openid: "openid-html".into(),
+        username: html.into(),
+        photo: "data:image/png;base64,iVBORw0KGgo=".into(),
+    });
+    let body = app.acapp_login_body("openid-html").await;
+    assert_eq!(body["username"], html);
+    assert_eq!(body["photo"], "", "a data: photo is not stored");
 
     let long = "長".repeat(20_000);
     app.sim.add_user(SimUser {

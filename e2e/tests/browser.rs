@@ -559,6 +559,22 @@ async fn two_acapp_windows_each_with_its_own_acwing_os_both_log_in() {
     ];
     names.sort();
     assert_eq!(names, ["<img src=x onerror=alert(1)>", "yxc"]);
+    // The hostile name is text, not markup: no element was made of it (and
+    // no alert opened, or the next WebDriver command would fail). Its
+    // `javascript:` photo was not stored: that window shows the default
+    // avatar, and no image anywhere points at `x` or `javascript:`.
+    let hostile = s
+        .js(
+            "const win = [...document.querySelectorAll('#app-1, #app-2')]
+                 .find(w => w.textContent.includes('onerror'));
+             return {
+                 made: document.querySelectorAll('img[src=\"x\"], [src^=\"javascript:\"]').length,
+                 default_avatar: !!win.querySelector('[data-acwl-default]'),
+             };",
+        )
+        .await;
+    assert_eq!(hostile["made"], 0, "{hostile}");
+    assert_eq!(hostile["default_avatar"], true, "{hostile}");
     s.screenshot("acapp-two-windows").await;
     let ids = s
         .js(
