@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use load::{Bounds, Players};
-use report::{AssetSize, Cell, CpuSpent, Report};
+use report::{AssetSize, Cell, CpuSpent, GeneratorCheck, Report};
 use stack::{Binaries, Stack};
 
 struct Args {
@@ -159,6 +159,7 @@ async fn run(args: Args) -> Result<(), String> {
         2_000_000,
     )
     .await;
+    let (generator_before, started) = (stack::own_cpu(), std::time::Instant::now());
     report.apply_code_per_sec = load::throughput(
         &format!("{}/settings/acwing/acapp/apply_code/", stack.backend_url),
         64,
@@ -166,7 +167,13 @@ async fn run(args: Args) -> Result<(), String> {
         2_000_000,
     )
     .await;
+    report.apply_code_probe_generator_cpu =
+        (stack::own_cpu() - generator_before) / started.elapsed().as_secs_f64();
     report.apply_code_over_healthz = report.apply_code_per_sec / report.healthz_per_sec;
+    report.generator = GeneratorCheck::new(&report, cores());
+    if let Some(check) = &report.generator {
+        eprintln!("{}", check.summary);
+    }
 
     report.state_bytes_each = measure_state_memory();
     if let Some(dir) = &args.criterion {
@@ -242,8 +249,11 @@ fn machine() -> String {
         .find_map(|l| l.strip_prefix("model name"))
         .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores, {model}")
+    format!("{} cores, {model}", cores())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
 }
 
 /// Runs `bench state-memory` in a fresh process and reads its answer.

@@ -21,8 +21,11 @@ pub struct Cell {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub backend_cpu_us_per_login: f64,
+    /// Cores used while the cell ran, by each process and by all three.
+    pub backend_cpu_share: f64,
     pub sim_cpu_share: f64,
     pub generator_cpu_share: f64,
+    pub all_cpu_share: f64,
     /// (logins in flight) / (upstream round trips × latency); only with latency.
     pub ideal_per_sec: Option<f64>,
     pub achieved_over_ideal: Option<f64>,
@@ -79,8 +82,10 @@ impl Cell {
             p50_ms: percentile(&outcome.latencies, 0.5),
             p99_ms,
             backend_cpu_us_per_login: cpu.backend / logins.max(1) as f64 * 1e6,
+            backend_cpu_share: cpu.backend / secs,
             sim_cpu_share: cpu.sim / secs,
             generator_cpu_share: cpu.generator / secs,
+            all_cpu_share: (cpu.backend + cpu.sim + cpu.generator) / secs,
             ideal_per_sec: ideal,
             achieved_over_ideal: ideal.map(|ideal| logins_per_sec / ideal),
             p99_overhead_ms: (upstream_ms > 0).then_some(p99_ms - upstream),
@@ -104,6 +109,9 @@ pub struct Report {
     pub healthz_per_sec: f64,
     pub apply_code_per_sec: f64,
     pub apply_code_over_healthz: f64,
+    /// Cores the generator used while it drove the apply_code probe.
+    pub apply_code_probe_generator_cpu: f64,
+    pub generator: Option<GeneratorCheck>,
     pub state_bytes_each: Option<f64>,
     pub state_issue_ns: Option<f64>,
     pub state_consume_ns: Option<f64>,
@@ -111,6 +119,80 @@ pub struct Report {
     pub assets_gzip_total: u64,
     pub browser: Option<BrowserTimes>,
     pub notes: Vec<String>,
+}
+
+/// Whether the load generator, rather than the server, limited the login
+/// cells: its peak CPU there against what it demonstrably drives.
+#[derive(Debug, Serialize)]
+pub struct GeneratorCheck {
+    /// The most cores the generator used in any login cell, and which.
+    pub peak_cpu_cores: f64,
+    pub peak_cpu_cell: String,
+    /// HTTP requests per second it drove in the busiest login cell (three
+    /// per login: apply_code, authorize, receive_code), and which.
+    pub busiest_cell_requests_per_sec: f64,
+    pub busiest_cell: String,
+    /// What it drove in the apply_code probe, and with how many cores.
+    pub probe_requests_per_sec: f64,
+    pub probe_cpu_cores: f64,
+    pub cores: usize,
+    pub not_the_bottleneck: bool,
+    pub summary: String,
+}
+
+/// Requests the generator sends per login.
+pub const REQUESTS_PER_LOGIN: f64 = 3.0;
+
+impl GeneratorCheck {
+    pub fn new(report: &Report, cores: usize) -> Option<GeneratorCheck> {
+        let name = |c: &Cell| {
+            format!(
+                "{}, {} ms, {} in flight",
+                c.players, c.upstream_ms, c.in_flight
+            )
+        };
+        let peak = report
+            .cells
+            .iter()
+            .max_by(|a, b| a.generator_cpu_share.total_cmp(&b.generator_cpu_share))?;
+        let busiest = report
+            .cells
+            .iter()
+            .max_by(|a, b| a.logins_per_sec.total_cmp(&b.logins_per_sec))?;
+        let busiest_rps = busiest.logins_per_sec * REQUESTS_PER_LOGIN;
+        let probe = report.apply_code_per_sec;
+        let margin = probe / busiest_rps;
+        // The probe's requests are simpler than a login's (no form, no
+        // cookies), so demand a wide margin before calling it settled.
+        let not_the_bottleneck = margin >= 2.0 && peak.generator_cpu_share < cores as f64 / 2.0;
+        let summary = format!(
+            "Load generator: peak {:.2} of {cores} cores across the login cells ({}); the busiest              login cell ({}) needed {:.0} HTTP requests/s from it ({:.0} logins/s × 3), while in the              apply_code probe it completed {:.0} req/s ({:.1}×) on {:.2} cores. {}",
+            peak.generator_cpu_share,
+            name(peak),
+            name(busiest),
+            busiest_rps,
+            busiest.logins_per_sec,
+            probe,
+            margin,
+            report.apply_code_probe_generator_cpu,
+            if not_the_bottleneck {
+                "So the generator was not the bottleneck of the login cells."
+            } else {
+                "So the generator may have limited the login cells: treat their rates as a lower bound."
+            }
+        );
+        Some(GeneratorCheck {
+            peak_cpu_cores: peak.generator_cpu_share,
+            peak_cpu_cell: name(peak),
+            busiest_cell_requests_per_sec: busiest_rps,
+            busiest_cell: name(busiest),
+            probe_requests_per_sec: probe,
+            probe_cpu_cores: report.apply_code_probe_generator_cpu,
+            cores,
+            not_the_bottleneck,
+            summary,
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -136,14 +218,14 @@ impl Report {
     pub fn markdown(&self) -> String {
         let mut md = format!(
             "# Benchmark report\n\nMachine: {}. Mode: {}.\n\n## Full web logins\n\n\
-             | players | upstream | in flight | logins | errors | logins/s | p50 ms | p99 ms | backend CPU µs/login | achieved/ideal | p99 overhead ms | generator CPU | simulator CPU |\n\
-             |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+             | players | upstream | in flight | logins | errors | logins/s | p50 ms | p99 ms | backend CPU µs/login | achieved/ideal | p99 overhead ms | backend CPU | generator CPU | simulator CPU | all three |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
             self.machine,
             if self.quick { "quick" } else { "full" }
         );
         for c in &self.cells {
             md.push_str(&format!(
-                "| {} | {} ms | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} ms | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 c.players,
                 c.upstream_ms,
                 c.in_flight,
@@ -155,16 +237,21 @@ impl Report {
                 fmt(c.backend_cpu_us_per_login, 0),
                 opt(c.achieved_over_ideal, 2),
                 opt(c.p99_overhead_ms, 1),
+                fmt(c.backend_cpu_share, 2),
                 fmt(c.generator_cpu_share, 2),
                 fmt(c.sim_cpu_share, 2),
+                fmt(c.all_cpu_share, 2),
             ));
         }
         md.push_str(&format!(
-            "\nCPU columns: the backend's CPU seconds per login from /proc; the generator's and the \
-             simulator's as cores used while the cell ran.\n\n## apply_code cost\n\n\
+            "\nCPU columns, from /proc: the backend's CPU per login, then the cores each process \
+             (and all three together) used while the cell ran.\n\n{}\n\n## apply_code cost\n\n\
              apply_code {} req/s, /healthz {} req/s: ratio **{}**.\n\n## State store\n\n\
              Bytes per outstanding state at 1 million states: **{}**. Issue: {} ns; consume: {} ns (criterion).\n\n\
              ## Frontend\n\n| file | raw | gzip | brotli |\n|---|---|---|---|\n",
+            self.generator
+                .as_ref()
+                .map_or("Load generator: no login cells ran.", |g| g.summary.as_str()),
             fmt(self.apply_code_per_sec, 0),
             fmt(self.healthz_per_sec, 0),
             fmt(self.apply_code_over_healthz, 2),
