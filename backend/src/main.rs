@@ -49,8 +49,6 @@ fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
-    let listener = TcpListener::bind(settings.bind)
-        .map_err(|e| format!("cannot listen on {} (ACAPP_BIND): {e}", settings.bind))?;
     let (acwing, extra_origins, simulator) = match &settings.acwing {
         AcwingMode::Real(acwing) => (acwing.clone(), Vec::new(), None),
         AcwingMode::Demo {
@@ -71,7 +69,12 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
             (acwing, vec![simulator.base_url()], Some(simulator))
         }
     };
-    let app = Application::build(&settings, &acwing, listener, &extra_origins).await?;
+    let bind = settings.bind;
+    let listen = move || {
+        TcpListener::bind(bind)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("on {bind} (ACAPP_BIND): {e}")))
+    };
+    let app = Application::build(&settings, &acwing, listen, &extra_origins).await?;
     let public = settings.public_url.as_str().trim_end_matches('/');
     println!("AcApp server listening on {}", settings.bind);
     if matches!(

@@ -68,10 +68,13 @@ pub struct Application {
 impl Application {
     /// `extra_origins` are allowed for CORS on top of the configured ones
     /// (demo mode adds its simulator, which hosts the AcApp window).
+    /// `listen` is called once the stores are open: until then the port
+    /// refuses connections, so a load balancer tries another instance
+    /// rather than waiting on one that cannot answer yet.
     pub async fn build(
         settings: &Settings,
         acwing: &AcwingSettings,
-        listener: TcpListener,
+        listen: impl FnOnce() -> std::io::Result<TcpListener>,
         extra_origins: &[String],
     ) -> Result<Self, StartupError> {
         let limit_settings = &settings.limits;
@@ -115,6 +118,7 @@ impl Application {
         origins.push(settings.public_url.origin().ascii_serialization());
         origins.extend_from_slice(extra_origins);
         let static_dir = web::Data::new(StaticDir(settings.static_dir.clone()));
+        let listener = listen()?;
         let port = listener.local_addr()?.port();
         let server =
             HttpServer::new(move || {

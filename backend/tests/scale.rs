@@ -762,20 +762,39 @@ async fn a_store_that_stays_down_stops_the_start_with_a_clear_error() {
     let acwing = simulator_with_players(&secret, "d", 0);
     let db = std::env::temp_dir().join(format!("acapp-down-{}.db", random_hex(8)));
     let run = |var: &'static str, url: String| {
-        let mut command = server_command(free_port(), &db, &acwing, &secret);
+        let port = free_port();
+        let mut command = server_command(port, &db, &acwing, &secret);
         command
             .env(var, url)
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         let child = command.spawn().unwrap();
+        let pid = child.id().to_string();
         let started = Instant::now();
         async move {
-            let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-                .await
-                .unwrap()
-                .unwrap();
-            (out, started.elapsed())
+            // While it waits for the store, the port refuses connections:
+            // a load balancer moves on instead of hanging on it.
+            let refused = async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+            };
+            let exited = tokio::time::timeout(
+                Duration::from_secs(90),
+                tokio::task::spawn_blocking(move || child.wait_with_output()),
+            );
+            let (refused, exited) = futures::join!(refused, exited);
+            let Ok(out) = exited else {
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &pid])
+                    .status();
+                panic!("{var}: the server never gave up");
+            };
+            assert!(
+                refused,
+                "{var}: the port accepted connections before the stores were up"
+            );
+            (out.unwrap().unwrap(), started.elapsed())
         }
     };
     let (pg_port, redis_port) = (free_port(), free_port());

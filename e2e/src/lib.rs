@@ -152,7 +152,7 @@ pub async fn backend(options: &Options) -> Backend {
         limits: Default::default(),
     };
     // The simulator's origin plays www.acwing.com for the AcApp window.
-    let server = Application::build(&settings, &acwing, listener, &[sim.base_url()])
+    let server = Application::build(&settings, &acwing, move || Ok(listener), &[sim.base_url()])
         .await
         .unwrap();
     actix_web::rt::spawn(server.run_until_stopped());

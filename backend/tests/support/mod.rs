@@ -259,7 +259,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
             .unwrap_or_else(|| std::env::temp_dir().join("acapp-no-dist")),
         limits: options.limits,
     };
-    let app = Application::build(&settings, &acwing, listener, &[])
+    let app = Application::build(&settings, &acwing, move || Ok(listener), &[])
         .await
         .expect("the app starts");
     // With Redis there is no in-process store; an empty one stands in, and
