@@ -9,7 +9,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
@@ -20,6 +20,9 @@ const PG_CONNECTIONS: u32 = 16;
 /// `store_unavailable` instead of hanging while the database is down: about
 /// what a Redis outage costs a request (`redis_pool::TIMEOUT`).
 const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// PostgreSQL cancels any statement of ours that runs longer than this (a
+/// lock held elsewhere, an overloaded server); ours take milliseconds.
+const PG_STATEMENT_TIMEOUT: &str = "5s";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
@@ -88,10 +91,12 @@ impl Database {
 /// together migrate once. Connections are checked before use, so after a
 /// restart of PostgreSQL the broken ones are replaced by themselves.
 pub async fn connect_postgres(url: &str) -> Result<PgPool, DatabaseError> {
+    let options =
+        PgConnectOptions::from_str(url)?.options([("statement_timeout", PG_STATEMENT_TIMEOUT)]);
     let pool = PgPoolOptions::new()
         .max_connections(PG_CONNECTIONS)
         .acquire_timeout(PG_ACQUIRE_TIMEOUT)
-        .connect(url)
+        .connect_with(options)
         .await?;
     sqlx::migrate!("./migrations-postgres").run(&pool).await?;
     Ok(pool)

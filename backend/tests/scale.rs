@@ -850,3 +850,19 @@ async fn a_store_that_stays_down_stops_the_start_with_a_clear_error() {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
 }
+
+/// PostgreSQL cancels a statement of ours that hangs (a lock held
+/// elsewhere) instead of letting a login wait on it forever.
+#[actix_web::test]
+async fn postgres_statements_have_a_timeout() {
+    let url = shared_postgres().create_database().await;
+    let pool = backend::database::connect_postgres(&url).await.unwrap();
+    let timeout: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(timeout, "5s");
+    let slow = sqlx::query("SELECT pg_sleep(10)").execute(&pool).await;
+    assert!(slow.is_err(), "a 10 s statement was allowed to finish");
+    pool.close().await;
+}
