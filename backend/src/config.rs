@@ -406,9 +406,18 @@ impl Cli {
             .collect::<Result<Vec<_>, _>>()?;
         // The AcApp window is one of AcWing's pages: whatever AcWing we talk
         // to (a stand-in at ACWING_BASE_URL too), its origin loads our module.
+        // Only an https or loopback one, though: a plain-http origin on the
+        // network could be anyone's on the way.
         if let AcwingMode::Real(real) = &acwing {
+            let loopback = match real.base_url.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(name)) => name == "localhost",
+                None => false,
+            };
             let origin = real.base_url.origin().ascii_serialization();
-            if !allowed_origins.contains(&origin) {
+            if (real.base_url.scheme() == "https" || loopback) && !allowed_origins.contains(&origin)
+            {
                 allowed_origins.push(origin);
             }
         }
@@ -661,6 +670,17 @@ mod tests {
             .into_settings()
             .unwrap();
         assert_eq!(real.allowed_origins, ["https://www.acwing.com"]);
+        let plain = cli(&[
+            "--appid",
+            "1",
+            "--secret",
+            "s",
+            "--acwing-base-url",
+            "http://acwing-proxy.internal:8080",
+        ])
+        .into_settings()
+        .unwrap();
+        assert_eq!(plain.allowed_origins, ["https://www.acwing.com"]);
     }
 
     #[test]
