@@ -379,8 +379,10 @@ async fn postgres_alone_an_outage_is_store_unavailable_and_sessions_survive_it()
     let asked = Instant::now();
     assert_eq!(getinfo_status(&app, &access).await, 503);
     let waited = asked.elapsed();
+    // Well under the 3 s it took before (sqlx's default), with room for a
+    // loaded CI machine.
     assert!(
-        waited < Duration::from_millis(1800),
+        waited < Duration::from_millis(2600),
         "a request during the outage took {waited:?}"
     );
     let response = browser()
@@ -685,7 +687,7 @@ async fn states_work_on_a_redis_without_getdel() {
 #[actix_web::test]
 async fn the_in_process_state_gauge_leaves_out_expired_states() {
     let app = spawn_with(Options {
-        state_ttl: Duration::from_millis(500),
+        state_ttl: Duration::from_secs(2),
         stores: Some(StoreUrls::default()),
         ..Options::default()
     })
@@ -694,7 +696,7 @@ async fn the_in_process_state_gauge_leaves_out_expired_states() {
         app.acapp_apply().await;
     }
     assert_eq!(app.states_held().await, 3);
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(
         app.states_held().await,
         0,

@@ -109,7 +109,8 @@ async fn a_shutdown_timeout_between_whole_seconds_is_rounded_up() {
     let code = acwing.issue_code("openid-r0").unwrap();
     let login = server.acapp_callback(&client, &code, &state);
     let terminate = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The request is surely in (it then waits 1.4 s on AcWing).
+        tokio::time::sleep(Duration::from_millis(300)).await;
         server.sigterm();
     };
     let (body, ()) = futures::join!(login, terminate);
