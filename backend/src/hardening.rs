@@ -46,8 +46,8 @@ pub fn content_security_policy(pages: &[&str]) -> String {
     let join = |sources: &[String]| sources.iter().map(|s| format!(" {s}")).collect::<String>();
     format!(
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'{}; style-src 'self'{}; \
-         img-src 'self' http: https:; connect-src 'self'; font-src 'self'; \
-         manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+         img-src 'self' http: https:; connect-src 'self'; base-uri 'none'; \
+         form-action 'none'; frame-ancestors 'none'",
         join(&scripts),
         join(&styles)
     )

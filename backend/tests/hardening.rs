@@ -366,6 +366,11 @@ async fn every_answer_carries_nosniff_and_a_csp_that_allows_only_our_wasm() {
     );
     assert!(csp.contains("connect-src 'self'"), "{csp}");
     assert!(csp.contains("img-src 'self' http: https:;"), "{csp}");
+    assert!(csp.contains("form-action 'none'"), "{csp}");
+    assert!(
+        !csp.contains("font-src") && !csp.contains("manifest-src"),
+        "{csp}"
+    );
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(
         !csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"),
