@@ -59,8 +59,11 @@ fn form_decode(text: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
+                // Two hex digits exactly: from_str_radix alone would take
+                // `+F` as well.
                 let hex = bytes
                     .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok());
                 if let Some(byte) = hex {
@@ -153,6 +156,12 @@ mod tests {
             strip("http://a/?login%5Ferror=code%5Fexpired"),
             Some(("http://a/".into(), "code_expired".into()))
         );
+    }
+
+    #[test]
+    fn percent_escapes_take_two_hex_digits_exactly() {
+        assert_eq!(form_decode("%41%2b%+F%4"), "A+% F%4");
+        assert_eq!(form_decode("a+b%20c"), "a b c");
     }
 
     #[test]
