@@ -166,7 +166,9 @@ impl GeneratorCheck {
         // cookies), so demand a wide margin before calling it settled.
         let not_the_bottleneck = margin >= 2.0 && peak.generator_cpu_share < cores as f64 / 2.0;
         let summary = format!(
-            "Load generator: peak {:.2} of {cores} cores across the login cells ({}); the busiest              login cell ({}) needed {:.0} HTTP requests/s from it ({:.0} logins/s × 3), while in the              apply_code probe it completed {:.0} req/s ({:.1}×) on {:.2} cores. {}",
+            "Load generator: peak {:.2} of {cores} cores across the login cells ({}); the busiest \
+             login cell ({}) needed {:.0} HTTP requests/s from it ({:.0} logins/s × 3), while in the \
+             apply_code probe it completed {:.0} req/s ({:.1}×) on {:.2} cores. {}",
             peak.generator_cpu_share,
             name(peak),
             name(busiest),
