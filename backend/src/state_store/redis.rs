@@ -31,7 +31,11 @@ const INSERT: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+-- At most 64 expired entries go per insert: after a flood expires, no one
+-- request pays for removing all of them. The rest are counted until they
+-- go, and eviction takes them first (they have the lowest scores).
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 64)
+if #expired > 0 then redis.call('ZREM', KEYS[2], unpack(expired)) end
 if #KEYS == 3 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
   if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then return 2 end
@@ -65,12 +69,12 @@ if client then redis.call('ZREM', ARGV[2] .. client, ARGV[1]) end
 return {v, ttl}
 "#;
 
-/// KEYS: all states. The number of live states.
+/// KEYS: all states. The number of live states, counted without removing
+/// anything (readiness and /metrics call it).
 const COUNT: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return redis.call('ZCARD', KEYS[1])
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 "#;
 
 pub struct RedisStateStore {
