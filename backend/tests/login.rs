@@ -605,8 +605,7 @@ async fn a_login_is_one_player_write_and_one_session_insert() {
     );
 
     // A web login in a browser that already has a session: the old
-    // session's revocation and the new one (in one transaction, whose
-    // BEGIN and COMMIT sqlx does not log).
+    // session's revocation and the new one, in one transaction.
     let client = browser();
     app.web_login(&client, "openid-bob").await;
     let apply = app.web_apply(&client).await;
@@ -618,13 +617,13 @@ async fn a_login_is_one_player_write_and_one_session_insert() {
     let replacing: Vec<String> = logs
         .lines()
         .filter(|l| l.contains(&format!("request{{id={id}")) && l.contains("sqlx::query"))
+        // Transaction control is logged by sqlx for PostgreSQL only.
+        .filter(|l| !l.contains("summary=\"BEGIN") && !l.contains("summary=\"COMMIT"))
         .map(|l| {
             [
                 "UPDATE players",
-                "BEGIN",
                 "INSERT INTO revoked_families",
                 "INSERT INTO session_credentials",
-                "COMMIT",
             ]
             .into_iter()
             .find(|s| l.contains(s))
