@@ -60,11 +60,20 @@ redis.call('EXPIRE', KEYS[3], ARGV[5])
 return {1}
 "#;
 
-/// KEYS: the credentials. ARGV: family, openid, then kind and ttl per key.
+/// KEYS: the new credentials, then (when ARGV[3] is 1) the credential the
+/// new session replaces, whose family is revoked in the same script.
+/// ARGV: family, openid, replacing (0 or 1), revoked-key prefix, now, kept
+/// secs, then kind and ttl per new credential.
 const START: &str = r#"
-for i, key in ipairs(KEYS) do
-  redis.call('HSET', key, 'kind', ARGV[1 + 2 * i], 'family', ARGV[1], 'openid', ARGV[2])
-  redis.call('EXPIRE', key, ARGV[2 + 2 * i])
+local n = #KEYS
+if ARGV[3] == '1' then
+  local family = redis.call('HGET', KEYS[n], 'family')
+  if family then redis.call('SET', ARGV[4] .. family, ARGV[5], 'EX', ARGV[6]) end
+  n = n - 1
+end
+for i = 1, n do
+  redis.call('HSET', KEYS[i], 'kind', ARGV[5 + 2 * i], 'family', ARGV[1], 'openid', ARGV[2])
+  redis.call('EXPIRE', KEYS[i], ARGV[6 + 2 * i])
 end
 return 0
 "#;
@@ -115,20 +124,32 @@ impl RedisSessions {
     }
 
     /// Writes a family's credentials, for the player `openid`, in one
-    /// script.
+    /// script; `replacing` (a credential's hash) has its family revoked in
+    /// the same script, at `now`.
     pub async fn start(
         &self,
         family: i64,
         openid: &str,
         credentials: &[NewCredential<'_>],
+        replacing: Option<&str>,
+        now: i64,
     ) -> Result<(), redis::RedisError> {
         let mut invocation = self.start.prepare_invoke();
-        invocation.arg(family).arg(openid);
+        invocation
+            .arg(family)
+            .arg(openid)
+            .arg(u8::from(replacing.is_some()))
+            .arg(self.revoked_prefix())
+            .arg(now)
+            .arg(REVOKED_KEPT_SECS);
         for credential in credentials {
             invocation
                 .key(self.cred(credential.hash))
                 .arg(credential.kind)
                 .arg(credential.ttl_secs.max(1));
+        }
+        if let Some(old) = replacing {
+            invocation.key(self.cred(old));
         }
         let mut redis = self.redis.get().await?;
         invocation.invoke_async::<i64>(&mut redis).await?;

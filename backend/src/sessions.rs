@@ -196,7 +196,8 @@ impl Sessions {
 
     /// A web session, in one INSERT. `replacing` is the cookie the browser
     /// already had: a new login in that browser ends the old session, and
-    /// then the revocation and the INSERT share one transaction.
+    /// then the revocation and the INSERT share one transaction (one script
+    /// with Redis).
     pub async fn start_web(
         &self,
         player: &Player,
@@ -233,15 +234,14 @@ impl Sessions {
                 }
             }
         }, Backend::Redis { store, .. } => {
-            if let Some(old_hash) = &replacing {
-                store.revoke(old_hash, now).await?;
-            }
             let credential = NewCredential {
                 hash: &cookie_hash,
                 kind: "cookie",
                 ttl_secs: COOKIE_LIFETIME_SECS,
             };
-            store.start(new_family(), &player.openid, &[credential]).await?;
+            store
+                .start(new_family(), &player.openid, &[credential], replacing.as_deref(), now)
+                .await?;
         });
         Ok(cookie)
     }
@@ -266,7 +266,9 @@ impl Sessions {
                         ttl_secs: REFRESH_LIFETIME_SECS,
                     },
                 ];
-                store.start(new_family(), &player.openid, &credentials).await?;
+                store
+                    .start(new_family(), &player.openid, &credentials, None, unix_now())
+                    .await?;
                 Ok(self.pair(access, refresh))
             }
         )
