@@ -67,10 +67,18 @@ pub fn errcode_meaning(errcode: &str) -> ErrorCode {
 }
 
 /// Text from outside (AcWing, or whoever calls our redirect_uri), made fit
-/// for a log line or a message: control characters dropped, at most `max`
-/// characters.
+/// for a log line or a message: control characters and bidirectional
+/// overrides (which could make a name display as another) dropped, at most
+/// `max` characters.
 pub fn sanitise(raw: &str, max: usize) -> String {
-    raw.chars().filter(|c| !c.is_control()).take(max).collect()
+    raw.chars()
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .take(max)
+        .collect()
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Text from outside reduced to what a log line needs: letters, digits and
@@ -423,6 +431,11 @@ mod tests {
         let profile = Profile::from(raw(" \u{7}\t ".into(), "https://cdn.acwing.com/a.png"));
         assert_eq!(profile.username, FALLBACK_USERNAME);
         assert_eq!(profile.photo, "https://cdn.acwing.com/a.png");
+        let flipped = Profile::from(raw("\u{202E}abc\u{2066}d\u{200F}".into(), ""));
+        assert_eq!(
+            flipped.username, "abcd",
+            "bidirectional overrides are dropped"
+        );
         assert_eq!(safe_photo(&format!("https://a.b/{}", "x".repeat(2000))), "");
         assert_eq!(safe_photo("data:image/png;base64,AAAA"), "");
         // Within the bound as written, beyond it once percent-encoded.

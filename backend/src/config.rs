@@ -160,6 +160,20 @@ pub struct AcwingSettings {
     pub base_url: Url,
 }
 
+impl AcwingSettings {
+    /// Whether calls to AcWing (which carry the secret) would cross a
+    /// network unencrypted: plain http to anything but loopback.
+    pub fn in_clear(&self) -> bool {
+        let loopback = match self.base_url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name == "localhost",
+            None => false,
+        };
+        self.base_url.scheme() == "http" && !loopback
+    }
+}
+
 #[derive(Clone)]
 pub struct Settings {
     pub acwing: AcwingMode,
@@ -409,15 +423,8 @@ impl Cli {
         // Only an https or loopback one, though: a plain-http origin on the
         // network could be anyone's on the way.
         if let AcwingMode::Real(real) = &acwing {
-            let loopback = match real.base_url.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(name)) => name == "localhost",
-                None => false,
-            };
             let origin = real.base_url.origin().ascii_serialization();
-            if (real.base_url.scheme() == "https" || loopback) && !allowed_origins.contains(&origin)
-            {
+            if !real.in_clear() && !allowed_origins.contains(&origin) {
                 allowed_origins.push(origin);
             }
         }

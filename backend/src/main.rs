@@ -50,7 +50,15 @@ fn main() -> ExitCode {
 
 async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let (acwing, extra_origins, simulator) = match &settings.acwing {
-        AcwingMode::Real(acwing) => (acwing.clone(), Vec::new(), None),
+        AcwingMode::Real(acwing) => {
+            if acwing.in_clear() {
+                tracing::warn!(
+                    base_url = %acwing.base_url,
+                    "ACWING_BASE_URL is plain http to another host: the secret and players' codes cross the network unencrypted"
+                );
+            }
+            (acwing.clone(), Vec::new(), None)
+        }
         AcwingMode::Demo {
             simulator_bind,
             trunk_socket,

@@ -488,6 +488,7 @@ async fn logout_ends_the_session_and_is_idempotent() {
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.headers()["cache-control"], "no-store");
     }
     assert_eq!(
         app.get_json(&app.browser, "/settings/getinfo/").await.0,

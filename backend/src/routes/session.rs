@@ -72,6 +72,7 @@ pub async fn logout(req: HttpRequest, app: web::Data<AppState>) -> Result<HttpRe
         app.sessions.revoke(token).await?;
     }
     Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .cookie(app.removal_cookie(app.cookies.session))
         .json(Done::default()))
 }
