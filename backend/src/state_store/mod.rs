@@ -84,7 +84,10 @@ pub enum StateRejection {
     WrongBrowser,
 }
 
-/// 128 bits from the OS CSPRNG, counted against no client.
+/// Bytes of randomness in a state.
+const STATE_BYTES: usize = 16;
+
+/// 128 bits from the thread-local CSPRNG, counted against no client.
 pub async fn issue(
     store: &dyn StateStore,
     flow: Flow,
@@ -94,7 +97,9 @@ pub async fn issue(
     issue_for(store, flow, browser, None, ttl).await
 }
 
-/// 128 bits from the OS CSPRNG, counted against `client`'s quota.
+/// 128 bits from the thread-local CSPRNG, counted against `client`'s
+/// quota: its address, or for IPv6 its /64, as the rate limits count it
+/// (one subscriber holds a whole /64).
 pub async fn issue_for(
     store: &dyn StateStore,
     flow: Flow,
@@ -102,12 +107,12 @@ pub async fn issue_for(
     client: Option<IpAddr>,
     ttl: Duration,
 ) -> Result<String, StoreError> {
-    let state = random_hex(16);
+    let state = random_hex(STATE_BYTES);
     let entry = StateEntry {
         flow,
         browser: browser.as_deref().map(BrowserTag::of),
         expires_at: Instant::now() + ttl,
-        client,
+        client: client.map(crate::client_ip::limit_key),
     };
     store.insert(state.clone(), entry).await?;
     Ok(state)
@@ -123,6 +128,11 @@ pub async fn consume(
     let Some(state) = state.filter(|s| !s.is_empty()) else {
         return Ok(Err(StateRejection::Missing));
     };
+    // Not a state we could have issued: no store round trip, and no
+    // caller-chosen key name reaches Redis.
+    if !crate::secret::is_random_hex(state, STATE_BYTES) {
+        return Ok(Err(StateRejection::Unknown));
+    }
     let Some(entry) = store.take(state).await? else {
         return Ok(Err(StateRejection::Unknown));
     };
