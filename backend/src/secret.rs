@@ -50,6 +50,16 @@ secret_string!(
 /// The thread-local generator is ChaCha12, seeded from the OS and reseeded
 /// from it every 64 KiB: as unpredictable as asking the OS each time, without
 /// a system call for every state, token and request id.
+/// Whether `value` has the shape `random_hex(bytes)` makes: exactly
+/// `2 * bytes` lowercase hex digits. Values we minted are checked with it
+/// before they cost a lookup, so a planted or oversized one goes no further.
+pub fn is_random_hex(value: &str, bytes: usize) -> bool {
+    value.len() == 2 * bytes
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 pub fn random_hex(bytes: usize) -> String {
     assert!(bytes <= 64, "random_hex makes at most 64 bytes");
     let mut buf = [0u8; 64];

@@ -96,10 +96,7 @@ fn hash(token: &str) -> String {
 /// Whether `token` has the shape we mint. Anything else is refused before
 /// it costs a hash and a database round trip.
 pub fn well_formed(token: &str) -> bool {
-    token.len() == 2 * TOKEN_BYTES
-        && token
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    crate::secret::is_random_hex(token, TOKEN_BYTES)
 }
 
 fn new_family() -> i64 {
@@ -157,33 +154,33 @@ const INSERT_PAIR: &str =
      VALUES ($1, $2, $3, 'access', $4), ($5, $2, $3, 'refresh', $6)";
 
 impl Sessions {
-    pub fn new(db: &Database, access_lifetime: Duration) -> Self {
+    fn with(backend: Backend, access_lifetime: Duration) -> Self {
         Self {
-            backend: Backend::Sql {
-                writer: db.writer.clone(),
-                reader: db.reader.clone(),
-            },
+            backend,
             access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
         }
+    }
+
+    pub fn new(db: &Database, access_lifetime: Duration) -> Self {
+        let backend = Backend::Sql {
+            writer: db.writer.clone(),
+            reader: db.reader.clone(),
+        };
+        Self::with(backend, access_lifetime)
     }
 
     /// Credentials in PostgreSQL, next to the players they name.
     pub fn in_postgres(pool: PgPool, access_lifetime: Duration) -> Self {
-        Self {
-            backend: Backend::Postgres(pool),
-            access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
-        }
+        Self::with(Backend::Postgres(pool), access_lifetime)
     }
 
     /// Credentials in Redis; the players they name in `players`.
     pub fn in_redis(store: RedisSessions, players: PlayerRepo, access_lifetime: Duration) -> Self {
-        Self {
-            backend: Backend::Redis {
-                store: std::sync::Arc::new(store),
-                players,
-            },
-            access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
-        }
+        let backend = Backend::Redis {
+            store: std::sync::Arc::new(store),
+            players,
+        };
+        Self::with(backend, access_lifetime)
     }
 
     /// A round trip to the session store, for readiness.

@@ -55,17 +55,6 @@ async fn receive_at(app: &TestApp, state: &str, openid: &str) -> Value {
     response.json().await.unwrap()
 }
 
-async fn getinfo_status(app: &TestApp, access: &str) -> u16 {
-    browser()
-        .get(app.url("/settings/getinfo/"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[actix_web::test]
 async fn a_state_from_one_instance_logs_in_at_the_other_and_logout_is_seen_by_both() {
     let (a, b) = two_instances().await;
@@ -73,8 +62,8 @@ async fn a_state_from_one_instance_logs_in_at_the_other_and_logout_is_seen_by_bo
     let body = receive_at(&b, &state, "openid-yxc").await;
     assert_eq!(body["result"], "success", "{body}");
     let access = body["access"].as_str().unwrap().to_owned();
-    assert_eq!(getinfo_status(&a, &access).await, 200);
-    assert_eq!(getinfo_status(&b, &access).await, 200);
+    assert_eq!(a.getinfo_status(&access).await, 200);
+    assert_eq!(b.getinfo_status(&access).await, 200);
 
     // The web flow too. Cookies belong to the host, not the port, so the
     // browser sends A's binding cookie to B, as it would to any instance
@@ -104,8 +93,8 @@ async fn a_state_from_one_instance_logs_in_at_the_other_and_logout_is_seen_by_bo
         .await
         .unwrap();
     assert_eq!(logout.status().as_u16(), 200);
-    assert_eq!(getinfo_status(&b, &access).await, 401);
-    assert_eq!(getinfo_status(&a, &access).await, 401);
+    assert_eq!(b.getinfo_status(&access).await, 401);
+    assert_eq!(a.getinfo_status(&access).await, 401);
 }
 
 #[actix_web::test]
@@ -163,7 +152,7 @@ async fn concurrent_refreshes_at_both_instances_succeed_exactly_once() {
     );
     // The reuse revoked the family, the winner's new tokens included.
     let access = login["access"].as_str().unwrap();
-    assert_eq!(getinfo_status(&b, access).await, 401);
+    assert_eq!(b.getinfo_status(access).await, 401);
 }
 
 #[actix_web::test]
@@ -288,7 +277,7 @@ async fn a_redis_outage_is_store_unavailable_and_service_resumes_after_restart()
     assert_eq!(healthz(&app).await.0, 200);
     // A restarted Redis without persistence has forgotten the sessions:
     // they are refused cleanly, never an error.
-    assert_eq!(getinfo_status(&app, &access).await, 401);
+    assert_eq!(app.getinfo_status(&access).await, 401);
 }
 
 #[actix_web::test]
@@ -340,7 +329,7 @@ async fn a_postgres_outage_is_store_unavailable_and_service_resumes_after_restar
     .await;
     println!("PostgreSQL back: logins again after {recovery:?}");
     // The data survived: the old session still names its player.
-    assert_eq!(getinfo_status(&app, &access).await, 200);
+    assert_eq!(app.getinfo_status(&access).await, 200);
     assert_eq!(healthz(&app).await.0, 200);
 }
 
@@ -377,7 +366,7 @@ async fn postgres_alone_an_outage_is_store_unavailable_and_sessions_survive_it()
     assert_eq!(body["error"], "store_unavailable", "{body}");
     // Each request waits about a second for a connection, as with Redis.
     let asked = Instant::now();
-    assert_eq!(getinfo_status(&app, &access).await, 503);
+    assert_eq!(app.getinfo_status(&access).await, 503);
     let waited = asked.elapsed();
     // Well under the 3 s it took before (sqlx's default), with room for a
     // loaded CI machine.
@@ -414,7 +403,7 @@ async fn postgres_alone_an_outage_is_store_unavailable_and_sessions_survive_it()
     println!("PostgreSQL alone back: logins again after {recovery:?}");
     // Sessions are in PostgreSQL: they survived the restart, and the
     // refresh token refused during the outage was not used up by it.
-    assert_eq!(getinfo_status(&app, &access).await, 200);
+    assert_eq!(app.getinfo_status(&access).await, 200);
     let response = browser()
         .post(app.url("/settings/token/refresh/"))
         .json(&serde_json::json!({ "refresh": refresh }))
@@ -710,45 +699,33 @@ async fn the_in_process_state_gauge_leaves_out_expired_states() {
 async fn the_start_waits_for_redis_and_postgres_to_come_up() {
     let mut redis = Redis::start();
     redis.stop();
-    let redis_url = redis.url();
-    let app = async {
-        spawn_with(Options {
-            stores: Some(StoreUrls {
-                redis_url: Some(redis_url.clone()),
-                ..StoreUrls::default()
-            }),
-            ..Options::default()
-        })
-        .await
+    let stores = StoreUrls {
+        redis_url: Some(redis.url()),
+        ..StoreUrls::default()
     };
-    let late = async {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        redis.restart();
-    };
-    let (app, _) = futures::join!(app, late);
-    assert_eq!(
-        app.acapp_login_body("openid-yxc").await["result"],
-        "success"
-    );
+    logs_in_once_started_with_a_store_2_s_late(stores, || redis.restart()).await;
 
     let mut pg = Postgres::start();
-    let database_url = pg.create_database().await;
-    pg.stop();
-    let app = async {
-        spawn_with(Options {
-            stores: Some(StoreUrls {
-                database_url: Some(database_url.clone()),
-                ..StoreUrls::default()
-            }),
-            ..Options::default()
-        })
-        .await
+    let stores = StoreUrls {
+        database_url: Some(pg.create_database().await),
+        ..StoreUrls::default()
     };
+    pg.stop();
+    logs_in_once_started_with_a_store_2_s_late(stores, || pg.restart()).await;
+}
+
+/// Starts the app on `stores` while one of them is down, brings it back
+/// (`restart`) 2 s later, and logs in.
+async fn logs_in_once_started_with_a_store_2_s_late(stores: StoreUrls, restart: impl FnOnce()) {
+    let app = spawn_with(Options {
+        stores: Some(stores),
+        ..Options::default()
+    });
     let late = async {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        pg.restart();
+        restart();
     };
-    let (app, _) = futures::join!(app, late);
+    let (app, ()) = futures::join!(app, late);
     assert_eq!(
         app.acapp_login_body("openid-yxc").await["result"],
         "success"
@@ -867,4 +844,30 @@ async fn postgres_statements_have_a_timeout() {
     let slow = sqlx::query("SELECT pg_sleep(10)").execute(&pool).await;
     assert!(slow.is_err(), "a 10 s statement was allowed to finish");
     pool.close().await;
+}
+
+/// With Redis as with the in-process store, an IPv6 client's share of the
+/// states is its /64's: rotating addresses inside it buys no more.
+#[actix_web::test]
+async fn in_redis_an_ipv6_slash_64_shares_one_client_quota() {
+    use backend::state_store::{issue_for, Flow, RedisStateStore, StoreError};
+    let redis = backend::redis_pool::RedisPool::new(&shared_redis()).unwrap();
+    let prefix = format!("acapp-test-{}:", random_hex(4));
+    let store = RedisStateStore::new(redis, &prefix, 1_000, 3);
+    let ttl = Duration::from_secs(60);
+    let in_one_64 = |n: u16| -> std::net::IpAddr {
+        std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, n).into()
+    };
+    for n in 1..=3 {
+        issue_for(&store, Flow::Acapp, None, Some(in_one_64(n)), ttl)
+            .await
+            .unwrap();
+    }
+    let fourth = issue_for(&store, Flow::Acapp, None, Some(in_one_64(4)), ttl).await;
+    assert!(matches!(fourth, Err(StoreError::ClientFull)), "{fourth:?}");
+    // Another /64 has its own share.
+    let other: std::net::IpAddr = "2001:db8:0:2::1".parse().unwrap();
+    issue_for(&store, Flow::Acapp, None, Some(other), ttl)
+        .await
+        .unwrap();
 }

@@ -6,7 +6,7 @@ use shared::api::{paths, Success, WebApplyCode};
 use super::{parse_callback, single_cookie, AppState};
 use crate::error::AppError;
 use crate::rate_limit::{Endpoint, RateLimited};
-use crate::secret::random_hex;
+use crate::secret::{is_random_hex, random_hex};
 use crate::sessions::COOKIE_LIFETIME_SECS;
 use crate::state_store::Flow;
 
@@ -16,10 +16,7 @@ const NONCE_BYTES: usize = 16;
 /// Only a nonce of the exact shape we mint is adopted; anything else (a
 /// planted or oversized value) is replaced with a fresh one.
 fn is_nonce(value: &str) -> bool {
-    value.len() == 2 * NONCE_BYTES
-        && value
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    is_random_hex(value, NONCE_BYTES)
 }
 
 pub async fn apply_code(
@@ -51,7 +48,7 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
     // Charged before the state is looked at: a forged state costs as much
     // as a real one.
     if let Err(limited) = app.rate_limit(&req, Endpoint::ReceiveCode) {
-        crate::metrics::login("web", "rate_limited");
+        crate::metrics::login("web", shared::ErrorCode::RateLimited.as_str());
         return too_many_callbacks(limited);
     }
     let callback = parse_callback(req.query_string());
