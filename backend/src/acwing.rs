@@ -23,6 +23,8 @@ pub const ERRCODE_ACCESS_TOKEN_EXPIRED: &str = "40004";
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// An openid is AcWing's id for a player; longer than this is not one.
 const MAX_OPENID_CHARS: usize = 128;
+/// AcWing's access tokens are a few dozen characters.
+const MAX_ACCESS_TOKEN_CHARS: usize = 512;
 pub const MAX_USERNAME_CHARS: usize = 64;
 const MAX_PHOTO_CHARS: usize = 1024;
 /// What a player is called when AcWing gives no usable name.
@@ -146,9 +148,12 @@ impl TryFrom<RawGrant> for TokenGrant {
             ));
         }
         let access_token = raw.access_token.as_str().unwrap_or_default();
-        if access_token.is_empty() {
+        // It goes back to AcWing in a URL, and lives on in a background
+        // profile refresh: printable and bounded, like the openid.
+        let printable = access_token.bytes().all(|b| b.is_ascii_graphic());
+        if access_token.is_empty() || access_token.len() > MAX_ACCESS_TOKEN_CHARS || !printable {
             return Err(AcwingError::Unusable(
-                "the access_token is missing or empty",
+                "the access_token is missing, empty, too long or not printable",
             ));
         }
         Ok(TokenGrant {
@@ -454,6 +459,7 @@ mod tests {
             br#"{"access_token":"t"}"#,
             br#"{"openid":"o"}"#,
             br#"{"access_token":7,"openid":"o"}"#,
+            br#"{"access_token":"has space","openid":"o"}"#,
         ] {
             let grant = parse_grant(body);
             assert!(
@@ -462,11 +468,17 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
-        let long = format!(r#"{{"access_token":"t","openid":"{}"}}"#, "x".repeat(200));
-        assert!(matches!(
-            parse_grant(long.as_bytes()),
-            Err(AcwingError::Unusable(_))
-        ));
+        let long_openid = format!(r#"{{"access_token":"t","openid":"{}"}}"#, "x".repeat(200));
+        let long_token = format!(
+            r#"{{"access_token":"{}","openid":"o"}}"#,
+            "x".repeat(100_000)
+        );
+        for long in [long_openid, long_token] {
+            assert!(matches!(
+                parse_grant(long.as_bytes()),
+                Err(AcwingError::Unusable(_))
+            ));
+        }
         assert_eq!(
             parse_grant(br#"{"access_token":"t","openid":"o"}"#)
                 .unwrap()
