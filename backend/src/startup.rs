@@ -356,6 +356,9 @@ async fn connect_redis(url: &str) -> Result<RedisPool, StartupError> {
 
 /// Whether Redis could not be reached, or is still loading its data, as
 /// opposed to refusing us (a wrong password, a bad database number).
+/// Worth waiting for at start: Redis is not (yet) there or still loading.
+/// Not `redis_pool::breaks_connection`, which also counts errors no wait
+/// can mend (and the redis crate counts a refused connection among those).
 fn redis_unreachable(err: &redis::RedisError) -> bool {
     err.is_io_error()
         || err.is_timeout()
