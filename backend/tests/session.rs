@@ -35,17 +35,6 @@ fn cookie_pair(set_cookies: &[String], name: &str) -> Option<String> {
         .map(|c| c.split(';').next().unwrap().to_owned())
 }
 
-async fn getinfo_with(app: &support::TestApp, access: &str) -> u16 {
-    browser()
-        .get(app.url("/settings/getinfo/"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 async fn refresh(app: &support::TestApp, token: &str) -> (u16, Value) {
     let response = browser()
         .post(app.url("/settings/token/refresh/"))
@@ -64,7 +53,7 @@ async fn getinfo_needs_a_valid_credential() {
         (status, body["error"].as_str()),
         (401, Some("unauthorized"))
     );
-    assert_eq!(getinfo_with(&app, "not-a-token").await, 401);
+    assert_eq!(app.getinfo_status("not-a-token").await, 401);
 
     // RFC 6750: the scheme is case-insensitive.
     let (_, login) = app.acapp_login("openid-yxc").await;
@@ -101,7 +90,8 @@ async fn eight_concurrent_refreshes_of_one_token_succeed_exactly_once() {
     }
     // The others were reuse: the whole family is revoked, the winner's too.
     assert_eq!(
-        getinfo_with(&app, winners[0]["access"].as_str().unwrap()).await,
+        app.getinfo_status(winners[0]["access"].as_str().unwrap())
+            .await,
         401
     );
     assert_eq!(
@@ -440,7 +430,8 @@ async fn refresh_rotates_and_a_reused_refresh_token_fails() {
     let second = rotated["refresh"].as_str().unwrap();
     assert_ne!(first, second);
     assert_eq!(
-        getinfo_with(&app, rotated["access"].as_str().unwrap()).await,
+        app.getinfo_status(rotated["access"].as_str().unwrap())
+            .await,
         200
     );
 
@@ -452,7 +443,8 @@ async fn refresh_rotates_and_a_reused_refresh_token_fails() {
     // Reuse means a copy is out there: the whole session ends.
     assert_eq!(refresh(&app, second).await.0, 401);
     assert_eq!(
-        getinfo_with(&app, rotated["access"].as_str().unwrap()).await,
+        app.getinfo_status(rotated["access"].as_str().unwrap())
+            .await,
         401
     );
 }
@@ -504,7 +496,7 @@ async fn logout_ends_the_session_and_is_idempotent() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(getinfo_with(&app, access).await, 401);
+    assert_eq!(app.getinfo_status(access).await, 401);
     assert_eq!(
         refresh(&app, login["refresh"].as_str().unwrap()).await.0,
         401

@@ -296,6 +296,18 @@ impl TestApp {
         (status, response.json().await.unwrap())
     }
 
+    /// getinfo's status for an access token.
+    pub async fn getinfo_status(&self, access: &str) -> u16 {
+        browser()
+            .get(self.url("/settings/getinfo/"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// Web flow up to AcWing's consent page: returns the apply_code_url.
     pub async fn web_apply(&self, client: &reqwest::Client) -> Url {
         let (status, body) = self
