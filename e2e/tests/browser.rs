@@ -56,6 +56,23 @@ const REFRESH_PATH: &str = "/settings/token/refresh/";
 const APPLY_CODE_PATH: &str = "/settings/acwing/acapp/apply_code/";
 const LOGOUT_PATH: &str = "/settings/logout/";
 
+/// The simulated AcApp window, with every fetch of the page recorded.
+async fn open_acapp_window_recording_fetches(s: &Stack) {
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    s.js(RECORD_FETCHES).await;
+}
+
+/// AcWing calls back a dismissed dialog with nothing at all; the button
+/// comes back.
+async fn answer_the_dismissed_dialog_with_nothing(s: &Stack) {
+    s.js("window.simDismissed.pop()(undefined); return 1").await;
+    s.until(
+        "document.querySelector('[data-acwl=login-button]:not([disabled])')",
+        within(5),
+    )
+    .await;
+}
+
 fn within(s: u64) -> Duration {
     Duration::from_secs(s)
 }
@@ -213,8 +230,7 @@ async fn the_acapp_window_logs_in_cross_origin_and_exit_revokes_the_session() {
 #[actix_web::test]
 async fn an_acapp_exit_closes_the_window_even_when_logout_fails() {
     let s = start().await;
-    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
-    s.js(RECORD_FETCHES).await;
+    open_acapp_window_recording_fetches(&s).await;
     s.click("#acapp-agree").await;
     s.text(&format!("#app-1 {USERNAME}")).await;
     s.js(&format!(
@@ -233,8 +249,7 @@ async fn an_acapp_exit_closes_the_window_even_when_logout_fails() {
 
     // A logout that hangs (its answer held back for 20 s) keeps the window
     // open for a few seconds at most.
-    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
-    s.js(RECORD_FETCHES).await;
+    open_acapp_window_recording_fetches(&s).await;
     s.js(&format!(
         "window.fetchDelay['{LOGOUT_PATH}'] = 20000; return 1"
     ))
@@ -318,16 +333,10 @@ async fn when_acwing_never_calls_back_the_button_comes_back_and_a_late_answer_is
 #[actix_web::test]
 async fn when_our_apply_code_never_answers_the_button_comes_back_and_its_late_answer_is_ignored() {
     let s = start().await;
-    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
-    s.js(RECORD_FETCHES).await;
+    open_acapp_window_recording_fetches(&s).await;
     // The window's own first attempt: dismissed, and answered with nothing.
     s.click("#acapp-dismiss").await;
-    s.js("window.simDismissed.pop()(undefined); return 1").await;
-    s.until(
-        "document.querySelector('[data-acwl=login-button]:not([disabled])')",
-        within(5),
-    )
-    .await;
+    answer_the_dismissed_dialog_with_nothing(&s).await;
     assert_eq!(s.js("return window.simAuthorizeCalls").await, json!(1));
 
     // apply_code is never answered (held before it is even sent).
@@ -387,8 +396,7 @@ async fn when_our_apply_code_never_answers_the_button_comes_back_and_its_late_an
 async fn a_short_access_token_lifetime_is_refreshed_before_expiry() {
     let ttl = Duration::from_secs(5);
     let s = start_with(Options { access_ttl: ttl }).await;
-    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
-    s.js(RECORD_FETCHES).await;
+    open_acapp_window_recording_fetches(&s).await;
     s.click("#acapp-agree").await;
     s.text(USERNAME).await;
     let logged_in = s.js("return performance.now()").await.as_f64().unwrap();
@@ -433,8 +441,7 @@ async fn on_close_during_a_refresh_stops_every_request() {
         access_ttl: Duration::from_secs(5),
     })
     .await;
-    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
-    s.js(RECORD_FETCHES).await;
+    open_acapp_window_recording_fetches(&s).await;
     s.js(&format!(
         "window.fetchDelay['{REFRESH_PATH}'] = 1500; return 1"
     ))
@@ -466,19 +473,13 @@ async fn on_close_during_a_refresh_stops_every_request() {
 #[actix_web::test]
 async fn closing_while_apply_code_is_in_flight_never_calls_authorize() {
     let s = start().await;
-    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
-    s.js(RECORD_FETCHES).await;
+    open_acapp_window_recording_fetches(&s).await;
     s.js("window.fetchDelay['/settings/acwing/acapp/apply_code/'] = 1000; return 1")
         .await;
     // Dismiss the first dialog, and retry: apply_code is held back.
     s.click("#acapp-dismiss").await;
     assert_eq!(s.js("return window.simAuthorizeCalls").await, json!(1));
-    s.js("window.simDismissed.pop()(undefined); return 1").await;
-    s.until(
-        "document.querySelector('[data-acwl=login-button]:not([disabled])')",
-        within(5),
-    )
-    .await;
+    answer_the_dismissed_dialog_with_nothing(&s).await;
     let applied =
         "window.fetches.filter(f => f.path === '/settings/acwing/acapp/apply_code/').length";
     let before = s.js(&format!("return {applied}")).await.as_u64().unwrap();
