@@ -106,6 +106,42 @@ pub struct Cli {
     /// Login states held at most; past it the oldest is evicted.
     #[arg(long, env = "ACAPP_STATE_CAP", default_value = "100000", value_parser = clap::value_parser!(u32).range(100..=10_000_000))]
     pub state_cap: u32,
+    /// getinfo requests per minute from one client address.
+    #[arg(long, env = "ACAPP_GETINFO_PER_MINUTE", default_value = "600")]
+    pub getinfo_per_minute: NonZeroU32,
+    /// getinfo requests one client address may make at once.
+    #[arg(long, env = "ACAPP_GETINFO_BURST", default_value = "300")]
+    pub getinfo_burst: NonZeroU32,
+    /// Token refreshes per minute from one client address.
+    #[arg(long, env = "ACAPP_REFRESH_PER_MINUTE", default_value = "300")]
+    pub refresh_per_minute: NonZeroU32,
+    /// Token refreshes one client address may make at once.
+    #[arg(long, env = "ACAPP_REFRESH_BURST", default_value = "150")]
+    pub refresh_burst: NonZeroU32,
+    /// Logouts per minute from one client address.
+    #[arg(long, env = "ACAPP_LOGOUT_PER_MINUTE", default_value = "120")]
+    pub logout_per_minute: NonZeroU32,
+    /// Logouts one client address may make at once.
+    #[arg(long, env = "ACAPP_LOGOUT_BURST", default_value = "60")]
+    pub logout_burst: NonZeroU32,
+    /// Refreshes per minute of one session (one chain of refresh tokens).
+    #[arg(long, env = "ACAPP_REFRESH_PER_SESSION_PER_MINUTE", default_value = "6")]
+    pub refresh_per_session_per_minute: NonZeroU32,
+    /// Refreshes one session may make at once.
+    #[arg(long, env = "ACAPP_REFRESH_PER_SESSION_BURST", default_value = "10")]
+    pub refresh_per_session_burst: NonZeroU32,
+    /// Open connections one client address may hold (trusted proxies are
+    /// not counted: they carry many clients).
+    #[arg(long, env = "ACAPP_CONNECTIONS_PER_CLIENT", default_value = "256", value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections_per_client: u32,
+    /// Serve `/metrics` on its own listener at this address (for example
+    /// 127.0.0.1:9100) [default: no metrics listener].
+    #[arg(long, env = "ACAPP_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+    /// Also serve `/metrics` on the app's own port, which players reach.
+    /// The variable takes 1/0, true/false, yes/no or on/off.
+    #[arg(long, env = "ACAPP_METRICS_ON_APP_PORT", value_parser = clap::builder::BoolishValueParser::new())]
+    pub metrics_on_app_port: bool,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -195,6 +231,17 @@ pub struct Settings {
     pub access_ttl: Duration,
     pub static_dir: PathBuf,
     pub limits: LimitSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// Where `/metrics` is served: nowhere by default, since the app's port is
+/// public and the metrics are for operators.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// A listener of its own, serving only `/metrics`.
+    pub bind: Option<SocketAddr>,
+    /// `/metrics` on the app's port as well.
+    pub on_app_port: bool,
 }
 
 /// By hand, to keep passwords in the store URLs out of every log.
@@ -214,6 +261,7 @@ impl std::fmt::Debug for Settings {
             .field("access_ttl", &self.access_ttl)
             .field("static_dir", &self.static_dir)
             .field("limits", &self.limits)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -277,6 +325,14 @@ pub struct LimitSettings {
     pub apply_code: Rate,
     pub receive_code: Rate,
     pub state_cap: usize,
+    /// The session routes, per client address.
+    pub getinfo: Rate,
+    pub refresh: Rate,
+    pub logout: Rate,
+    /// Refreshes of one session, wherever they come from.
+    pub refresh_per_session: Rate,
+    /// Connections one client address may hold open.
+    pub connections_per_client: usize,
 }
 
 impl Default for LimitSettings {
@@ -284,13 +340,29 @@ impl Default for LimitSettings {
     /// 300 a minute, each login being one apply_code and one
     /// receive_code); a flood of thousands a second is cut off.
     fn default() -> Self {
-        const PER_MINUTE: NonZeroU32 = NonZeroU32::new(300).unwrap();
-        const BURST: NonZeroU32 = NonZeroU32::new(150).unwrap();
+        const fn rate(per_minute: u32, burst: u32) -> Rate {
+            match (NonZeroU32::new(per_minute), NonZeroU32::new(burst)) {
+                (Some(per_minute), Some(burst)) => Rate::new(per_minute, burst),
+                _ => panic!("a rate is never zero"),
+            }
+        }
         Self {
             trusted_proxies: TrustedProxies::default(),
-            apply_code: Rate::new(PER_MINUTE, BURST),
-            receive_code: Rate::new(PER_MINUTE, BURST),
+            apply_code: rate(300, 150),
+            receive_code: rate(300, 150),
             state_cap: 100_000,
+            // A player's page load asks getinfo once; the AcApp refreshes
+            // every few minutes and logs out once. A classroom of 150 behind
+            // one NAT doing all of it at once stays within each burst.
+            getinfo: rate(600, 300),
+            refresh: rate(300, 150),
+            logout: rate(120, 60),
+            // One session refreshes every few minutes (its access token
+            // lives 15); a burst of 10 covers a reconnecting tab's retries.
+            refresh_per_session: rate(6, 10),
+            // Browsers open about six connections to a site; 256 leaves
+            // room for a NAT of forty busy players.
+            connections_per_client: 256,
         }
     }
 }
@@ -447,6 +519,18 @@ impl Cli {
                 apply_code: Rate::new(self.apply_code_per_minute, self.apply_code_burst),
                 receive_code: Rate::new(self.receive_code_per_minute, self.receive_code_burst),
                 state_cap: self.state_cap as usize,
+                getinfo: Rate::new(self.getinfo_per_minute, self.getinfo_burst),
+                refresh: Rate::new(self.refresh_per_minute, self.refresh_burst),
+                logout: Rate::new(self.logout_per_minute, self.logout_burst),
+                refresh_per_session: Rate::new(
+                    self.refresh_per_session_per_minute,
+                    self.refresh_per_session_burst,
+                ),
+                connections_per_client: self.connections_per_client as usize,
+            },
+            metrics: MetricsSettings {
+                bind: self.metrics_bind,
+                on_app_port: self.metrics_on_app_port,
             },
         })
     }

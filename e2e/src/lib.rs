@@ -150,6 +150,7 @@ pub async fn backend(options: &Options) -> Backend {
         access_ttl: options.access_ttl,
         static_dir: dist,
         limits: Default::default(),
+        metrics: Default::default(),
     };
     // The simulator's origin plays www.acwing.com for the AcApp window.
     let server = Application::build(&settings, &acwing, move || Ok(listener), &[sim.base_url()])

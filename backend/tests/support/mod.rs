@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use acwing_sim::{SimConfig, SimUser, Simulator};
-use backend::config::{AcwingMode, AcwingSettings, LimitSettings, Settings};
+use backend::config::{AcwingMode, AcwingSettings, LimitSettings, MetricsSettings, Settings};
 use backend::database::Database;
 use backend::rate_limit::RateLimits;
 use backend::secret::{random_hex, AppSecret};
@@ -158,6 +158,9 @@ pub struct Options {
     /// The built frontend; by default a directory that does not exist, so
     /// `/` serves the fallback page.
     pub static_dir: Option<PathBuf>,
+    /// Where `/metrics` is served: on the app's port by default here, since
+    /// many tests read it.
+    pub metrics: MetricsSettings,
 }
 
 impl Default for Options {
@@ -171,6 +174,10 @@ impl Default for Options {
             limits: LimitSettings::default(),
             static_dir: None,
             stores: None,
+            metrics: MetricsSettings {
+                bind: None,
+                on_app_port: true,
+            },
         }
     }
 }
@@ -258,6 +265,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
             .static_dir
             .unwrap_or_else(|| std::env::temp_dir().join("acapp-no-dist")),
         limits: options.limits,
+        metrics: options.metrics.clone(),
     };
     let app = Application::build(&settings, &acwing, move || Ok(listener), &[])
         .await
