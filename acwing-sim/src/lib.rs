@@ -113,6 +113,11 @@ pub enum Fault {
         msg: String,
         as_number: bool,
     },
+    /// This HTTP status with this JSON body, such as a throttling proxy's
+    /// `429 {"detail":"throttled"}`.
+    Status { status: u16, body: serde_json::Value },
+    /// The fault at one endpoint only; the others answer normally.
+    At(Endpoint, Box<Fault>),
 }
 
 #[derive(Clone)]
@@ -239,7 +244,11 @@ fn store_error(err: StoreError) -> HttpResponse {
 /// Applies the injected fault, if any; `None` means answer normally.
 async fn faulted(sim: &Inner, endpoint: Endpoint) -> Option<HttpResponse> {
     sim.store.count(endpoint);
-    let fault = sim.fault.lock().clone()?;
+    let fault = match sim.fault.lock().clone()? {
+        Fault::At(at, fault) if at == endpoint => *fault,
+        Fault::At(..) => return None,
+        fault => fault,
+    };
     let nth = 1 + sim
         .faulted_calls
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -275,6 +284,15 @@ async fn faulted(sim: &Inner, endpoint: Endpoint) -> Option<HttpResponse> {
             msg,
             as_number,
         } => Some(errcode(&code, &msg, as_number)),
+        Fault::Status { status, body } => Some(
+            HttpResponse::build(
+                actix_web::http::StatusCode::from_u16(status)
+                    .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+            )
+            .json(body),
+        ),
+        // Unwrapped above: a nested `At` never matches twice.
+        Fault::At(..) => None,
     }
 }
 

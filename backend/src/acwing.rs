@@ -27,8 +27,8 @@ const MAX_OPENID_CHARS: usize = 128;
 const MAX_ACCESS_TOKEN_CHARS: usize = 512;
 pub const MAX_USERNAME_CHARS: usize = 64;
 const MAX_PHOTO_CHARS: usize = 1024;
-/// What a player is called when AcWing gives no usable name.
-const FALLBACK_USERNAME: &str = "AcWing用户";
+/// What a new player is called when AcWing gives no usable name.
+pub const FALLBACK_USERNAME: &str = "AcWing用户";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AcwingError {
@@ -69,18 +69,21 @@ pub fn errcode_meaning(errcode: &str) -> ErrorCode {
 }
 
 /// Text from outside (AcWing, or whoever calls our redirect_uri), made fit
-/// for a log line or a message: control characters and bidirectional
-/// overrides (which could make a name display as another) dropped, at most
-/// `max` characters.
+/// for a log line or a message: control characters dropped, and every
+/// format character (Unicode's `Cf`: bidirectional overrides, zero-width
+/// spaces and joiners, U+FEFF, the soft hyphen, …), which could make a
+/// name display as another or look like one while counting as another; at
+/// most `max` characters.
 pub fn sanitise(raw: &str, max: usize) -> String {
     raw.chars()
-        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .filter(|c| !c.is_control() && !is_format(*c))
         .take(max)
         .collect()
 }
 
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+fn is_format(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory};
+    get_general_category(c) == GeneralCategory::Format
 }
 
 /// Text from outside reduced to what a log line needs: letters, digits and
@@ -112,10 +115,22 @@ pub struct TokenGrant {
     pub openid: String,
 }
 
+/// getinfo's answer, checked. `None` is what AcWing did not give: a new
+/// player then gets a default, and a returning player keeps what we have.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
-    pub username: String,
-    pub photo: String,
+    /// Missing, not a string, or empty once cleaned: `None`.
+    pub username: Option<String>,
+    /// Missing or not a string: `None`. A string that is no usable http(s)
+    /// URL: empty, which shows the default avatar.
+    pub photo: Option<String>,
+}
+
+impl Profile {
+    /// The name a new player gets.
+    pub fn username_or_default(&self) -> &str {
+        self.username.as_deref().unwrap_or(FALLBACK_USERNAME)
+    }
 }
 
 // Fields are read as any JSON value: a missing, null or mistyped field is an
@@ -165,17 +180,14 @@ impl TryFrom<RawGrant> for TokenGrant {
 
 impl From<RawProfile> for Profile {
     fn from(raw: RawProfile) -> Self {
-        let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().trim().to_owned();
-        let username = sanitise(&text(&raw.username), MAX_USERNAME_CHARS)
-            .trim()
-            .to_owned();
+        let username = raw
+            .username
+            .as_str()
+            .map(|name| sanitise(name.trim(), MAX_USERNAME_CHARS).trim().to_owned())
+            .filter(|name| !name.is_empty());
         Profile {
-            username: if username.is_empty() {
-                FALLBACK_USERNAME.to_owned()
-            } else {
-                username
-            },
-            photo: safe_photo(&text(&raw.photo)),
+            username,
+            photo: raw.photo.as_str().map(|photo| safe_photo(photo.trim())),
         }
     }
 }
@@ -311,7 +323,10 @@ impl AcwingClient {
         if status.is_redirection() {
             return Err(AcwingError::Redirect(status.as_u16()));
         }
-        if status.is_server_error() {
+        // AcWing answers its errors with HTTP 200 and an errcode body. Any
+        // other status is not AcWing answering (a throttling proxy's 429, a
+        // gateway's 404), whatever JSON it carries: never a profile.
+        if !status.is_success() {
             return Err(AcwingError::Status(status.as_u16()));
         }
         if response
@@ -327,11 +342,7 @@ impl AcwingClient {
             }
             body.extend_from_slice(&chunk);
         }
-        parse_body(&body).map_err(|err| match err {
-            // A 4xx without an errcode body is as unexpected as garbage.
-            AcwingError::Garbage if !status.is_success() => AcwingError::Status(status.as_u16()),
-            other => other,
-        })
+        parse_body(&body)
     }
 }
 
@@ -411,14 +422,25 @@ mod tests {
         ] {
             let profile = parse_profile(body).unwrap();
             assert_eq!(
-                (profile.username.as_str(), profile.photo.as_str()),
-                ("x", "")
+                (profile.username.as_deref(), profile.photo.as_deref()),
+                (Some("x"), None)
             );
         }
-        let nameless = parse_profile(br#"{"username":null,"photo":"https://a.b/p.png"}"#);
-        assert_eq!(nameless.unwrap().username, FALLBACK_USERNAME);
-        let ok = parse_profile(br#"{"errcode":0,"username":"a","photo":"p"}"#);
-        assert_eq!(ok.unwrap().username, "a");
+        for nameless in [
+            &br#"{"username":null,"photo":"https://a.b/p.png"}"#[..],
+            br#"{"photo":"https://a.b/p.png"}"#,
+            br#"{"username":7}"#,
+            br#"{"username":" \u200b\u2060\ufeff "}"#,
+        ] {
+            let profile = parse_profile(nameless).unwrap();
+            assert_eq!(profile.username, None, "{}", String::from_utf8_lossy(nameless));
+            assert_eq!(profile.username_or_default(), FALLBACK_USERNAME);
+        }
+        let ok = parse_profile(br#"{"errcode":0,"username":"a","photo":"p"}"#).unwrap();
+        assert_eq!(
+            (ok.username.as_deref(), ok.photo.as_deref()),
+            (Some("a"), Some(""))
+        );
     }
 
     #[test]
@@ -431,16 +453,28 @@ mod tests {
             format!("  {}  ", "名".repeat(20_000)),
             "javascript:alert(1)",
         ));
-        assert_eq!(profile.username.chars().count(), MAX_USERNAME_CHARS);
-        assert_eq!(profile.photo, "");
+        assert_eq!(
+            profile.username.unwrap().chars().count(),
+            MAX_USERNAME_CHARS
+        );
+        assert_eq!(profile.photo.as_deref(), Some(""));
         let profile = Profile::from(raw(" \u{7}\t ".into(), "https://cdn.acwing.com/a.png"));
-        assert_eq!(profile.username, FALLBACK_USERNAME);
-        assert_eq!(profile.photo, "https://cdn.acwing.com/a.png");
+        assert_eq!(profile.username, None);
+        assert_eq!(
+            profile.photo.as_deref(),
+            Some("https://cdn.acwing.com/a.png")
+        );
         let flipped = Profile::from(raw("\u{202E}abc\u{2066}d\u{200F}".into(), ""));
         assert_eq!(
-            flipped.username, "abcd",
+            flipped.username.as_deref(),
+            Some("abcd"),
             "bidirectional overrides are dropped"
         );
+        // Format characters (Cf): "yxc" and "yxc" + U+200B must not be two names.
+        for invisible in ['\u{200B}', '\u{2060}', '\u{FEFF}', '\u{00AD}', '\u{200D}', '\u{E0001}'] {
+            let profile = Profile::from(raw(format!("y{invisible}xc{invisible}"), ""));
+            assert_eq!(profile.username.as_deref(), Some("yxc"), "U+{:04X}", invisible as u32);
+        }
         assert_eq!(safe_photo(&format!("https://a.b/{}", "x".repeat(2000))), "");
         assert_eq!(safe_photo("data:image/png;base64,AAAA"), "");
         // Within the bound as written, beyond it once percent-encoded.

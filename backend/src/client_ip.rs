@@ -42,7 +42,10 @@ impl TrustedProxies {
         self.0.is_empty()
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is one of the trusted proxies (an IPv4 address written
+    /// as IPv6 counts as the IPv4 one).
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
         self.0.iter().any(|net| net.contains(&ip))
     }
 
@@ -114,6 +117,25 @@ pub fn limit_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The prefix lengths an IPv6 client's login states are counted at, as
+/// well as its /64 (see `state_store::StateShares`), narrowest first.
+pub const IPV6_STATE_LEVELS: [u8; 2] = [56, 48];
+
+/// Every network the login-state store counts `ip` against, narrowest
+/// first: an IPv4 address alone (as a /32); for IPv6 its /64, /56 and /48.
+/// The stores derive the same networks without allocating (the in-memory
+/// one from its 64-bit /64 key, the Redis scripts from the /64's text).
+pub fn state_networks(ip: IpAddr) -> Vec<IpNet> {
+    match limit_key(ip) {
+        IpAddr::V6(v6) => std::iter::once(64)
+            .chain(IPV6_STATE_LEVELS)
+            .filter_map(|len| ipnet::Ipv6Net::new(v6, len).ok())
+            .map(|net| IpNet::V6(net.trunc()))
+            .collect(),
+        v4 => vec![IpNet::from(v4)],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +180,27 @@ mod tests {
     fn ipv6_is_limited_per_64_and_mapped_v4_is_v4() {
         assert_eq!(limit_key(ip("2001:db8:1:2:3:4:5:6")), ip("2001:db8:1:2::"));
         assert_eq!(limit_key(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+    }
+
+    #[test]
+    fn state_networks_are_the_64_56_and_48_of_ipv6_and_the_address_of_ipv4() {
+        let nets: Vec<String> = state_networks(ip("2001:db8:1:2ff:3:4:5:6"))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            nets,
+            [
+                "2001:db8:1:2ff::/64",
+                "2001:db8:1:200::/56",
+                "2001:db8:1::/48"
+            ]
+        );
+        let nets: Vec<String> = state_networks(ip("::ffff:192.0.2.1"))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["192.0.2.1/32"]);
     }
 
     #[test]

@@ -368,10 +368,13 @@ impl Default for LimitSettings {
 }
 
 impl LimitSettings {
-    /// Live states one client address may hold: a fiftieth of the cap, so
-    /// it takes fifty addresses at full tilt to fill the store.
-    pub fn states_per_client(&self) -> usize {
-        (self.state_cap / 50).max(10)
+    /// Live states one network may hold, at each level: a fiftieth of the
+    /// cap per IPv4 address or IPv6 /64, so it takes fifty addresses at full
+    /// tilt to fill the store, and a twentieth per /56 and a tenth per /48,
+    /// so one IPv6 network holds a bounded share however many /64s it uses
+    /// (see `StateShares`).
+    pub fn state_shares(&self) -> crate::state_store::StateShares {
+        crate::state_store::StateShares::of_cap(self.state_cap)
     }
 }
 

@@ -157,7 +157,7 @@ impl From<RateLimited> for AppError {
             ..AppError::new(
                 ErrorCode::RateLimited,
                 format!(
-                    "Too many login requests from your address; try again in {} s.",
+                    "Too many requests from your address; try again in {} s.",
                     limited.retry_after_secs()
                 ),
             )
@@ -193,6 +193,16 @@ impl From<SessionError> for AppError {
                     "This refresh token was already used; the session is ended, log in again.",
                 )
             }
+            SessionError::TooFrequent(limited) => AppError {
+                retry_after: Some(limited.retry_after),
+                ..AppError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "This session refreshes too often; try again in {} s.",
+                        limited.retry_after_secs()
+                    ),
+                )
+            },
             SessionError::Invalid => AppError::new(
                 ErrorCode::Unauthorized,
                 "The credential is unknown, expired or revoked; log in again.",

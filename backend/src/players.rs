@@ -72,7 +72,7 @@ macro_rules! on_pool {
 }
 
 impl PlayerRepo {
-    pub fn new(db: &Database) -> Self {
+    pub fn in_sqlite(db: &Database) -> Self {
         PlayerRepo::Sqlite(db.writer.clone())
     }
 
@@ -124,13 +124,14 @@ impl PlayerRepo {
              ON CONFLICT (openid) DO NOTHING
              RETURNING id, openid, username, photo";
         let now = unix_now();
+        let photo = profile.photo.as_deref().unwrap_or_default();
         for attempt in 1u32.. {
-            let name = username_candidate(&profile.username, attempt);
+            let name = username_candidate(profile.username_or_default(), attempt);
             let inserted: Result<Option<Player>, sqlx::Error> = on_pool!(self, pool => {
                 sqlx::query_as(SQL)
                     .bind(openid)
                     .bind(&name)
-                    .bind(&profile.photo)
+                    .bind(photo)
                     .bind(now)
                     .fetch_optional(pool)
                     .await
@@ -152,13 +153,17 @@ impl PlayerRepo {
             .ok_or(sqlx::Error::RowNotFound)
     }
 
-    /// Stores a fresh name and photo from AcWing. A name another player
-    /// took meanwhile gets a numbered variant, as at creation.
+    /// Stores a fresh name and photo from AcWing; what AcWing did not give
+    /// (`None`) keeps its stored value. A name another player took
+    /// meanwhile gets a numbered variant, as at creation.
     pub async fn update_profile(&self, id: i64, profile: &Profile) -> Result<(), sqlx::Error> {
-        const SQL: &str =
-            "UPDATE players SET username = $1, photo = $2, profile_synced_at = $3 WHERE id = $4";
+        const SQL: &str = "UPDATE players SET username = COALESCE($1, username),
+               photo = COALESCE($2, photo), profile_synced_at = $3 WHERE id = $4";
         for attempt in 1u32.. {
-            let name = username_candidate(&profile.username, attempt);
+            let name = profile
+                .username
+                .as_deref()
+                .map(|name| username_candidate(name, attempt));
             let updated = on_pool!(self, pool => {
                 sqlx::query(SQL)
                     .bind(&name)

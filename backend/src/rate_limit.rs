@@ -1,11 +1,13 @@
-//! Per-client limits on the unauthenticated login endpoints.
+//! Per-client limits on every endpoint that reaches a store or AcWing:
+//! the login endpoints, and getinfo, refresh and logout.
 //!
 //! Both apply_code endpoints share one budget per client, and both
 //! receive_code endpoints another, so switching flows buys nothing. Every
 //! receive_code is charged before its state is even looked at: an attempt
 //! with a forged or unknown state costs the client as much as a real one,
 //! so nobody can make us call AcWing's token endpoint (with our secret) or
-//! probe the state store faster than the limit.
+//! probe the state store faster than the limit. The session routes are
+//! charged before their credential is looked at, for the same reason.
 //!
 //! The counting is `governor`'s GCRA, keyed by [`limit_key`]: a token
 //! bucket that refills at `per_minute` and holds `burst`.
@@ -21,6 +23,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::client_ip::{limit_key, TrustedProxies};
+use crate::config::LimitSettings;
 
 /// One limit: a sustained rate and the burst allowed on top.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,28 +54,65 @@ impl RateLimited {
     }
 }
 
+/// What a client is charged for; each has its own budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     ApplyCode,
     ReceiveCode,
+    Getinfo,
+    Refresh,
+    Logout,
 }
 
 pub struct RateLimits {
     apply_code: DefaultKeyedRateLimiter<IpAddr>,
     receive_code: DefaultKeyedRateLimiter<IpAddr>,
+    getinfo: DefaultKeyedRateLimiter<IpAddr>,
+    refresh: DefaultKeyedRateLimiter<IpAddr>,
+    logout: DefaultKeyedRateLimiter<IpAddr>,
     proxies: TrustedProxies,
-    clock: DefaultClock,
+}
+
+fn keyed<K: std::hash::Hash + Eq + Clone>(rate: Rate) -> DefaultKeyedRateLimiter<K> {
+    governor::RateLimiter::keyed(Quota::per_minute(rate.per_minute).allow_burst(rate.burst))
+}
+
+fn limited(not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> RateLimited {
+    RateLimited {
+        retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+    }
 }
 
 impl RateLimits {
-    pub fn new(apply_code: Rate, receive_code: Rate, proxies: TrustedProxies) -> Arc<Self> {
-        let quota = |rate: Rate| Quota::per_minute(rate.per_minute).allow_burst(rate.burst);
+    pub fn new(settings: &LimitSettings) -> Arc<Self> {
         Arc::new(Self {
-            apply_code: governor::RateLimiter::keyed(quota(apply_code)),
-            receive_code: governor::RateLimiter::keyed(quota(receive_code)),
-            proxies,
-            clock: DefaultClock::default(),
+            apply_code: keyed(settings.apply_code),
+            receive_code: keyed(settings.receive_code),
+            getinfo: keyed(settings.getinfo),
+            refresh: keyed(settings.refresh),
+            logout: keyed(settings.logout),
+            proxies: settings.trusted_proxies.clone(),
         })
+    }
+
+    fn limiter(&self, endpoint: Endpoint) -> &DefaultKeyedRateLimiter<IpAddr> {
+        match endpoint {
+            Endpoint::ApplyCode => &self.apply_code,
+            Endpoint::ReceiveCode => &self.receive_code,
+            Endpoint::Getinfo => &self.getinfo,
+            Endpoint::Refresh => &self.refresh,
+            Endpoint::Logout => &self.logout,
+        }
+    }
+
+    fn all(&self) -> [&DefaultKeyedRateLimiter<IpAddr>; 5] {
+        [
+            &self.apply_code,
+            &self.receive_code,
+            &self.getinfo,
+            &self.refresh,
+            &self.logout,
+        ]
     }
 
     /// The client's address (see [`crate::client_ip`]). Without a peer
@@ -93,20 +133,14 @@ impl RateLimits {
 
     /// Charges one request by `client` to `endpoint`'s budget.
     pub fn check(&self, endpoint: Endpoint, client: IpAddr) -> Result<(), RateLimited> {
-        let limiter = match endpoint {
-            Endpoint::ApplyCode => &self.apply_code,
-            Endpoint::ReceiveCode => &self.receive_code,
-        };
-        limiter
+        self.limiter(endpoint)
             .check_key(&limit_key(client))
-            .map_err(|not_until| RateLimited {
-                retry_after: not_until.wait_time_from(self.clock.now()),
-            })
+            .map_err(limited)
     }
 
     /// Clients the limiters currently remember (for tests and the log).
     pub fn tracked_clients(&self) -> usize {
-        self.apply_code.len() + self.receive_code.len()
+        self.all().iter().map(|limiter| limiter.len()).sum()
     }
 
     /// Forgets clients whose buckets are full again, off the request path,
@@ -128,10 +162,37 @@ impl RateLimits {
     /// Drops every client whose bucket is full again (as if never seen) and
     /// gives the memory back.
     pub fn forget_idle(&self) {
-        for limiter in [&self.apply_code, &self.receive_code] {
+        for limiter in self.all() {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+    }
+}
+
+/// How often one session may refresh, wherever its requests come from: a
+/// client that refreshes in a loop gains nothing, and a stolen refresh
+/// token cannot be spun faster than the player's own app would.
+/// Per instance (with several, each counts its own share).
+pub struct SessionRefreshLimit {
+    limiter: DefaultKeyedRateLimiter<i64>,
+}
+
+impl SessionRefreshLimit {
+    pub fn new(rate: Rate) -> Self {
+        Self {
+            limiter: keyed(rate),
+        }
+    }
+
+    /// Charges one refresh to the session `family`.
+    pub fn check(&self, family: i64) -> Result<(), RateLimited> {
+        self.limiter.check_key(&family).map_err(limited)
+    }
+
+    /// Forgets sessions whose budget has refilled.
+    pub fn forget_idle(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
     }
 }
 
@@ -146,9 +207,17 @@ mod tests {
         )
     }
 
+    fn limits(apply_code: Rate, receive_code: Rate) -> Arc<RateLimits> {
+        RateLimits::new(&LimitSettings {
+            apply_code,
+            receive_code,
+            ..LimitSettings::default()
+        })
+    }
+
     #[test]
     fn a_burst_passes_then_the_client_waits_and_others_do_not() {
-        let limits = RateLimits::new(rate(60, 3), rate(60, 3), TrustedProxies::default());
+        let limits = limits(rate(60, 3), rate(60, 3));
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
@@ -157,15 +226,26 @@ mod tests {
         let refused = limits.check(Endpoint::ApplyCode, a).unwrap_err();
         assert!(refused.retry_after <= Duration::from_secs(1));
         assert_eq!(refused.retry_after_secs(), 1);
-        // Another client, and the other endpoint, have their own budgets.
+        // Another client, and the other endpoints, have their own budgets.
         limits.check(Endpoint::ApplyCode, b).unwrap();
         limits.check(Endpoint::ReceiveCode, a).unwrap();
+        limits.check(Endpoint::Refresh, a).unwrap();
+    }
+
+    #[test]
+    fn a_session_that_refreshes_in_a_loop_is_held_back_and_others_are_not() {
+        let limit = SessionRefreshLimit::new(rate(6, 2));
+        limit.check(7).unwrap();
+        limit.check(7).unwrap();
+        let refused = limit.check(7).unwrap_err();
+        assert!(refused.retry_after > Duration::from_secs(5), "{refused:?}");
+        limit.check(8).unwrap();
     }
 
     #[test]
     fn clients_are_forgotten_once_their_bucket_refills() {
         // One request a millisecond: any bucket is full again at once.
-        let limits = RateLimits::new(rate(60_000, 1), rate(60_000, 1), TrustedProxies::default());
+        let limits = limits(rate(60_000, 1), rate(60_000, 1));
         for i in 0..1000u32 {
             let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
             limits.check(Endpoint::ApplyCode, client).unwrap();
@@ -178,7 +258,7 @@ mod tests {
 
     #[test]
     fn addresses_in_one_ipv6_64_share_a_budget() {
-        let limits = RateLimits::new(rate(1, 1), rate(1, 1), TrustedProxies::default());
+        let limits = limits(rate(1, 1), rate(1, 1));
         limits
             .check(Endpoint::ApplyCode, "2001:db8::1".parse().unwrap())
             .unwrap();

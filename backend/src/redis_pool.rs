@@ -181,3 +181,39 @@ impl ConnectionLike for PooledConnection {
         self.conn.as_ref().map_or(0, |conn| conn.get_db())
     }
 }
+
+/// A warning for operators when this Redis may evict our keys. Under any
+/// eviction policy but `noeviction`, Redis under memory pressure may drop
+/// a revocation mark or a spent refresh token, and a revoked session
+/// comes back to life; with `noeviction` it refuses writes instead, which
+/// we report as the store being unavailable. Managed Redis often forbids
+/// `CONFIG`: then we cannot tell, and say so once.
+pub async fn eviction_warning(pool: &RedisPool) -> Option<String> {
+    let policy: Result<Vec<String>, RedisError> = async {
+        let mut conn = pool.get().await?;
+        redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query_async(&mut conn)
+            .await
+    }
+    .await;
+    match policy.as_deref() {
+        Ok([_, policy]) if policy == "noeviction" => None,
+        Ok([_, policy]) => {
+            let warning = format!(
+                "Redis's maxmemory-policy is {policy}, not noeviction: under memory pressure Redis may evict revoked-session marks and bring ended sessions back; set maxmemory-policy noeviction"
+            );
+            tracing::warn!("{warning}");
+            Some(warning)
+        }
+        Ok(_) | Err(_) => {
+            let reason = policy.err().map(|e| e.to_string()).unwrap_or_default();
+            tracing::warn!(
+                reason,
+                "cannot read Redis's maxmemory-policy (CONFIG is not allowed here?); make sure it is noeviction, or revoked sessions may come back under memory pressure"
+            );
+            None
+        }
+    }
+}

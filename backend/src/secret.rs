@@ -45,11 +45,6 @@ secret_string!(
     SessionToken
 );
 
-/// `bytes` random bytes from a CSPRNG, hex-encoded.
-///
-/// The thread-local generator is ChaCha12, seeded from the OS and reseeded
-/// from it every 64 KiB: as unpredictable as asking the OS each time, without
-/// a system call for every state, token and request id.
 /// Whether `value` has the shape `random_hex(bytes)` makes: exactly
 /// `2 * bytes` lowercase hex digits. Values we minted are checked with it
 /// before they cost a lookup, so a planted or oversized one goes no further.
@@ -60,6 +55,11 @@ pub fn is_random_hex(value: &str, bytes: usize) -> bool {
             .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// `bytes` random bytes from a CSPRNG, hex-encoded.
+///
+/// The thread-local generator is ChaCha12, seeded from the OS and reseeded
+/// from it every 64 KiB: as unpredictable as asking the OS each time, without
+/// a system call for every state, token and request id.
 pub fn random_hex(bytes: usize) -> String {
     assert!(bytes <= 64, "random_hex makes at most 64 bytes");
     let mut buf = [0u8; 64];

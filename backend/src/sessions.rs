@@ -7,6 +7,13 @@
 //! is a single INSERT. Logout and refresh-token reuse revoke the family by
 //! adding it to `revoked_families`.
 //!
+//! Storage per family is bounded however often it refreshes: each refresh
+//! deletes the generations older than the one whose refresh token it
+//! claims, so a family holds its current pair and the pair before it (the
+//! used refresh token that reuse detection needs, and an access token that
+//! may still be in flight). A credential that is unknown, malformed,
+//! expired or revoked is found out by a read, and costs no write.
+//!
 //! With `ACAPP_REDIS_URL` the same model lives in Redis instead (see
 //! `session_redis`), naming the player by openid, and the players are read
 //! by openid from this instance's own database.
@@ -31,8 +38,9 @@ use sqlx::{PgPool, SqlitePool};
 use crate::clock::unix_now;
 use crate::database::Database;
 use crate::players::{Player, PlayerRepo};
+use crate::rate_limit::{Rate, RateLimited, SessionRefreshLimit};
 use crate::secret::{random_hex, SessionToken};
-use crate::session_redis::{NewCredential, RedisSessions, Rotation};
+use crate::session_redis::{NewCredential, RedisSessions, RefreshPeek, Rotation};
 
 pub const COOKIE_LIFETIME_SECS: i64 = 14 * 24 * 3600;
 pub const REFRESH_LIFETIME_SECS: i64 = 30 * 24 * 3600;
@@ -40,6 +48,11 @@ pub const REFRESH_LIFETIME_SECS: i64 = 30 * 24 * 3600;
 const TOKEN_BYTES: usize = 32;
 /// Credentials of a revoked session are kept this long, then purged.
 const REVOKED_KEPT_SECS: i64 = 24 * 3600;
+/// Rows one purge statement deletes: a short write, so a login waiting for
+/// the writer waits for one batch at most, never for the whole purge.
+const PURGE_BATCH: i64 = 500;
+/// Between two batches the writer is free for whoever queued meanwhile.
+const PURGE_PAUSE: Duration = Duration::from_millis(5);
 
 #[derive(Debug)]
 pub struct TokenPair {
@@ -54,23 +67,36 @@ pub enum SessionError {
     Invalid,
     #[error("a used refresh token was presented again; its session is revoked")]
     Reused,
+    #[error("this session refreshes too often")]
+    TooFrequent(RateLimited),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("the session store (Redis) is unreachable: {0}")]
     Redis(#[from] redis::RedisError),
 }
 
-/// What a purge removed.
+/// What a purge removed, and in how many statements.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Purged {
     pub credentials: u64,
     pub families: u64,
+    pub batches: u64,
+}
+
+/// What every session store enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// Lifetime of an access token (a refresh token lives 30 days).
+    pub access_lifetime: Duration,
+    /// How often one session may refresh.
+    pub refresh_per_session: Rate,
 }
 
 #[derive(Clone)]
 pub struct Sessions {
     backend: Backend,
     access_lifetime_secs: i64,
+    refresh_limit: std::sync::Arc<SessionRefreshLimit>,
 }
 
 /// Where credentials live: SQLite's tables (one instance), PostgreSQL's
@@ -113,6 +139,29 @@ fn new_token() -> SessionToken {
 const REVOKE_FAMILY: &str = "INSERT INTO revoked_families (family, revoked_at)
      SELECT family, $1 FROM session_credentials WHERE token_hash = $2
      ON CONFLICT (family) DO NOTHING";
+/// The family a logout would end: the credential's, unless it is revoked
+/// already, or the credential has expired and nothing in its family can be
+/// refreshed any more (then the session is over by itself). An expired
+/// access token still names a family that a live refresh token keeps
+/// going: a laptop that slept through its access token's lifetime can
+/// still log out.
+const FIND_LIVE_FAMILY: &str = "SELECT c.family FROM session_credentials c
+     WHERE c.token_hash = $1
+       AND NOT EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = c.family)
+       AND (c.expires_at > $2 OR EXISTS (SELECT 1 FROM session_credentials f
+              WHERE f.family = c.family AND f.kind = 'refresh'
+                AND f.used_at IS NULL AND f.expires_at > $2))";
+const REVOKE_KNOWN_FAMILY: &str = "INSERT INTO revoked_families (family, revoked_at)
+     VALUES ($1, $2) ON CONFLICT (family) DO NOTHING";
+/// A refresh token as a read sees it: its family, whether it was used, and
+/// whether its family is revoked. Expired or unknown: no row.
+const PEEK_REFRESH: &str = "SELECT c.family, c.used_at IS NOT NULL,
+       EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = c.family)
+     FROM session_credentials c
+     WHERE c.token_hash = $1 AND c.kind = 'refresh' AND c.expires_at > $2";
+/// After a claim of generation $2: what came before it is no longer needed.
+const DROP_OLDER_GENERATIONS: &str =
+    "DELETE FROM session_credentials WHERE family = $1 AND generation < $2";
 
 /// Revokes the family of a refresh token that was already used: its
 /// second use means that the player or a thief holds a copy.
@@ -135,52 +184,66 @@ macro_rules! on_sql_pool {
     };
 }
 /// Claims a live, unused refresh token of a family not revoked; returns
-/// its family and player, or nothing.
+/// its family, player and generation, or nothing.
 const CLAIM_REFRESH: &str = "UPDATE session_credentials SET used_at = $1
      WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL AND expires_at > $1
        AND NOT EXISTS (SELECT 1 FROM revoked_families r
                        WHERE r.family = session_credentials.family)
-     RETURNING family, player_id";
-/// Expired credentials and those of families revoked before $2.
-const PURGE_CREDENTIALS: &str =
-    "DELETE FROM session_credentials WHERE expires_at <= $1 OR family IN
-       (SELECT family FROM revoked_families WHERE revoked_at <= $2)";
-/// Revocations that name no credential any more.
-const PURGE_FAMILIES: &str = "DELETE FROM revoked_families WHERE NOT EXISTS
-       (SELECT 1 FROM session_credentials c WHERE c.family = revoked_families.family)";
+     RETURNING family, player_id, generation";
+/// Up to $3 credentials that are expired, or of families revoked before
+/// $2. An expired access token stays while its family has a live refresh
+/// token, so that logging out with it still ends the family.
+const PURGE_CREDENTIALS: &str = "DELETE FROM session_credentials WHERE token_hash IN
+       (SELECT c.token_hash FROM session_credentials c
+        WHERE (c.expires_at <= $1 AND NOT (c.kind = 'access' AND EXISTS
+                 (SELECT 1 FROM session_credentials f
+                  WHERE f.family = c.family AND f.kind = 'refresh'
+                    AND f.used_at IS NULL AND f.expires_at > $1)))
+           OR c.family IN (SELECT family FROM revoked_families WHERE revoked_at <= $2)
+        LIMIT $3)";
+/// Up to $1 revocations that name no credential any more.
+const PURGE_FAMILIES: &str = "DELETE FROM revoked_families WHERE family IN
+       (SELECT r.family FROM revoked_families r WHERE NOT EXISTS
+          (SELECT 1 FROM session_credentials c WHERE c.family = r.family)
+        LIMIT $1)";
 /// A family's access and refresh tokens, in one statement.
-const INSERT_PAIR: &str =
-    "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
-     VALUES ($1, $2, $3, 'access', $4), ($5, $2, $3, 'refresh', $6)";
+const INSERT_PAIR: &str = "INSERT INTO session_credentials
+       (token_hash, family, player_id, kind, expires_at, generation)
+     VALUES ($1, $2, $3, 'access', $4, $7), ($5, $2, $3, 'refresh', $6, $7)";
 
 impl Sessions {
-    fn with(backend: Backend, access_lifetime: Duration) -> Self {
+    fn with(backend: Backend, policy: &SessionPolicy) -> Self {
         Self {
             backend,
-            access_lifetime_secs: i64::try_from(access_lifetime.as_secs()).unwrap_or(i64::MAX),
+            access_lifetime_secs: i64::try_from(policy.access_lifetime.as_secs())
+                .unwrap_or(i64::MAX),
+            refresh_limit: std::sync::Arc::new(SessionRefreshLimit::new(
+                policy.refresh_per_session,
+            )),
         }
     }
 
-    pub fn new(db: &Database, access_lifetime: Duration) -> Self {
+    /// Credentials in SQLite, next to the players they name.
+    pub fn in_sqlite(db: &Database, policy: &SessionPolicy) -> Self {
         let backend = Backend::Sql {
             writer: db.writer.clone(),
             reader: db.reader.clone(),
         };
-        Self::with(backend, access_lifetime)
+        Self::with(backend, policy)
     }
 
     /// Credentials in PostgreSQL, next to the players they name.
-    pub fn in_postgres(pool: PgPool, access_lifetime: Duration) -> Self {
-        Self::with(Backend::Postgres(pool), access_lifetime)
+    pub fn in_postgres(pool: PgPool, policy: &SessionPolicy) -> Self {
+        Self::with(Backend::Postgres(pool), policy)
     }
 
     /// Credentials in Redis; the players they name in `players`.
-    pub fn in_redis(store: RedisSessions, players: PlayerRepo, access_lifetime: Duration) -> Self {
+    pub fn in_redis(store: RedisSessions, players: PlayerRepo, policy: &SessionPolicy) -> Self {
         let backend = Backend::Redis {
             store: std::sync::Arc::new(store),
             players,
         };
-        Self::with(backend, access_lifetime)
+        Self::with(backend, policy)
     }
 
     /// A round trip to the session store, for readiness.
@@ -237,7 +300,14 @@ impl Sessions {
                 ttl_secs: COOKIE_LIFETIME_SECS,
             };
             store
-                .start(new_family(), &player.openid, &[credential], replacing.as_deref(), now)
+                .start(
+                    new_family(),
+                    &player.openid,
+                    &[credential],
+                    self.access_lifetime_secs,
+                    replacing.as_deref(),
+                    now,
+                )
                 .await?;
         });
         Ok(cookie)
@@ -246,17 +316,13 @@ impl Sessions {
     /// An AcApp session: access and refresh token, in one INSERT.
     pub async fn start_acapp(&self, player: &Player) -> Result<TokenPair, SessionError> {
         on_sql_pool!(&self.backend, pool => Ok(self
-                .add_pair(pool, new_family(), player.id, unix_now())
+                .add_pair(pool, new_family(), player.id, 0, unix_now())
                 .await?),
             Backend::Redis { store, .. } => {
                 let (access, refresh) = (new_token(), new_token());
                 let (access_hash, refresh_hash) = (hash(access.expose()), hash(refresh.expose()));
                 let credentials = [
-                    NewCredential {
-                        hash: &access_hash,
-                        kind: "access",
-                        ttl_secs: self.access_lifetime_secs,
-                    },
+                    self.redis_access(&access_hash),
                     NewCredential {
                         hash: &refresh_hash,
                         kind: "refresh",
@@ -264,11 +330,30 @@ impl Sessions {
                     },
                 ];
                 store
-                    .start(new_family(), &player.openid, &credentials, None, unix_now())
+                    .start(
+                        new_family(),
+                        &player.openid,
+                        &credentials,
+                        self.access_lifetime_secs,
+                        None,
+                        unix_now(),
+                    )
                     .await?;
                 Ok(self.pair(access, refresh))
             }
         )
+    }
+
+    /// An access token as Redis keeps it: the key lives as long as the
+    /// refresh token beside it, so that logging out with the access token
+    /// finds its family after the token itself has expired; the credential
+    /// records its own expiry, which authentication checks.
+    fn redis_access<'a>(&self, hash: &'a str) -> NewCredential<'a> {
+        NewCredential {
+            hash,
+            kind: "access",
+            ttl_secs: REFRESH_LIFETIME_SECS.max(self.access_lifetime_secs),
+        }
     }
 
     fn pair(&self, access: SessionToken, refresh: SessionToken) -> TokenPair {
@@ -305,7 +390,7 @@ impl Sessions {
                 .ok_or(SessionError::Invalid),
             Backend::Redis { store, players } => {
                 let openid = store
-                    .authenticate(&hash(token))
+                    .authenticate(&hash(token), unix_now())
                     .await?
                     .ok_or(SessionError::Invalid)?;
                 players
@@ -316,26 +401,39 @@ impl Sessions {
         }
     }
 
-    /// Trades a refresh token for a new pair. The claim is one conditional
-    /// UPDATE, so of any number of concurrent refreshes of one token exactly
-    /// one wins. Presenting a used token again revokes its whole family,
-    /// since either the player or a thief holds a copy.
+    /// Trades a refresh token for a new pair. A read finds out first
+    /// whether the token is worth a write at all (unknown, expired or
+    /// revoked: no), and charges the session's refresh budget. The claim is
+    /// then one conditional UPDATE, so of any number of concurrent
+    /// refreshes of one token exactly one wins. Presenting a used token
+    /// again revokes its whole family, since either the player or a thief
+    /// holds a copy.
     pub async fn rotate(&self, refresh: &str) -> Result<TokenPair, SessionError> {
         if !well_formed(refresh) {
             return Err(SessionError::Invalid);
         }
         let now = unix_now();
         let token_hash = hash(refresh);
+        let peek = self.peek_refresh(&token_hash, now).await?;
+        match peek {
+            None | Some(RefreshPeek { revoked: true, .. }) => return Err(SessionError::Invalid),
+            // Reuse is revoked below, by the claim's own fallback.
+            Some(RefreshPeek { used: true, .. }) => {}
+            Some(RefreshPeek { family, .. }) => self
+                .refresh_limit
+                .check(family)
+                .map_err(SessionError::TooFrequent)?,
+        }
         // The claim, and the revocation when the claim fails, on either SQL
         // database, inside the transaction `$tx`.
         macro_rules! claim_in {
             ($tx:ident) => {{
-                let claimed: Option<(i64, i64)> = sqlx::query_as(CLAIM_REFRESH)
+                let claimed: Option<(i64, i64, i64)> = sqlx::query_as(CLAIM_REFRESH)
                     .bind(now)
                     .bind(&token_hash)
                     .fetch_optional(&mut *$tx)
                     .await?;
-                let Some((family, player_id)) = claimed else {
+                let Some((family, player_id, generation)) = claimed else {
                     let reused = sqlx::query(REVOKE_REUSED)
                         .bind(now)
                         .bind(&token_hash)
@@ -348,7 +446,14 @@ impl Sessions {
                         SessionError::Invalid
                     });
                 };
-                let pair = self.add_pair(&mut *$tx, family, player_id, now).await?;
+                sqlx::query(DROP_OLDER_GENERATIONS)
+                    .bind(family)
+                    .bind(generation)
+                    .execute(&mut *$tx)
+                    .await?;
+                let pair = self
+                    .add_pair(&mut *$tx, family, player_id, generation.saturating_add(1), now)
+                    .await?;
                 $tx.commit().await?;
                 Ok(pair)
             }};
@@ -377,11 +482,8 @@ impl Sessions {
                 let rotation = store
                     .rotate(
                         &token_hash,
-                        &NewCredential {
-                            hash: &access_hash,
-                            kind: "access",
-                            ttl_secs: self.access_lifetime_secs,
-                        },
+                        &self.redis_access(&access_hash),
+                        self.access_lifetime_secs,
                         &NewCredential {
                             hash: &refresh_hash,
                             kind: "refresh",
@@ -399,6 +501,36 @@ impl Sessions {
         }
     }
 
+    /// What a read says of refresh token `token_hash`; nothing written.
+    async fn peek_refresh(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<RefreshPeek>, SessionError> {
+        let row: Option<(i64, bool, bool)> = match &self.backend {
+            Backend::Sql { reader, .. } => {
+                sqlx::query_as(PEEK_REFRESH)
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(reader)
+                    .await?
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_as(PEEK_REFRESH)
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Backend::Redis { store, .. } => return Ok(store.peek_refresh(token_hash).await?),
+        };
+        Ok(row.map(|(family, used, revoked)| RefreshPeek {
+            family,
+            used,
+            revoked,
+        }))
+    }
+
     /// Ends the session of any of its credentials. Unknown tokens are fine:
     /// logging out twice is not an error.
     pub async fn revoke(&self, token: &str) -> Result<(), SessionError> {
@@ -408,52 +540,74 @@ impl Sessions {
         self.revoke_at(token, unix_now()).await
     }
 
+    /// A read finds the family first, so that an unknown, revoked or dead
+    /// credential costs no write.
     async fn revoke_at(&self, token: &str, now: i64) -> Result<(), SessionError> {
+        let token_hash = hash(token);
         on_sql_pool!(&self.backend, pool => {
-            sqlx::query(REVOKE_FAMILY)
+            let family: Option<(i64,)> = sqlx::query_as(FIND_LIVE_FAMILY)
+                .bind(&token_hash)
                 .bind(now)
-                .bind(hash(token))
-                .execute(pool)
+                .fetch_optional(pool)
                 .await?;
-        }, Backend::Redis { store, .. } => store.revoke(&hash(token), now).await?);
+            if let Some((family,)) = family {
+                sqlx::query(REVOKE_KNOWN_FAMILY)
+                    .bind(family)
+                    .bind(now)
+                    .execute(pool)
+                    .await?;
+            }
+        }, Backend::Redis { store, .. } => store.revoke(&token_hash, now).await?);
         Ok(())
     }
 
     /// Deletes expired credentials, those of families revoked over a day
-    /// ago, and revocations that no longer name any credential.
-    /// With Redis there is nothing to do: expiry removes credentials and
-    /// revocation marks.
+    /// ago, and revocations that no longer name any credential, in batches
+    /// of `PURGE_BATCH` rows: each batch is a short write of its own, and
+    /// between batches the writer is free, so no request waits behind a
+    /// long purge. With Redis there is nothing to do: expiry removes
+    /// credentials and revocation marks.
     pub async fn purge(&self) -> Result<Purged, sqlx::Error> {
         let now = unix_now();
         let revoked_before = now.saturating_sub(REVOKED_KEPT_SECS);
-        // A plain transaction in both: its first statement writes, so
-        // SQLite takes the write lock there (and waits on a busy one).
-        let (credentials, families) = on_sql_pool!(&self.backend, pool => {
-            let mut tx = pool.begin().await?;
-            let credentials = sqlx::query(PURGE_CREDENTIALS)
-                .bind(now)
-                .bind(revoked_before)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            let families = sqlx::query(PURGE_FAMILIES)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            (credentials, families)
-        }, Backend::Redis { .. } => return Ok(Purged::default()));
-        Ok(Purged {
-            credentials,
-            families,
-        })
+        let mut purged = Purged::default();
+        on_sql_pool!(&self.backend, pool => {
+            loop {
+                let deleted = sqlx::query(PURGE_CREDENTIALS)
+                    .bind(now)
+                    .bind(revoked_before)
+                    .bind(PURGE_BATCH)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                purged.credentials += deleted;
+                purged.batches += 1;
+                if deleted < PURGE_BATCH as u64 {
+                    break;
+                }
+                tokio::time::sleep(PURGE_PAUSE).await;
+            }
+            loop {
+                let deleted = sqlx::query(PURGE_FAMILIES)
+                    .bind(PURGE_BATCH)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                purged.families += deleted;
+                purged.batches += 1;
+                if deleted < PURGE_BATCH as u64 {
+                    break;
+                }
+                tokio::time::sleep(PURGE_PAUSE).await;
+            }
+        }, Backend::Redis { .. } => {});
+        self.refresh_limit.forget_idle();
+        Ok(purged)
     }
 
     /// Purges every `every`, for as long as the runtime runs.
+    /// With Redis it only forgets refresh budgets that have refilled.
     pub fn spawn_purger(&self, every: Duration) {
-        if matches!(self.backend, Backend::Redis { .. }) {
-            return;
-        }
         let sessions = self.clone();
         actix_web::rt::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -474,6 +628,7 @@ impl Sessions {
         executor: E,
         family: i64,
         player_id: i64,
+        generation: i64,
         now: i64,
     ) -> Result<TokenPair, sqlx::Error>
     where
@@ -491,6 +646,7 @@ impl Sessions {
             .bind(now.saturating_add(self.access_lifetime_secs))
             .bind(hash(refresh.expose()))
             .bind(now.saturating_add(REFRESH_LIFETIME_SECS))
+            .bind(generation)
             .execute(executor)
             .await?;
         Ok(self.pair(access, refresh))

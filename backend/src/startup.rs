@@ -15,6 +15,7 @@ use shared::ErrorCode;
 
 use crate::acwing::AcwingClient;
 use crate::config::{redact_url, AcwingSettings, DatabaseKind, Settings};
+use crate::connections::{self, ServerOptions};
 use crate::database::{connect_postgres, Database, DatabaseError};
 use crate::error::AppError;
 use crate::hardening::{self, content_security_policy, limit_request_line};
@@ -25,7 +26,7 @@ use crate::redis_pool::RedisPool;
 use crate::request_log::log_request;
 use crate::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls, StateBackend};
 use crate::session_redis::RedisSessions;
-use crate::sessions::Sessions;
+use crate::sessions::{SessionPolicy, Sessions};
 use crate::state_store::{MemoryStateStore, RedisStateStore, StateStore};
 
 const STATE_SWEEP_EVERY: Duration = Duration::from_secs(10);
@@ -61,6 +62,8 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on a listener of its own, and its port.
+    metrics: Option<(u16, Server)>,
     states: Option<Arc<MemoryStateStore>>,
     limits: Arc<RateLimits>,
 }
@@ -81,17 +84,14 @@ impl Application {
         // Every labelled series /metrics promises exists, at zero, from now.
         crate::metrics::init();
         let stores = Stores::open(settings).await?;
-        let limits = RateLimits::new(
-            limit_settings.apply_code,
-            limit_settings.receive_code,
-            limit_settings.trusted_proxies.clone(),
-        );
+        let limits = RateLimits::new(limit_settings);
         limits.spawn_cleaner(RATE_LIMIT_CLEAN_EVERY);
         let Stores {
             players,
             sessions,
             states,
             state_backend,
+            health_detail,
         } = stores;
         sessions.spawn_purger(SESSION_PURGE_EVERY);
         let memory_states = match &state_backend {
@@ -112,7 +112,14 @@ impl Application {
             cookies: CookieNames::for_public_url(&settings.public_url),
             limits: limits.clone(),
             state_backend,
+            readiness: Default::default(),
+            health_detail,
         });
+        let metrics = match settings.metrics.bind {
+            Some(bind) => Some(metrics_server(bind, state.clone())?),
+            None => None,
+        };
+        let metrics_on_app_port = settings.metrics.on_app_port;
         let csp = csp_for(&settings.static_dir);
         let mut origins = settings.allowed_origins.clone();
         origins.push(settings.public_url.origin().ascii_serialization());
@@ -120,13 +127,23 @@ impl Application {
         let static_dir = web::Data::new(StaticDir(settings.static_dir.clone()));
         let listener = listen()?;
         let port = listener.local_addr()?.port();
+        let options = ServerOptions {
+            keep_alive: KEEP_ALIVE,
+            client_request_timeout: CLIENT_REQUEST_TIMEOUT,
+            // On SIGTERM (or SIGINT) actix stops accepting at once, lets the
+            // requests in flight finish for up to this long, then exits.
+            shutdown_timeout_secs: shutdown_secs(settings.shutdown_timeout),
+            connections_per_client: limit_settings.connections_per_client,
+            trusted_proxies: limit_settings.trusted_proxies.clone(),
+        };
         let server =
-            HttpServer::new(move || {
+            connections::serve(listener, options, move || {
                 App::new()
                     .wrap(from_fn(limit_request_line))
                     .wrap(cors(&origins))
                     .wrap(security_headers(&csp))
                     .wrap(from_fn(log_request))
+                    .wrap(from_fn(connections::mark_received))
                     .app_data(state.clone())
                     .app_data(static_dir.clone())
                     .app_data(web::PayloadConfig::new(hardening::MAX_BODY_BYTES))
@@ -135,26 +152,20 @@ impl Application {
                             .limit(JSON_BODY_LIMIT)
                             .error_handler(|err, _| {
                                 AppError::new(
-                        ErrorCode::InvalidRequest,
-                        format!("The request body is not valid JSON for this endpoint: {err}"),
-                    )
-                    .into()
+                    ErrorCode::InvalidRequest,
+                    format!("The request body is not valid JSON for this endpoint: {err}"),
+                )
+                .into()
                             }),
                     )
-                    .configure(api_routes)
+                    .configure(|cfg| api_routes(cfg, metrics_on_app_port))
                     .service(routes::assets::index_page())
                     .service(routes::assets::acapp_files())
-            })
-            .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
-            .keep_alive(KEEP_ALIVE)
-            // On SIGTERM (or SIGINT) actix stops accepting at once, lets the
-            // requests in flight finish for up to this long, then exits.
-            .shutdown_timeout(shutdown_secs(settings.shutdown_timeout))
-            .listen(listener)?
-            .run();
+            })?;
         Ok(Self {
             port,
             server,
+            metrics,
             states: memory_states,
             limits,
         })
@@ -162,6 +173,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the `/metrics` listener (`ACAPP_METRICS_BIND`), if any.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The in-process login state store, for tests that check its bounds;
@@ -180,8 +196,18 @@ impl Application {
         self.limits.clone()
     }
 
+    /// Runs until the app's server stops (SIGTERM, or `handle().stop`);
+    /// the metrics listener stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let metrics_handle = metrics.handle();
+        let metrics = actix_web::rt::spawn(metrics);
+        let outcome = self.server.await;
+        metrics_handle.stop(true).await;
+        let _ = metrics.await;
+        outcome
     }
 }
 
@@ -191,6 +217,8 @@ struct Stores {
     sessions: Sessions,
     states: Arc<dyn StateStore>,
     state_backend: StateBackend,
+    /// What readiness should report about them although they work.
+    health_detail: Option<String>,
 }
 
 impl Stores {
@@ -200,53 +228,59 @@ impl Stores {
     /// PostgreSQL.
     async fn open(settings: &Settings) -> Result<Stores, StartupError> {
         let limits = &settings.limits;
+        let session_policy = SessionPolicy {
+            access_lifetime: settings.access_ttl,
+            refresh_per_session: limits.refresh_per_session,
+        };
         let postgres = DatabaseKind::of(&settings.database_url) == Some(DatabaseKind::Postgres);
         let Some(redis_url) = &settings.redis_url else {
             let (players, sessions) = if postgres {
                 let pool = connect_postgres_waiting(&settings.database_url).await?;
                 (
                     PlayerRepo::Postgres(pool.clone()),
-                    Sessions::in_postgres(pool, settings.access_ttl),
+                    Sessions::in_postgres(pool, &session_policy),
                 )
             } else {
                 let db = Database::connect(&settings.database_url).await?;
                 (
-                    PlayerRepo::new(&db),
-                    Sessions::new(&db, settings.access_ttl),
+                    PlayerRepo::in_sqlite(&db),
+                    Sessions::in_sqlite(&db, &session_policy),
                 )
             };
-            let store =
-                MemoryStateStore::with_client_share(limits.state_cap, limits.states_per_client());
+            let store = MemoryStateStore::with_shares(limits.state_cap, limits.state_shares());
             store.spawn_sweeper(STATE_SWEEP_EVERY);
             return Ok(Stores {
                 players,
                 sessions,
                 states: store.clone(),
                 state_backend: StateBackend::Memory(store),
+                health_detail: None,
             });
         };
         let redis = connect_redis(redis_url).await?;
+        let health_detail = crate::redis_pool::eviction_warning(&redis).await;
         let players = if postgres {
             PlayerRepo::Postgres(connect_postgres_waiting(&settings.database_url).await?)
         } else {
-            PlayerRepo::new(&Database::connect(&settings.database_url).await?)
+            PlayerRepo::in_sqlite(&Database::connect(&settings.database_url).await?)
         };
         let prefix = &settings.redis_prefix;
-        let store = Arc::new(RedisStateStore::new(
+        let store = Arc::new(RedisStateStore::with_shares(
             redis.clone(),
             prefix,
             limits.state_cap,
-            limits.states_per_client(),
+            limits.state_shares(),
         ));
         Ok(Stores {
             sessions: Sessions::in_redis(
                 RedisSessions::new(redis, prefix),
                 players.clone(),
-                settings.access_ttl,
+                &session_policy,
             ),
             players,
             states: store.clone(),
             state_backend: StateBackend::Redis(store),
+            health_detail,
         })
     }
 }
@@ -367,7 +401,31 @@ fn redis_unreachable(err: &redis::RedisError) -> bool {
         || err.kind() == redis::ErrorKind::BusyLoadingError
 }
 
-fn api_routes(cfg: &mut web::ServiceConfig) {
+/// `/metrics` alone, on a listener of its own: operators scrape it from
+/// the private network while the app's port faces players. One worker is
+/// plenty for a scrape every few seconds.
+fn metrics_server(
+    bind: std::net::SocketAddr,
+    state: web::Data<AppState>,
+) -> Result<(u16, Server), StartupError> {
+    let listener = TcpListener::bind(bind).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("on {bind} (ACAPP_METRICS_BIND): {e}"))
+    })?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(routes::health::metrics))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok((port, server))
+}
+
+/// Every API route; `/metrics` only when it was asked for on this port.
+fn api_routes(cfg: &mut web::ServiceConfig, metrics: bool) {
     use routes::{acapp, health, session, web as web_flow};
     cfg.route(paths::WEB_APPLY_CODE, web::get().to(web_flow::apply_code))
         .route(
@@ -382,8 +440,10 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
         .route(paths::GETINFO, web::get().to(session::getinfo))
         .route(paths::TOKEN_REFRESH, web::post().to(session::refresh))
         .route(paths::LOGOUT, web::post().to(session::logout))
-        .route(paths::HEALTHZ, web::get().to(health::healthz))
-        .route("/metrics", web::get().to(health::metrics));
+        .route(paths::HEALTHZ, web::get().to(health::healthz));
+    if metrics {
+        cfg.route("/metrics", web::get().to(health::metrics));
+    }
 }
 
 /// The CSP allows the inline scripts and styles of the page `/` serves:

@@ -274,7 +274,8 @@ async fn an_apply_code_flood_never_exceeds_the_cap_and_others_still_log_in() {
         state_cap: 500,
         ..LimitSettings::default()
     }
-    .states_per_client();
+    .state_shares()
+    .per_client;
     // A player starts logging in before the flood.
     let (_, _, body) = get_from(&app, APPLY_ACAPP, "203.0.113.1").await;
     let early_state = json(&body)["state"].as_str().unwrap().to_owned();
@@ -641,4 +642,129 @@ async fn a_client_that_never_finishes_its_request_head_is_cut_off() {
         answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
         "{answer}"
     );
+}
+
+#[actix_web::test]
+async fn a_refresh_flood_from_one_address_slows_no_other_login_nor_readiness() {
+    let app = spawn_with(Options {
+        limits: LimitSettings {
+            trusted_proxies: TrustedProxies::parse("127.0.0.1").unwrap(),
+            ..LimitSettings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let flood_for = std::time::Duration::from_secs(10);
+    let deadline = Instant::now() + flood_for;
+    let flooder = reqwest::Client::new();
+    let flood = join_all((0..32).map(|_| {
+        let (app, flooder) = (&app, &flooder);
+        async move {
+            let (mut refused, mut other) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let token = backend::secret::random_hex(32);
+                let status = flooder
+                    .post(app.url("/settings/token/refresh/"))
+                    .header("X-Forwarded-For", "198.51.100.66")
+                    .json(&serde_json::json!({ "refresh": token }))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                match status {
+                    429 => refused += 1,
+                    _ => other += 1,
+                }
+            }
+            (refused, other)
+        }
+    }));
+    let others = async {
+        let (mut logins, mut slowest_login, mut slowest_health) =
+            (0, std::time::Duration::ZERO, std::time::Duration::ZERO);
+        while Instant::now() < deadline {
+            let started = Instant::now();
+            let location = app.web_login(&browser(), "openid-yxc").await;
+            slowest_login = slowest_login.max(started.elapsed());
+            assert_eq!(location, "/");
+            logins += 1;
+            let started = Instant::now();
+            let health = reqwest::Client::new()
+                .get(app.url("/healthz"))
+                .timeout(std::time::Duration::from_secs(5))
+                .send()
+                .await
+                .unwrap();
+            slowest_health = slowest_health.max(started.elapsed());
+            assert_eq!(health.status().as_u16(), 200);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        (logins, slowest_login, slowest_health)
+    };
+    let (flooded, (logins, slowest_login, slowest_health)) = futures::join!(flood, others);
+    let refused: u64 = flooded.iter().map(|f| f.0).sum();
+    let answered: u64 = flooded.iter().map(|f| f.1).sum();
+    println!(
+        "{:?} of refresh flood ({store:?}): {} requests ({:.0}/s), {refused} refused with 429, {answered} answered otherwise; \
+         {logins} web logins from another address, slowest {slowest_login:?}; slowest /healthz {slowest_health:?}",
+        flood_for,
+        refused + answered,
+        (refused + answered) as f64 / flood_for.as_secs_f64(),
+        store = support::store_kind(),
+    );
+    assert!(logins >= 3, "{logins} logins in 10 s");
+    assert!(slowest_login < std::time::Duration::from_secs(1), "{slowest_login:?}");
+    assert!(slowest_health < std::time::Duration::from_secs(2), "{slowest_health:?}");
+    // The default burst of 150, plus 5 a second, got through to the store.
+    assert!(answered <= 150 + 5 * 11, "{answered} refreshes were not limited");
+    assert!(refused > answered, "the flood was not cut off");
+}
+
+#[actix_web::test]
+async fn metrics_are_off_the_apps_port_unless_asked_for() {
+    use backend::config::MetricsSettings;
+    let private = spawn_with(Options {
+        metrics: MetricsSettings {
+            bind: Some("127.0.0.1:0".parse().unwrap()),
+            on_app_port: false,
+        },
+        ..Options::default()
+    })
+    .await;
+    let on_app = browser().get(private.url("/metrics")).send().await.unwrap();
+    assert_eq!(on_app.status().as_u16(), 404);
+    let port = private.metrics_port.expect("a metrics listener");
+    let scraped = browser()
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status().as_u16(), 200);
+    let text = scraped.text().await.unwrap();
+    assert!(text.contains("acapp_login_states_outstanding"), "{text}");
+    // Only /metrics there: not the app.
+    let elsewhere = browser()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status().as_u16(), 404);
+
+    // The binary's default: no metrics anywhere.
+    use clap::Parser;
+    let defaults = backend::config::Cli::try_parse_from(["acapp-server", "--demo"])
+        .unwrap()
+        .into_settings()
+        .unwrap();
+    assert_eq!(defaults.metrics, MetricsSettings::default());
+    let none = spawn_with(Options {
+        metrics: defaults.metrics,
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(
+        browser().get(none.url("/metrics")).send().await.unwrap().status().as_u16(),
+        404
+    );
+    assert_eq!(none.metrics_port, None);
 }

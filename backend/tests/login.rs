@@ -641,3 +641,132 @@ async fn a_login_is_one_player_write_and_one_session_insert() {
         "{logs}"
     );
 }
+
+#[actix_web::test]
+async fn a_throttled_getinfo_is_acwing_unavailable_and_makes_no_player() {
+    let app = spawn().await;
+    app.sim.set_fault(Some(Fault::At(
+        Endpoint::GetInfo,
+        Box::new(Fault::Status {
+            status: 429,
+            body: serde_json::json!({ "detail": "throttled" }),
+        }),
+    )));
+    let location = app.web_login(&app.browser, "openid-yxc").await;
+    assert_eq!(login_error(&location), "acwing_unavailable");
+    let body = app.acapp_login_body("openid-alice").await;
+    assert_eq!(body["error"], "acwing_unavailable", "{body}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM players").await, 0);
+    // A 4xx with an errcode body is not AcWing answering either.
+    app.sim.set_fault(Some(Fault::At(
+        Endpoint::AccessToken,
+        Box::new(Fault::Status {
+            status: 400,
+            body: serde_json::json!({ "errcode": 40001, "errmsg": "code expired" }),
+        }),
+    )));
+    let body = app.acapp_login_body("openid-yxc").await;
+    assert_eq!(body["error"], "acwing_unavailable", "{body}");
+    app.sim.set_fault(None);
+    assert_eq!(app.acapp_login_body("openid-yxc").await["username"], "yxc");
+}
+
+/// The player's name and photo, as getinfo shows them now.
+async fn profile_after_refresh(app: &support::TestApp, access: &str) -> (String, String) {
+    let me: serde_json::Value = browser()
+        .get(app.url("/settings/getinfo/"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        me["username"].as_str().unwrap().to_owned(),
+        me["photo"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[actix_web::test]
+async fn a_profile_answer_without_a_name_or_throttled_overwrites_nothing() {
+    let app = spawn().await;
+    let first = app.acapp_login_body("openid-yxc").await;
+    assert_eq!(first["username"], "yxc");
+    let stored_photo = first["photo"].as_str().unwrap().to_owned();
+    assert!(stored_photo.starts_with("https://"), "{first}");
+    for (answer, status) in [
+        (serde_json::json!({ "detail": "throttled" }), 429),
+        (serde_json::json!({ "detail": "throttled" }), 200),
+        (serde_json::json!({ "username": null, "photo": null }), 200),
+        (serde_json::json!({ "username": "\u{200B}\u{FEFF}" }), 200),
+    ] {
+        app.execute("UPDATE players SET profile_synced_at = 0").await;
+        let calls = app.sim.calls(Endpoint::GetInfo);
+        app.sim.set_fault(Some(Fault::At(
+            Endpoint::GetInfo,
+            Box::new(Fault::Status {
+                status,
+                body: answer.clone(),
+            }),
+        )));
+        let body = app.acapp_login_body("openid-yxc").await;
+        assert_eq!(body["result"], "success", "{body}");
+        for _ in 0..50 {
+            if app.sim.calls(Endpoint::GetInfo) > calls {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The refresh has been answered; give its write a moment.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let seen = profile_after_refresh(&app, body["access"].as_str().unwrap()).await;
+        assert_eq!(
+            seen,
+            ("yxc".to_owned(), stored_photo.clone()),
+            "{status} {answer}"
+        );
+    }
+    // A new name and no photo field: the name changes, the photo stays.
+    app.execute("UPDATE players SET profile_synced_at = 0").await;
+    app.sim.set_fault(Some(Fault::At(
+        Endpoint::GetInfo,
+        Box::new(Fault::Status {
+            status: 200,
+            body: serde_json::json!({ "username": "yxc\u{200B}2" }),
+        }),
+    )));
+    let body = app.acapp_login_body("openid-yxc").await;
+    let access = body["access"].as_str().unwrap();
+    let mut seen = (String::new(), String::new());
+    for _ in 0..50 {
+        seen = profile_after_refresh(&app, access).await;
+        if seen.0 != "yxc" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, ("yxc2".to_owned(), stored_photo));
+}
+
+#[actix_web::test]
+async fn invisible_characters_do_not_make_a_second_name() {
+    let app = spawn().await;
+    assert_eq!(app.acapp_login_body("openid-yxc").await["username"], "yxc");
+    for (i, disguise) in ["yxc\u{200B}", "\u{FEFF}yxc", "y\u{00AD}xc", "yx\u{2060}c"]
+        .into_iter()
+        .enumerate()
+    {
+        let openid = format!("openid-disguise-{i}");
+        app.add_user(&openid, disguise);
+        let body = app.acapp_login_body(&openid).await;
+        assert_eq!(
+            body["username"],
+            format!("yxc_{}", i + 2),
+            "{disguise:?} is yxc, and yxc is taken"
+        );
+    }
+    app.add_user("openid-blank", "\u{200B}\u{2060}\u{FEFF}");
+    let body = app.acapp_login_body("openid-blank").await;
+    assert_eq!(body["username"], "AcWing用户", "an invisible name is no name");
+}

@@ -238,9 +238,22 @@ async fn assert_store_unavailable_everywhere(app: &TestApp, access: &str, state:
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "store_unavailable");
 
+    // Readiness keeps a probe's outcome for a second.
+    until("readiness reports the outage", || async {
+        healthz(app).await.0 == 503
+    })
+    .await;
     let (status, body) = healthz(app).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"], "store_unavailable");
+}
+
+/// Readiness is back (it keeps a probe's outcome for a second).
+async fn until_ready(app: &TestApp) {
+    until("readiness after the restart", || async {
+        healthz(app).await.0 == 200
+    })
+    .await;
 }
 
 #[actix_web::test]
@@ -274,7 +287,7 @@ async fn a_redis_outage_is_store_unavailable_and_service_resumes_after_restart()
     })
     .await;
     println!("Redis back: logins again after {recovery:?}");
-    assert_eq!(healthz(&app).await.0, 200);
+    until_ready(&app).await;
     // A restarted Redis without persistence has forgotten the sessions:
     // they are refused cleanly, never an error.
     assert_eq!(app.getinfo_status(&access).await, 401);
@@ -311,6 +324,10 @@ async fn a_postgres_outage_is_store_unavailable_and_service_resumes_after_restar
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 503);
+    until("readiness reports the outage", || async {
+        healthz(&app).await.0 == 503
+    })
+    .await;
     let (status, body) = healthz(&app).await;
     assert_eq!(status, 503);
     assert!(
@@ -330,7 +347,7 @@ async fn a_postgres_outage_is_store_unavailable_and_service_resumes_after_restar
     println!("PostgreSQL back: logins again after {recovery:?}");
     // The data survived: the old session still names its player.
     assert_eq!(app.getinfo_status(&access).await, 200);
-    assert_eq!(healthz(&app).await.0, 200);
+    until_ready(&app).await;
 }
 
 /// One instance on PostgreSQL without Redis: players and sessions there,
@@ -383,6 +400,10 @@ async fn postgres_alone_an_outage_is_store_unavailable_and_sessions_survive_it()
     assert_eq!(response.status().as_u16(), 503);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "store_unavailable", "{body}");
+    until("readiness reports the outage", || async {
+        healthz(&app).await.0 == 503
+    })
+    .await;
     let (status, body) = healthz(&app).await;
     assert_eq!(status, 503);
     let message = body["message"].as_str().unwrap();
@@ -411,7 +432,7 @@ async fn postgres_alone_an_outage_is_store_unavailable_and_sessions_survive_it()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(healthz(&app).await.0, 200);
+    until_ready(&app).await;
 }
 
 #[actix_web::test]
@@ -506,10 +527,25 @@ async fn states_and_credentials_expire_in_redis_by_themselves() {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(token.as_str().unwrap().as_bytes()))
     };
-    let access = pttl(format!("{prefix}cred:{}", sha(&login["access"]))).await;
-    assert!((55_000..=60_000).contains(&access), "access: {access} ms");
-    let refresh = pttl(format!("{prefix}cred:{}", sha(&login["refresh"]))).await;
+    // An access token's key lives as long as its refresh token, so that a
+    // logout with the expired access token still finds the session; the
+    // token itself expires at its `exp`.
     let thirty_days = 30 * 24 * 3600 * 1000;
+    let access_key = format!("{prefix}cred:{}", sha(&login["access"]));
+    let access = pttl(access_key.clone()).await;
+    assert!((thirty_days - 10_000..=thirty_days).contains(&access), "access: {access} ms");
+    let exp: i64 = redis::cmd("HGET")
+        .arg(&access_key)
+        .arg("exp")
+        .query_async(&mut redis.clone())
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((55..=60).contains(&(exp - now)), "access expires in {} s", exp - now);
+    let refresh = pttl(format!("{prefix}cred:{}", sha(&login["refresh"]))).await;
     assert!((thirty_days - 10_000..=thirty_days).contains(&refresh));
 
     // Past its lifetime Redis has dropped the state: it is refused.
@@ -528,9 +564,16 @@ async fn a_fresh_instance_shows_every_metric_family_at_zero() {
     let acwing = simulator_with_players(&secret, "m", 0);
     let port = free_port();
     let db = std::env::temp_dir().join(format!("acapp-metrics-{}.db", random_hex(8)));
-    let mut server = ServerProcess::spawn(server_command(port, &db, &acwing, &secret), port);
+    let metrics_port = free_port();
+    let mut command = server_command(port, &db, &acwing, &secret);
+    command.env("ACAPP_METRICS_BIND", format!("127.0.0.1:{metrics_port}"));
+    let mut server = ServerProcess::spawn(command, port);
     server.until_healthy().await;
-    let text = reqwest::get(format!("{}/metrics", server.address))
+    let on_app_port = reqwest::get(format!("{}/metrics", server.address))
+        .await
+        .unwrap();
+    assert_eq!(on_app_port.status().as_u16(), 404, "not on the public port");
+    let text = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
         .await
         .unwrap()
         .text()
@@ -870,4 +913,50 @@ async fn in_redis_an_ipv6_slash_64_shares_one_client_quota() {
     issue_for(&store, Flow::Acapp, None, Some(other), ttl)
         .await
         .unwrap();
+}
+
+/// An app on its own Redis started with `redis_args`; its `/healthz` body.
+async fn healthz_on_redis(redis_args: &[&str]) -> (TestApp, Value) {
+    let redis = Redis::start_with(redis_args);
+    let app = spawn_with(Options {
+        stores: Some(StoreUrls {
+            redis_url: Some(redis.url()),
+            redis_prefix: None,
+            database_url: None,
+        }),
+        ..Options::default()
+    })
+    .await;
+    let (status, body) = healthz(&app).await;
+    assert_eq!(status, 200, "{body}");
+    // The app keeps working on it.
+    assert_eq!(app.acapp_login_body("openid-yxc").await["result"], "success");
+    drop(redis);
+    (app, body)
+}
+
+#[actix_web::test]
+async fn a_redis_that_may_evict_keys_is_named_in_readiness() {
+    let (_, evicting) = healthz_on_redis(&["--maxmemory-policy", "allkeys-lru"]).await;
+    let detail = evicting["detail"].as_str().expect("a detail");
+    assert!(detail.contains("allkeys-lru") && detail.contains("noeviction"), "{detail}");
+    let (_, volatile) = healthz_on_redis(&["--maxmemory-policy", "volatile-ttl"]).await;
+    assert!(volatile["detail"].as_str().unwrap().contains("volatile-ttl"));
+    let (_, safe) = healthz_on_redis(&["--maxmemory-policy", "noeviction"]).await;
+    assert_eq!(safe, serde_json::json!({ "result": "success" }));
+}
+
+#[actix_web::test]
+async fn a_redis_that_forbids_config_is_said_once_and_works() {
+    let logs = support::captured_logs();
+    let before = logs.lock().unwrap().len();
+    let (app, body) = healthz_on_redis(&["--rename-command", "CONFIG", ""]).await;
+    assert_eq!(body, serde_json::json!({ "result": "success" }));
+    healthz(&app).await;
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()[before..]).into_owned();
+    assert_eq!(
+        logs.matches("cannot read Redis's maxmemory-policy").count(),
+        1,
+        "{logs}"
+    );
 }

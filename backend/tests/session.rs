@@ -6,7 +6,11 @@ use std::process::Command;
 
 use std::time::Duration;
 
-use backend::sessions::Sessions;
+use std::num::NonZeroU32;
+
+use backend::config::LimitSettings;
+use backend::rate_limit::Rate;
+use backend::sessions::{SessionPolicy, Sessions};
 use serde_json::{json, Value};
 use support::{browser, captured_logs, spawn, spawn_with, Options};
 
@@ -399,24 +403,215 @@ async fn expired_and_long_revoked_credentials_are_purged() {
         .await;
     app.execute("UPDATE session_credentials SET expires_at = 0 WHERE kind = 'access'")
         .await;
-    let sessions = if app.database_url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-        Sessions::in_postgres(pool, Duration::from_secs(900))
-    } else {
-        Sessions::new(&app.db().await, Duration::from_secs(900))
-    };
+    let sessions = sql_sessions(&app).await;
     let purged = sessions.purge().await.unwrap();
-    // Both access tokens, the revoked session's refresh token, and its
-    // revocation.
-    assert_eq!((purged.credentials, purged.families), (3, 1));
-    assert_eq!(sessions.purge().await.unwrap(), Default::default());
+    // The revoked session's access and refresh tokens, and its revocation.
+    // The live session's expired access token stays while its refresh token
+    // lives: logging out with it must still end the session.
+    assert_eq!((purged.credentials, purged.families), (2, 1));
+    let again = sessions.purge().await.unwrap();
+    assert_eq!((again.credentials, again.families), (0, 0));
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM session_credentials").await,
-        1,
-        "the live refresh token is left"
+        2,
+        "the live session's refresh token and expired access token are left"
     );
-    let (status, _) = refresh(&app, kept["refresh"].as_str().unwrap()).await;
+    let (status, rotated) = refresh(&app, kept["refresh"].as_str().unwrap()).await;
     assert_eq!(status, 200, "a live session survives the purge");
+    assert_eq!(
+        app.getinfo_status(kept["access"].as_str().unwrap()).await,
+        401,
+        "an expired access token does not authenticate"
+    );
+
+    // After a purge, the expired access token still ends its session.
+    app.execute("UPDATE session_credentials SET expires_at = 0 WHERE kind = 'access'")
+        .await;
+    sessions.purge().await.unwrap();
+    let response = browser()
+        .post(app.url("/settings/logout/"))
+        .bearer_auth(rotated["access"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        refresh(&app, rotated["refresh"].as_str().unwrap()).await.0,
+        401
+    );
+}
+
+/// The app's SQL session store, opened beside it.
+async fn sql_sessions(app: &support::TestApp) -> Sessions {
+    let policy = SessionPolicy {
+        access_lifetime: Duration::from_secs(900),
+        refresh_per_session: LimitSettings::default().refresh_per_session,
+    };
+    if app.database_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+        Sessions::in_postgres(pool, &policy)
+    } else {
+        Sessions::in_sqlite(&app.db().await, &policy)
+    }
+}
+
+#[actix_web::test]
+async fn the_purge_deletes_in_small_batches() {
+    if !support::sessions_in_sql() {
+        eprintln!("skipped: Redis expires credentials itself; this purges SQL tables");
+        return;
+    }
+    let app = spawn().await;
+    let (_, login) = app.acapp_login("openid-yxc").await;
+    // 1,800 expired credentials of one player, as a long-idle instance
+    // would have: the purge takes them in batches, each a short write.
+    app.execute(
+        "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
+         SELECT 'old' || CAST(n AS TEXT), 7, (SELECT MIN(id) FROM players), 'cookie', 1
+         FROM (WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 1800)
+               SELECT n FROM seq) AS numbers",
+    )
+    .await;
+    let purged = sql_sessions(&app).await.purge().await.unwrap();
+    assert_eq!(purged.credentials, 1800);
+    assert!(
+        purged.batches >= 1800 / 500 + 1,
+        "{purged:?}: at most 500 rows a statement"
+    );
+    assert_eq!(
+        refresh(&app, login["refresh"].as_str().unwrap()).await.0,
+        200
+    );
+}
+
+/// Refreshes `token` `times` times in a row; the last pair.
+async fn refresh_chain(app: &support::TestApp, mut token: String, times: usize) -> Value {
+    let mut last = Value::Null;
+    for i in 0..times {
+        let (status, body) = refresh(app, &token).await;
+        assert_eq!(status, 200, "refresh {i}: {body}");
+        token = body["refresh"].as_str().unwrap().to_owned();
+        last = body;
+    }
+    last
+}
+
+fn unlimited_refreshes() -> LimitSettings {
+    let plenty = Rate::new(
+        NonZeroU32::new(1_000_000).unwrap(),
+        NonZeroU32::new(100_000).unwrap(),
+    );
+    LimitSettings {
+        refresh: plenty,
+        refresh_per_session: plenty,
+        ..LimitSettings::default()
+    }
+}
+
+#[actix_web::test]
+async fn three_thousand_refreshes_of_one_session_store_a_constant_number_of_credentials() {
+    let app = spawn_with(Options {
+        limits: unlimited_refreshes(),
+        ..Options::default()
+    })
+    .await;
+    let (_, login) = app.acapp_login("openid-yxc").await;
+    let at_login = app.stored_credentials().await;
+    let last = refresh_chain(&app, login["refresh"].as_str().unwrap().to_owned(), 2).await;
+    let after_two = app.stored_credentials().await;
+    let started = std::time::Instant::now();
+    let last = refresh_chain(&app, last["refresh"].as_str().unwrap().to_owned(), 2998).await;
+    let after_3000 = app.stored_credentials().await;
+    eprintln!(
+        "3,000 refreshes in {:.1?}: {at_login} credentials at login, {after_two} after 2, {after_3000} after 3,000",
+        started.elapsed()
+    );
+    assert_eq!(at_login, 2);
+    assert_eq!(after_3000, after_two, "a constant number per session");
+    assert!(after_3000 <= 4, "{after_3000}: two generations at most");
+    assert_eq!(app.getinfo_status(last["access"].as_str().unwrap()).await, 200);
+}
+
+#[actix_web::test]
+async fn a_session_refreshing_in_a_loop_is_held_back_and_keeps_its_token() {
+    let app = spawn_with(Options {
+        limits: LimitSettings {
+            refresh_per_session: Rate::new(
+                NonZeroU32::new(60).unwrap(),
+                NonZeroU32::new(3).unwrap(),
+            ),
+            ..LimitSettings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let (_, login) = app.acapp_login("openid-yxc").await;
+    let (_, other) = app.acapp_login("openid-alice").await;
+    let last = refresh_chain(&app, login["refresh"].as_str().unwrap().to_owned(), 3).await;
+    let token = last["refresh"].as_str().unwrap();
+    let response = browser()
+        .post(app.url("/settings/token/refresh/"))
+        .json(&json!({ "refresh": token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    // Another session is not held back by this one.
+    assert_eq!(refresh(&app, other["refresh"].as_str().unwrap()).await.0, 200);
+    // The refused token was not spent: it works once the budget refills.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = refresh(&app, token).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[actix_web::test]
+async fn logging_out_with_an_expired_access_token_ends_the_session() {
+    let app = spawn_with(Options {
+        access_ttl: Duration::from_secs(5),
+        ..Options::default()
+    })
+    .await;
+    let (_, by_access) = app.acapp_login("openid-yxc").await;
+    let (_, by_refresh) = app.acapp_login("openid-alice").await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let access = by_access["access"].as_str().unwrap();
+    assert_eq!(app.getinfo_status(access).await, 401, "expired");
+    let response = browser()
+        .post(app.url("/settings/logout/"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let (status, body) = refresh(&app, by_access["refresh"].as_str().unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+
+    // The refresh token in the body ends the session too, with an expired
+    // (here: garbage) bearer beside it.
+    let response = browser()
+        .post(app.url("/settings/logout/"))
+        .bearer_auth("expired-or-garbage")
+        .json(&json!({ "refresh": by_refresh["refresh"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        refresh(&app, by_refresh["refresh"].as_str().unwrap()).await.0,
+        401
+    );
+    // A malformed body is refused, and ends nothing.
+    let response = browser()
+        .post(app.url("/settings/logout/"))
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
 }
 
 #[actix_web::test]
@@ -756,4 +951,209 @@ fn help_lists_every_setting() {
     ] {
         assert!(help.contains(var), "--help lacks {var}");
     }
+}
+
+/// Whether any SQL statement logged for these requests writes.
+fn sql_writes_of(request_ids: &[String]) -> Vec<String> {
+    let logs = String::from_utf8(captured_logs().lock().unwrap().clone()).unwrap();
+    logs.lines()
+        .filter(|l| {
+            l.contains("sqlx::query")
+                && request_ids
+                    .iter()
+                    .any(|id| l.contains(&format!("request{{id={id}")))
+        })
+        .filter(|l| {
+            ["INSERT", "UPDATE", "DELETE", "BEGIN", "COMMIT"]
+                .iter()
+                .any(|w| l.contains(w))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Redis's count of writes since start (`rdb_changes_since_last_save`; the
+/// tests' Redis never saves).
+async fn redis_writes(url: &str) -> i64 {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("persistence")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("INFO persistence reports its write counter")
+}
+
+#[actix_web::test]
+async fn unknown_malformed_expired_and_revoked_tokens_cost_no_write() {
+    // With Redis, a server of its own, so that its write counter counts
+    // this app alone.
+    let own_redis = (!support::sessions_in_sql()).then(support::services::Redis::start);
+    let mut stores = support::default_stores().await;
+    if let Some(redis) = &own_redis {
+        stores.redis_url = Some(redis.url());
+    }
+    let app = spawn_with(Options {
+        stores: Some(stores),
+        ..Options::default()
+    })
+    .await;
+    let (_, first) = app.acapp_login("openid-yxc").await;
+    let (_, rotated) = refresh(&app, first["refresh"].as_str().unwrap()).await;
+    let response = browser()
+        .post(app.url("/settings/logout/"))
+        .bearer_auth(rotated["access"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let (_, expired) = app.acapp_login("openid-alice").await;
+    if own_redis.is_none() {
+        app.execute(
+            "UPDATE session_credentials SET expires_at = 0 WHERE player_id =
+               (SELECT id FROM players WHERE openid = 'openid-alice')",
+        )
+        .await;
+    }
+    let text = |v: &Value| v.as_str().unwrap().to_owned();
+    let tokens = [
+        backend::secret::random_hex(32),
+        "x".to_owned(),
+        "A".repeat(64),
+        // A used refresh token of a revoked session, and its successor.
+        text(&first["refresh"]),
+        text(&rotated["refresh"]),
+        text(&rotated["access"]),
+        text(&expired["access"]),
+        text(&expired["refresh"]),
+    ];
+    let before = match &app.redis {
+        Some((url, _)) => redis_writes(url).await,
+        None => 0,
+    };
+    let mut ids = Vec::new();
+    for token in &tokens {
+        let requests = [
+            browser()
+                .post(app.url("/settings/token/refresh/"))
+                .json(&json!({ "refresh": token })),
+            browser()
+                .post(app.url("/settings/logout/"))
+                .bearer_auth(token),
+            browser()
+                .post(app.url("/settings/logout/"))
+                .json(&json!({ "refresh": token })),
+            browser().get(app.url("/settings/getinfo/")).bearer_auth(token),
+        ];
+        for (i, request) in requests.into_iter().enumerate() {
+            let response = request.send().await.unwrap();
+            let expected = if i == 1 || i == 2 { 200 } else { 401 };
+            assert_eq!(response.status().as_u16(), expected, "{token} #{i}");
+            ids.push(response.headers()["x-request-id"].to_str().unwrap().to_owned());
+        }
+    }
+    match &app.redis {
+        Some((url, _)) => assert_eq!(redis_writes(url).await, before, "Redis was written"),
+        None => {
+            let writes = sql_writes_of(&ids);
+            assert!(writes.is_empty(), "{writes:#?}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_siblings_cookie_with_a_high_byte_spoils_nothing() {
+    let app = spawn().await;
+    let cookie = login_cookie(&app, "openid-yxc").await;
+    let header = |value: &[u8]| reqwest::header::HeaderValue::from_bytes(value).unwrap();
+    let getinfo = |value: reqwest::header::HeaderValue| {
+        bare()
+            .get(app.url("/settings/getinfo/"))
+            .header("cookie", value)
+            .send()
+    };
+    for spoiled in [
+        format!("x=\u{e9}; {cookie}").into_bytes(),
+        [b"x=\xff\xfe; ".as_slice(), cookie.as_bytes(), b"; y=\x80"].concat(),
+        [b"\xc3\xa9=1; ".as_slice(), cookie.as_bytes()].concat(),
+    ] {
+        let response = getinfo(header(&spoiled)).await.unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "{}",
+            String::from_utf8_lossy(&spoiled)
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["username"], "yxc");
+    }
+    // Our own cookie with a byte that is not ours is simply not ours.
+    let (name, _) = cookie.split_once('=').unwrap();
+    let forged = [name.as_bytes(), b"=\xc3\xa9"].concat();
+    assert_eq!(getinfo(header(&forged)).await.unwrap().status().as_u16(), 401);
+}
+
+#[actix_web::test]
+async fn a_siblings_page_cannot_log_a_player_out_with_the_cookie() {
+    let app = spawn().await;
+    let cookie = login_cookie(&app, "openid-yxc").await;
+    let logout = |origin: Option<&str>, fetch_site: Option<&str>| {
+        let mut request = bare()
+            .post(app.url("/settings/logout/"))
+            .header("cookie", &cookie);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        request.send()
+    };
+    let getinfo = || {
+        bare()
+            .get(app.url("/settings/getinfo/"))
+            .header("cookie", &cookie)
+            .send()
+    };
+    for (origin, site) in [
+        (Some("https://app9.acapp.acwing.com.cn"), Some("same-site")),
+        (Some("https://app9.acapp.acwing.com.cn"), None),
+        (Some("null"), None),
+        (None, Some("same-site")),
+        (None, Some("cross-site")),
+    ] {
+        let response = logout(origin, site).await.unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{origin:?} {site:?}");
+        assert!(
+            set_cookies(&response).is_empty(),
+            "the cookie is not cleared"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "forbidden_origin");
+        assert_eq!(getinfo().await.unwrap().status().as_u16(), 200, "still logged in");
+    }
+    // A bearer logout from AcWing's page needs no check (and ends only
+    // the bearer's session).
+    let (_, acapp) = app.acapp_login("openid-alice").await;
+    let access = acapp["access"].as_str().unwrap();
+    let response = bare()
+        .post(app.url("/settings/logout/"))
+        .header("origin", "https://www.acwing.com")
+        .header("cookie", &cookie)
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(app.getinfo_status(access).await, 401);
+    assert_eq!(getinfo().await.unwrap().status().as_u16(), 200);
+    // The standalone site's own logout works.
+    let own = app.public_url.clone();
+    let response = logout(Some(&own), Some("same-origin")).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(getinfo().await.unwrap().status().as_u16(), 401);
 }

@@ -94,9 +94,18 @@ impl Api {
         answer::tokens(&self.body(request).await?)
     }
 
-    /// Revokes the session: the cookie's on the web, `access`'s in the AcApp.
-    pub async fn logout(&self, access: Option<&str>) -> Result<(), Problem> {
-        let request = Self::bearer(self.request(Request::post, paths::LOGOUT), access).build();
+    /// Revokes the session: the cookie's on the web, `access`'s in the
+    /// AcApp. The refresh token goes too, so that the server can end the
+    /// session even if `access` expired meanwhile (a throttled background
+    /// tab, a laptop that slept).
+    pub async fn logout(&self, access: Option<&str>, refresh: Option<&str>) -> Result<(), Problem> {
+        let request = Self::bearer(self.request(Request::post, paths::LOGOUT), access);
+        let request = match refresh.and_then(js::json_string) {
+            Some(body) => request
+                .header("Content-Type", "application/json")
+                .body(format!("{{\"refresh\":{body}}}")),
+            None => request.build(),
+        };
         match self.send(request).await {
             Ok(response) if response.ok() => Ok(()),
             _ => Err(Problem::LogoutFailed),

@@ -19,15 +19,17 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => {}
     }
     if let Ok(profile) = parse_profile(data) {
-        assert!(!profile.username.is_empty());
-        assert!(profile.username.chars().count() <= MAX_USERNAME_CHARS);
-        assert!(!profile.username.chars().any(char::is_control));
+        if let Some(username) = &profile.username {
+            assert!(!username.is_empty());
+            assert!(username.chars().count() <= MAX_USERNAME_CHARS);
+            assert!(!username.chars().any(char::is_control));
+            // No invisible (format, Cf) characters: U+200B, U+FEFF, U+00AD, …
+            assert!(!username.contains(['\u{200B}', '\u{FEFF}', '\u{00AD}', '\u{202E}']));
+        }
+        let photo = profile.photo.as_deref().unwrap_or_default();
         assert!(
-            profile.photo.is_empty()
-                || profile.photo.starts_with("http://")
-                || profile.photo.starts_with("https://"),
-            "{}",
-            profile.photo
+            photo.is_empty() || photo.starts_with("http://") || photo.starts_with("https://"),
+            "{photo}"
         );
     }
 });

@@ -82,10 +82,28 @@ pub struct RefreshResponse {
     pub expires_in: u64,
 }
 
-/// The body of `logout` and `healthz`.
+/// The optional body of `logout`: the AcApp sends its refresh token as
+/// well as its access token (as a bearer), so that the session ends even
+/// when the access token has already expired.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<String>,
+}
+
+/// The body of `logout`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Done {
     pub result: Success,
+}
+
+/// The body of a ready `healthz`: `detail` names anything an operator
+/// should fix although the instance works (a Redis that may evict keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub result: Success,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

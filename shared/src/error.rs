@@ -36,10 +36,13 @@ pub enum ErrorCode {
     /// A shared store (Redis or PostgreSQL) cannot be reached right now;
     /// the server recovers by itself when it is back (HTTP 503).
     StoreUnavailable,
+    /// A cookie-authenticated request came from another site's page, such
+    /// as a sibling AcApp's (HTTP 403): nothing was done.
+    ForbiddenOrigin,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::InvalidState,
         ErrorCode::MissingCode,
         ErrorCode::UserRejected,
@@ -52,6 +55,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::Internal,
         ErrorCode::StoreUnavailable,
+        ErrorCode::ForbiddenOrigin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +72,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::StoreUnavailable => "store_unavailable",
+            ErrorCode::ForbiddenOrigin => "forbidden_origin",
         }
     }
 
@@ -77,7 +82,7 @@ impl ErrorCode {
             | ErrorCode::MissingCode
             | ErrorCode::CodeExpired
             | ErrorCode::InvalidRequest => 400,
-            ErrorCode::UserRejected => 403,
+            ErrorCode::UserRejected | ErrorCode::ForbiddenOrigin => 403,
             ErrorCode::Unauthorized => 401,
             ErrorCode::AcwingError => 502,
             ErrorCode::AcwingUnavailable | ErrorCode::Busy | ErrorCode::StoreUnavailable => 503,
@@ -101,6 +106,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "登录请求过于频繁，请稍等片刻再试。",
             ErrorCode::Internal => "服务器出错了，请稍后重试。",
             ErrorCode::StoreUnavailable => "服务器存储暂时不可用，请稍后重试。",
+            ErrorCode::ForbiddenOrigin => "请求来自其他网站，已拒绝。",
         }
     }
 }

@@ -1,18 +1,47 @@
 //! Readiness and metrics. `/healthz` answers 200 only when every store
 //! answers, so a load balancer sends no logins to an instance that would
 //! fail them; the body names what is down.
+//!
+//! The probe's outcome is kept for a second and shared by every request
+//! meanwhile, and concurrent requests wait for the one probe in flight
+//! rather than each starting their own: a flood of `/healthz` costs the
+//! stores at most one round trip each a second.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use shared::api::{Done, ErrorBody};
+use shared::api::{ErrorBody, Health};
 use shared::ErrorCode;
+use tokio::sync::Mutex;
 
 use super::AppState;
 
 /// A store slower than this is as good as down for a health check.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one probe's outcome answers every `/healthz`.
+const PROBE_KEPT: Duration = Duration::from_secs(1);
+
+/// The last probe: when it finished, and what was down.
+#[derive(Default)]
+pub struct Readiness {
+    last: Mutex<Option<(Instant, Vec<&'static str>)>>,
+}
+
+impl Readiness {
+    /// What is down: from the last probe if it is recent, else probed now.
+    async fn down(&self, app: &AppState) -> Vec<&'static str> {
+        let mut last = self.last.lock().await;
+        if let Some((at, down)) = &*last {
+            if at.elapsed() < PROBE_KEPT {
+                return down.clone();
+            }
+        }
+        let down = probe_all(app).await;
+        *last = Some((Instant::now(), down.clone()));
+        down
+    }
+}
 
 async fn probe<E: std::fmt::Display>(
     what: &'static str,
@@ -31,7 +60,7 @@ async fn probe<E: std::fmt::Display>(
     }
 }
 
-pub async fn healthz(app: web::Data<AppState>) -> HttpResponse {
+async fn probe_all(app: &AppState) -> Vec<&'static str> {
     let (states, sessions, players) = tokio::join!(
         probe("login state store", async {
             app.state_backend.outstanding().await.map(drop)
@@ -39,14 +68,21 @@ pub async fn healthz(app: web::Data<AppState>) -> HttpResponse {
         probe("session store", app.sessions.ping()),
         probe("player database", app.login.players.ping()),
     );
-    let down: Vec<&str> = [states, sessions, players]
+    [states, sessions, players]
         .into_iter()
         .filter_map(Result::err)
-        .collect();
+        .collect()
+}
+
+pub async fn healthz(app: web::Data<AppState>) -> HttpResponse {
+    let down = app.readiness.down(&app).await;
     if down.is_empty() {
         return HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(Done::default());
+            .json(Health {
+                result: Default::default(),
+                detail: app.health_detail.clone(),
+            });
     }
     HttpResponse::ServiceUnavailable()
         .insert_header((header::CACHE_CONTROL, "no-store"))

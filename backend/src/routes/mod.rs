@@ -26,6 +26,11 @@ use crate::state_store::{self, Flow, MemoryStateStore, RedisStateStore, StoreErr
 
 /// Everything the handlers share.
 pub struct AppState {
+    /// The last readiness probe, shared by every `/healthz` for a second.
+    pub readiness: health::Readiness,
+    /// What `/healthz` reports although the instance works (see
+    /// `redis_pool::eviction_warning`).
+    pub health_detail: Option<String>,
     pub login: Login,
     pub sessions: Sessions,
     pub public_url: Url,
@@ -109,16 +114,22 @@ impl CookieNames {
 #[derive(Debug, PartialEq, Eq)]
 pub struct DuplicateCookie;
 
-/// Every value the request carries for cookie `name`, unparsed: ours are
-/// hex, and a malformed neighbour must not make us drop the rest.
+/// Every value the request carries for cookie `name`. The header is read
+/// as bytes: a sibling AcApp can set cookies for our parent domain, and one
+/// of them with a byte that is not visible ASCII must cost us only that
+/// pair, not the whole header. Only values of printable ASCII are kept
+/// (ours are hex); anything else is not ours.
 fn cookie_values(req: &HttpRequest, name: &str) -> Vec<String> {
     req.headers()
         .get_all(header::COOKIE)
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(n, _)| n.trim() == name)
-        .map(|(_, v)| v.trim().to_owned())
+        .flat_map(|h| h.as_bytes().split(|&b| b == b';'))
+        .filter_map(|pair| {
+            let at = pair.iter().position(|&b| b == b'=')?;
+            let (key, value) = (&pair[..at], &pair[at + 1..]);
+            (key.trim_ascii() == name.as_bytes()).then(|| value.trim_ascii())
+        })
+        .filter(|value| value.iter().all(u8::is_ascii_graphic))
+        .filter_map(|value| std::str::from_utf8(value).ok().map(str::to_owned))
         .collect()
 }
 
@@ -135,6 +146,13 @@ pub fn single_cookie(req: &HttpRequest, name: &str) -> Result<Option<String>, Du
 impl AppState {
     pub fn acwing(&self) -> &AcwingClient {
         &self.login.acwing
+    }
+
+    /// Whether a cookie-authenticated request came from our own site (see
+    /// `origin`).
+    pub fn from_own_site(&self, req: &HttpRequest) -> bool {
+        let own = self.public_url.origin().ascii_serialization();
+        crate::origin::judge(req.headers(), &own) == crate::origin::Verdict::Ours
     }
 
     /// Charges the request to its client's `endpoint` budget; the client's

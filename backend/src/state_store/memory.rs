@@ -2,14 +2,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use hashbrown::HashTable;
 
-use super::{BrowserTag, Flow, StateEntry, StateStore, StoreError};
+use super::{BrowserTag, Flow, StateEntry, StateShares, StateStore, StoreError};
 
 /// Expired or dead entries cleared from the queue's front per insert: a
 /// bounded amount of housekeeping, never a sweep.
@@ -18,15 +17,19 @@ const HOUSEKEEPING_PER_INSERT: usize = 4;
 /// waits behind a long sweep.
 const SWEEP_CHUNK: usize = 4096;
 
-/// The in-process store, with a hard cap and a per-client quota.
+/// The in-process store, with a hard cap and per-client and per-network
+/// quotas.
 ///
 /// Eviction policy: when the store is full, the **oldest** state is evicted
 /// to make room; a new login is never refused for lack of room. All states
 /// share one lifetime, so the oldest is the one closest to expiring and the
 /// least likely to still be wanted (a real login comes back within a minute
-/// or so). A client that already holds `per_client` live states is refused
-/// (`rate_limited`) rather than allowed to push anyone else's out: one
-/// client, or one NAT, can fill at most that share. Together with the
+/// or so). A client that already holds its share of live states is
+/// refused (`rate_limited`) rather than allowed to push anyone else's out:
+/// one client, or one NAT, can fill at most that share. An IPv6 client is
+/// counted per /64, /56 and /48, each with its own share (see
+/// [`StateShares`]), and refused if any of them is full: one network holds
+/// a bounded share however many /64s it uses. Together with the
 /// per-address rate limit, a flood from one client cannot lock anyone out,
 /// and a flood from many addresses still lets every new login start, each
 /// living at least `cap / flood rate` seconds.
@@ -40,11 +43,48 @@ const SWEEP_CHUNK: usize = 4096;
 /// Memory: a state costs one 56-byte slot in the ring plus one 8-byte
 /// position in a hash index that hashes by the state's own random bits
 /// (the index stores positions only, as `indexmap` does, not a second copy
-/// of the key). Measured at a million states: see the README.
+/// of the key). The quota counts are per network, not per state: a slot
+/// keeps only its client's /64 (or IPv4 address), and the /56 and /48 are
+/// derived from it. Measured at a million states: see the README.
 pub struct MemoryStateStore {
     inner: Mutex<Inner>,
     cap: usize,
-    per_client: usize,
+    shares: StateShares,
+}
+
+/// What kind of client a slot's `client` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientKind {
+    /// Counted against no client.
+    None,
+    /// An IPv4 address, in the low 32 bits.
+    V4,
+    /// An IPv6 /64: the address's high 64 bits.
+    V6,
+}
+
+/// The levels a client is counted at, as indexes into `Inner::counts`.
+/// IPv4 addresses and IPv6 /64s have separate tables, so no IPv6 prefix can
+/// ever share a count with an IPv4 address.
+const LEVEL_V4: usize = 0;
+const LEVEL_64: usize = 1;
+const LEVEL_56: usize = 2;
+const LEVEL_48: usize = 3;
+const LEVELS: usize = 4;
+
+/// The counts a state of this client is charged to: (level, key at that
+/// level). The /56 and /48 come from the stored /64 itself, so a slot
+/// holds no more than it did with one level.
+fn counters(kind: ClientKind, client: u64) -> [Option<(usize, u64)>; 3] {
+    match kind {
+        ClientKind::None => [None; 3],
+        ClientKind::V4 => [Some((LEVEL_V4, client)), None, None],
+        ClientKind::V6 => [
+            Some((LEVEL_64, client)),
+            Some((LEVEL_56, client >> (64 - 56))),
+            Some((LEVEL_48, client >> (64 - 48))),
+        ],
+    }
 }
 
 struct Inner {
@@ -56,21 +96,28 @@ struct Inner {
     front_seq: u64,
     /// Sequence numbers of the live states, found by their key.
     index: HashTable<u64>,
-    /// Live states per client.
-    per_client: HashMap<NonZeroU64, u32>,
+    /// Live states per network, one table per level (`LEVEL_*`): per IPv4
+    /// address, per IPv6 /64, /56 and /48. A network is in its table while
+    /// it holds a live state.
+    counts: [HashMap<u64, u32>; LEVELS],
     evicted: u64,
 }
 
 /// One issued state. Tombstones keep their key until popped.
 struct Slot {
     key: [u64; 2],
-    client: Option<NonZeroU64>,
+    /// The client's IPv4 address or IPv6 /64, as `client_kind` says.
+    client: u64,
     /// Milliseconds after the store's epoch.
     expires_ms: u64,
     browser: Option<BrowserTag>,
     flow: Flow,
     live: bool,
+    client_kind: ClientKind,
 }
+
+// A slot is most of a state's memory: it must not grow past 56 bytes.
+const _: () = assert!(std::mem::size_of::<Slot>() <= 56);
 
 /// A state as we mint it: 32 lowercase hex characters. Anything else is
 /// unknown without a lookup.
@@ -93,12 +140,12 @@ fn hash_of(key: &[u64; 2]) -> u64 {
 
 /// A client address as the quota counts it: an IPv4 address, or an IPv6
 /// /64 (one subscriber's prefix).
-fn client_key(ip: IpAddr) -> NonZeroU64 {
-    let raw = match ip {
-        IpAddr::V4(v4) => (1 << 63) | u64::from(u32::from(v4)),
-        IpAddr::V6(v6) => (u128::from(v6) >> 64) as u64,
-    };
-    NonZeroU64::new(raw).unwrap_or(NonZeroU64::MIN)
+fn client_key(ip: Option<IpAddr>) -> (ClientKind, u64) {
+    match ip {
+        None => (ClientKind::None, 0),
+        Some(IpAddr::V4(v4)) => (ClientKind::V4, u64::from(u32::from(v4))),
+        Some(IpAddr::V6(v6)) => (ClientKind::V6, (u128::from(v6) >> 64) as u64),
+    }
 }
 
 impl Inner {
@@ -108,7 +155,7 @@ impl Inner {
             ring: VecDeque::new(),
             front_seq: 0,
             index: HashTable::new(),
-            per_client: HashMap::new(),
+            counts: Default::default(),
             evicted: 0,
         }
     }
@@ -124,7 +171,7 @@ impl Inner {
             ring,
             front_seq,
             index,
-            per_client,
+            counts,
             epoch,
             ..
         } = self;
@@ -134,11 +181,14 @@ impl Inner {
         let (seq, _) = found.ok()?.remove();
         let slot = &mut ring[(seq - *front_seq) as usize];
         slot.live = false;
-        if let Some(client) = slot.client {
-            if let Some(count) = per_client.get_mut(&client) {
+        for (level, net) in counters(slot.client_kind, slot.client)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(count) = counts[level].get_mut(&net) {
                 *count -= 1;
                 if *count == 0 {
-                    per_client.remove(&client);
+                    counts[level].remove(&net);
                 }
             }
         }
@@ -189,12 +239,14 @@ impl Inner {
             ring,
             front_seq,
             index,
-            per_client,
+            counts,
             ..
         } = self;
         if index.capacity() > 4 * index.len().max(1024) {
             index.shrink_to_fit(|&seq| hash_of(&ring[(seq - *front_seq) as usize].key));
-            per_client.shrink_to_fit();
+            for count in counts.iter_mut() {
+                count.shrink_to_fit();
+            }
         }
         if ring.capacity() > 4 * ring.len().max(1024) {
             ring.shrink_to_fit();
@@ -203,18 +255,35 @@ impl Inner {
 }
 
 impl MemoryStateStore {
-    /// At most `cap` states, and a fiftieth of that per client address.
+    /// At most `cap` states, and the shares of `StateShares::of_cap`: a
+    /// fiftieth of that per client address, a twentieth per IPv6 /56, a
+    /// tenth per /48.
     pub fn new(cap: usize) -> Arc<Self> {
-        Self::with_client_share(cap, (cap / 50).max(10))
+        Self::with_shares(cap, StateShares::of_cap(cap))
     }
 
-    /// At most `cap` states, `per_client` of them per client address.
+    /// At most `cap` states, `per_client` of them per client address (or
+    /// IPv6 /64); the /56 and /48 shares are `StateShares::of_cap`'s.
     pub fn with_client_share(cap: usize, per_client: usize) -> Arc<Self> {
+        Self::with_shares(cap, StateShares::with_per_client(cap, per_client))
+    }
+
+    /// At most `cap` states, and `shares` per network at each level.
+    pub fn with_shares(cap: usize, shares: StateShares) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::new(Inner::new()),
             cap: cap.max(1),
-            per_client: per_client.max(1),
+            shares: shares.normalized(),
         })
+    }
+
+    /// The share of a network at `level` (a `LEVEL_*`).
+    fn share(&self, level: usize) -> usize {
+        match level {
+            LEVEL_V4 | LEVEL_64 => self.shares.per_client,
+            LEVEL_56 => self.shares.per_56,
+            _ => self.shares.per_48,
+        }
     }
 
     /// The lock is never held across an await or a panic-prone call; a
@@ -268,7 +337,11 @@ impl MemoryStateStore {
         let inner = self.lock();
         inner.ring.capacity() * std::mem::size_of::<Slot>()
             + inner.index.capacity() * (std::mem::size_of::<u64>() + 1)
-            + inner.per_client.capacity() * (std::mem::size_of::<(NonZeroU64, u32)>() + 1)
+            + inner
+                .counts
+                .iter()
+                .map(|count| count.capacity() * (std::mem::size_of::<(u64, u32)>() + 1))
+                .sum::<usize>()
     }
 
     /// Clears expired states from the ring's front, a chunk per lock, then
@@ -312,7 +385,7 @@ impl StateStore for MemoryStateStore {
         let Some(key) = key_of(&state) else {
             return Err(StoreError::Full);
         };
-        let client = entry.client.map(client_key);
+        let (client_kind, client) = client_key(entry.client);
         let mut inner = self.lock();
         let now = inner.ms_of(Instant::now());
         for _ in 0..HOUSEKEEPING_PER_INSERT {
@@ -320,9 +393,10 @@ impl StateStore for MemoryStateStore {
                 break;
             }
         }
-        if let Some(client) = client {
-            let held = inner.per_client.get(&client).copied().unwrap_or(0);
-            if held as usize >= self.per_client {
+        // Refused if any network the client is in holds its share.
+        for (level, net) in counters(client_kind, client).into_iter().flatten() {
+            let held = inner.counts[level].get(&net).copied().unwrap_or(0);
+            if held as usize >= self.share(level) {
                 return Err(StoreError::ClientFull);
             }
         }
@@ -335,8 +409,8 @@ impl StateStore for MemoryStateStore {
         while inner.ring.len() >= 2 * self.cap {
             inner.pop_front(None);
         }
-        if let Some(client) = client {
-            *inner.per_client.entry(client).or_insert(0) += 1;
+        for (level, net) in counters(client_kind, client).into_iter().flatten() {
+            *inner.counts[level].entry(net).or_insert(0) += 1;
         }
         let expires_ms = inner.ms_of(entry.expires_at);
         let Inner {
@@ -353,6 +427,7 @@ impl StateStore for MemoryStateStore {
             browser: entry.browser,
             flow: entry.flow,
             live: true,
+            client_kind,
         });
         index.insert_unique(hash_of(&key), seq, |&seq| {
             hash_of(&ring[(seq - *front_seq) as usize].key)
@@ -448,6 +523,157 @@ mod tests {
         assert_eq!(refused, Err(StoreError::ClientFull));
         let r = consume(&*store, Some(&mine), Flow::Acapp, None).await;
         assert_eq!(r, Ok(Ok(())));
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_network_is_held_to_its_share_at_every_level() {
+        let shares = StateShares {
+            per_client: 2,
+            per_56: 3,
+            per_48: 5,
+        };
+        let store = MemoryStateStore::with_shares(1000, shares);
+        let issue_from = |client: &str| {
+            let (store, client) = (store.clone(), ip(client));
+            async move { issue_for(&*store, Flow::Web, None, Some(client), TTL).await }
+        };
+        // In 2001:db8:1::/48, /56 2001:db8:1::/56: two /64s, three states.
+        let a1 = issue_from("2001:db8:1:1::1").await.unwrap();
+        issue_from("2001:db8:1:1::2").await.unwrap();
+        issue_from("2001:db8:1:2::1").await.unwrap();
+        // The first /64 is full.
+        let refused = issue_from("2001:db8:1:1::3").await;
+        assert_eq!(refused, Err(StoreError::ClientFull));
+        // A new /64 of the full /56 (its /48 holds 3 of 5).
+        let refused = issue_from("2001:db8:1:3::1").await;
+        assert_eq!(refused, Err(StoreError::ClientFull));
+        // Another /56 of the /48 gets in, up to the /48's share.
+        issue_from("2001:db8:1:100::1").await.unwrap();
+        issue_from("2001:db8:1:100::2").await.unwrap();
+        // A new /64 in a new /56 of the full /48.
+        let refused = issue_from("2001:db8:1:200::1").await;
+        assert_eq!(refused, Err(StoreError::ClientFull));
+        let refused = issue_from("2001:db8:1:ffff:1:2:3:4").await;
+        assert_eq!(refused, Err(StoreError::ClientFull));
+        // Another /48, even its neighbour, and IPv4 get in.
+        issue_from("2001:db8:2::1").await.unwrap();
+        issue_from("2001:db8:0:ffff::1").await.unwrap();
+        issue_from("192.0.2.1").await.unwrap();
+        assert_eq!(store.len(), 8);
+        assert_eq!(store.evicted(), 0);
+        // Taking a state frees its /64, /56 and /48 at once: all three were
+        // full.
+        let r = consume(&*store, Some(&a1), Flow::Web, None).await;
+        assert_eq!(r, Ok(Ok(())));
+        issue_from("2001:db8:1:1::3").await.unwrap();
+        assert_eq!(
+            issue_from("2001:db8:1:200::1").await,
+            Err(StoreError::ClientFull)
+        );
+    }
+
+    #[tokio::test]
+    async fn expiry_and_eviction_free_every_level() {
+        let shares = StateShares {
+            per_client: 1,
+            per_56: 1,
+            per_48: 1,
+        };
+        let store = MemoryStateStore::with_shares(2, shares);
+        let short = Duration::from_millis(1);
+        issue_for(&*store, Flow::Web, None, Some(ip("2001:db8:1:1::1")), short)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        store.sweep();
+        assert!(store.is_empty());
+        // Another /64 of the same /48: its /48 count went with the sweep.
+        issue_for(&*store, Flow::Web, None, Some(ip("2001:db8:1:2::1")), TTL)
+            .await
+            .unwrap();
+        // Two other /48s fill the store of 2: the first state is evicted,
+        // and its /48 is free again.
+        for client in ["2001:db8:2::1", "2001:db8:3::1"] {
+            issue_for(&*store, Flow::Web, None, Some(ip(client)), TTL)
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.evicted(), 1);
+        issue_for(&*store, Flow::Web, None, Some(ip("2001:db8:1:3::1")), TTL)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn ipv4_addresses_are_not_grouped() {
+        let shares = StateShares {
+            per_client: 2,
+            per_56: 3,
+            per_48: 5,
+        };
+        let store = MemoryStateStore::with_shares(1000, shares);
+        for i in 0..20 {
+            let client = IpAddr::from([192, 0, 2, i]);
+            for _ in 0..2 {
+                issue_for(&*store, Flow::Acapp, None, Some(client), TTL)
+                    .await
+                    .unwrap();
+            }
+        }
+        // IPv4 and IPv6 are counted apart: this /64's high bits are
+        // 192.0.2.1's address with the top bit set, which a single table
+        // of 64-bit keys could mistake for it.
+        let lookalike = ip("8000:0:c000:201::1");
+        issue_for(&*store, Flow::Acapp, None, Some(lookalike), TTL)
+            .await
+            .unwrap();
+        assert_eq!(store.len(), 41);
+    }
+
+    /// The per-network counts are per network, but in the worst case every
+    /// state comes from a /48 of its own and brings three entries (its
+    /// /64, /56 and /48). Even then a state stays under 150 bytes.
+    #[tokio::test]
+    async fn the_counts_of_a_state_per_48_stay_small() {
+        const N: usize = 100_000;
+        let store = MemoryStateStore::with_shares(
+            N,
+            StateShares {
+                per_client: N,
+                per_56: N,
+                per_48: N,
+            },
+        );
+        for i in 0..N {
+            let net = (0x2001_0000_0000_u128 + i as u128) << 80;
+            let client = IpAddr::from(std::net::Ipv6Addr::from(net | 1));
+            issue_for(&*store, Flow::Acapp, None, Some(client), TTL)
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.len(), N);
+        let per_state = store.approx_heap_bytes() / N;
+        println!("{N} states, each from its own /48: {per_state} bytes a state");
+        assert!(per_state < 150, "{per_state} bytes a state");
+    }
+
+    #[test]
+    fn shares_come_from_the_cap_and_a_wider_network_never_holds_less() {
+        let of = |cap| {
+            let s = StateShares::of_cap(cap);
+            (s.per_client, s.per_56, s.per_48)
+        };
+        assert_eq!(of(100_000), (2_000, 5_000, 10_000));
+        assert_eq!(of(2_000), (40, 100, 200));
+        assert_eq!(of(100), (10, 10, 10));
+        let s = StateShares::with_per_client(100, 1);
+        assert_eq!((s.per_client, s.per_56, s.per_48), (1, 10, 10));
+        let s = StateShares::with_per_client(1_000, 500);
+        assert_eq!((s.per_client, s.per_56, s.per_48), (500, 500, 500));
     }
 
     #[tokio::test]

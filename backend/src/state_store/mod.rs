@@ -17,6 +17,71 @@ use crate::secret::random_hex;
 pub use memory::MemoryStateStore;
 pub use redis::RedisStateStore;
 
+/// How many live states one network may hold, at each level it is counted
+/// at. A state is refused (`StoreError::ClientFull`) if any network it
+/// counts against already holds its share.
+///
+/// One IPv4 address, or one IPv6 /64 (what one subscriber gets), holds
+/// `per_client`. Counting IPv6 per /64 alone would let anyone with a routed
+/// /48 (a tunnel broker gives one away; many hosts route one to every
+/// server) use 65,536 budgets and push the whole store through, evicting
+/// every login waiting on AcWing's consent page. So an IPv6 client also
+/// counts against its /56 (what ISPs commonly give one home or small
+/// office) and its /48 (one site's whole allocation), each with a bigger
+/// share than one /64 (many subscribers of one provider, or one campus,
+/// can share a /48) but a bounded one: however many /64s it uses, one /48
+/// holds at most a tenth of the store, so it takes ten separately
+/// allocated /48s at full tilt to fill it, as it takes fifty IPv4
+/// addresses. IPv4 is not grouped further: a /24 is often one provider's
+/// NAT pool or one campus, not one party.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateShares {
+    /// One IPv4 address or one IPv6 /64.
+    pub per_client: usize,
+    /// One IPv6 /56.
+    pub per_56: usize,
+    /// One IPv6 /48.
+    pub per_48: usize,
+}
+
+impl StateShares {
+    /// The shares for a store of `cap` states: a fiftieth of it per client
+    /// (at least 10), a twentieth per /56 and a tenth per /48, a wider
+    /// network never holding less than a narrower one.
+    pub fn of_cap(cap: usize) -> Self {
+        Self {
+            per_client: (cap / 50).max(10),
+            per_56: cap / 20,
+            per_48: cap / 10,
+        }
+        .normalized()
+    }
+
+    /// The shares of `of_cap(cap)`, but `per_client` per client (and the
+    /// wider networks at least that).
+    pub fn with_per_client(cap: usize, per_client: usize) -> Self {
+        Self {
+            per_client,
+            ..Self::of_cap(cap)
+        }
+        .normalized()
+    }
+
+    /// Every share at least 1, and a wider network's at least a narrower
+    /// one's: a /48 holding less than one of its /64s would make the /64's
+    /// share meaningless.
+    pub fn normalized(self) -> Self {
+        let per_client = self.per_client.max(1);
+        let per_56 = self.per_56.max(per_client);
+        let per_48 = self.per_48.max(per_56);
+        Self {
+            per_client,
+            per_56,
+            per_48,
+        }
+    }
+}
+
 /// Which login flow a state was issued for; the other flow refuses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -45,8 +110,10 @@ pub struct StateEntry {
     /// For the web flow, the tag of the browser that asked for the state.
     pub browser: Option<BrowserTag>,
     pub expires_at: Instant,
-    /// The address that asked for it, for the per-client quota. Read when
-    /// a state is stored; a store need not give it back from `take`.
+    /// The address that asked for it (for IPv6, its /64: see
+    /// `client_ip::limit_key`), for the per-client and per-network quotas.
+    /// Read when a state is stored; a store need not give it back from
+    /// `take`.
     pub client: Option<IpAddr>,
 }
 
@@ -99,7 +166,8 @@ pub async fn issue(
 
 /// 128 bits from the thread-local CSPRNG, counted against `client`'s
 /// quota: its address, or for IPv6 its /64, as the rate limits count it
-/// (one subscriber holds a whole /64).
+/// (one subscriber holds a whole /64), and its /56 and /48 (see
+/// [`StateShares`]).
 pub async fn issue_for(
     store: &dyn StateStore,
     flow: Flow,

@@ -69,6 +69,10 @@ pub struct TestApp {
     /// The server's login state store, to check its bounds.
     pub states: Arc<MemoryStateStore>,
     pub limits: Arc<RateLimits>,
+    /// Redis and the app's key prefix there, when the run uses Redis.
+    pub redis: Option<(String, String)>,
+    /// The `/metrics` listener's port (`Options::metrics.bind`).
+    pub metrics_port: Option<u16>,
 }
 
 /// Where the app under test keeps its data: `ACAPP_TEST_STORES` picks it
@@ -274,8 +278,14 @@ pub async fn spawn_with(options: Options) -> TestApp {
     // the tests that inspect it skip themselves (`states_in_process`).
     let states = app.states().unwrap_or_else(|| MemoryStateStore::new(100));
     let limits = app.rate_limits();
+    let metrics_port = app.metrics_port();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
+        redis: settings
+            .redis_url
+            .clone()
+            .map(|url| (url, settings.redis_prefix.clone())),
+        metrics_port,
         database_url: settings.database_url.clone(),
         states,
         limits,
@@ -468,6 +478,26 @@ impl TestApp {
                 .execute(&self.db().await.writer)
                 .await
                 .unwrap();
+        }
+    }
+
+    /// How many session credentials the app stores: SQL rows, or Redis keys.
+    pub async fn stored_credentials(&self) -> i64 {
+        match &self.redis {
+            Some((url, prefix)) => {
+                let client = redis::Client::open(url.as_str()).unwrap();
+                let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{prefix}cred:*"))
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                keys.len() as i64
+            }
+            None => {
+                self.scalar("SELECT COUNT(*) FROM session_credentials")
+                    .await
+            }
         }
     }
 

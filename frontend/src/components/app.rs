@@ -197,18 +197,23 @@ impl Ctx {
             // Revoke our session, then close; a failed or slow revocation
             // must not keep the window open.
             Platform::AcApp(os) => {
-                let access = self.tokens.borrow().as_ref().map(|t| t.access.clone());
+                let tokens = self
+                    .tokens
+                    .borrow()
+                    .as_ref()
+                    .map(|t| (t.access.clone(), t.refresh.clone()));
                 let on_timeout = (self.clone(), os.clone());
                 self.life.arm(Timer::Exit, EXIT_WAIT_MS, move || {
                     on_timeout.0.close_window(&on_timeout.1)
                 });
                 spawn_local(async move {
-                    let _ = ctx.api.logout(access.as_deref()).await;
+                    let (access, refresh) = tokens.unzip();
+                    let _ = ctx.api.logout(access.as_deref(), refresh.as_deref()).await;
                     ctx.close_window(&os);
                 });
             }
             Platform::Web => spawn_local(async move {
-                match ctx.api.logout(None).await {
+                match ctx.api.logout(None, None).await {
                     Ok(()) => ctx.show(Screen::Login {
                         problem: None,
                         busy: false,
