@@ -115,7 +115,10 @@ pub enum Fault {
     },
     /// This HTTP status with this JSON body, such as a throttling proxy's
     /// `429 {"detail":"throttled"}`.
-    Status { status: u16, body: serde_json::Value },
+    Status {
+        status: u16,
+        body: serde_json::Value,
+    },
     /// The fault at one endpoint only; the others answer normally.
     At(Endpoint, Box<Fault>),
 }

@@ -433,7 +433,12 @@ mod tests {
             br#"{"username":" \u200b\u2060\ufeff "}"#,
         ] {
             let profile = parse_profile(nameless).unwrap();
-            assert_eq!(profile.username, None, "{}", String::from_utf8_lossy(nameless));
+            assert_eq!(
+                profile.username,
+                None,
+                "{}",
+                String::from_utf8_lossy(nameless)
+            );
             assert_eq!(profile.username_or_default(), FALLBACK_USERNAME);
         }
         let ok = parse_profile(br#"{"errcode":0,"username":"a","photo":"p"}"#).unwrap();
@@ -471,9 +476,21 @@ mod tests {
             "bidirectional overrides are dropped"
         );
         // Format characters (Cf): "yxc" and "yxc" + U+200B must not be two names.
-        for invisible in ['\u{200B}', '\u{2060}', '\u{FEFF}', '\u{00AD}', '\u{200D}', '\u{E0001}'] {
+        for invisible in [
+            '\u{200B}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{200D}',
+            '\u{E0001}',
+        ] {
             let profile = Profile::from(raw(format!("y{invisible}xc{invisible}"), ""));
-            assert_eq!(profile.username.as_deref(), Some("yxc"), "U+{:04X}", invisible as u32);
+            assert_eq!(
+                profile.username.as_deref(),
+                Some("yxc"),
+                "U+{:04X}",
+                invisible as u32
+            );
         }
         assert_eq!(safe_photo(&format!("https://a.b/{}", "x".repeat(2000))), "");
         assert_eq!(safe_photo("data:image/png;base64,AAAA"), "");

@@ -125,14 +125,18 @@ pub struct Cli {
     #[arg(long, env = "ACAPP_LOGOUT_BURST", default_value = "60")]
     pub logout_burst: NonZeroU32,
     /// Refreshes per minute of one session (one chain of refresh tokens).
-    #[arg(long, env = "ACAPP_REFRESH_PER_SESSION_PER_MINUTE", default_value = "6")]
+    #[arg(
+        long,
+        env = "ACAPP_REFRESH_PER_SESSION_PER_MINUTE",
+        default_value = "6"
+    )]
     pub refresh_per_session_per_minute: NonZeroU32,
     /// Refreshes one session may make at once.
     #[arg(long, env = "ACAPP_REFRESH_PER_SESSION_BURST", default_value = "10")]
     pub refresh_per_session_burst: NonZeroU32,
     /// Open connections one client address may hold (trusted proxies are
     /// not counted: they carry many clients).
-    #[arg(long, env = "ACAPP_CONNECTIONS_PER_CLIENT", default_value = "256", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "ACAPP_CONNECTIONS_PER_CLIENT", default_value = "1024", value_parser = clap::value_parser!(u32).range(1..))]
     pub connections_per_client: u32,
     /// Serve `/metrics` on its own listener at this address (for example
     /// 127.0.0.1:9100) [default: no metrics listener].
@@ -360,9 +364,13 @@ impl Default for LimitSettings {
             // One session refreshes every few minutes (its access token
             // lives 15); a burst of 10 covers a reconnecting tab's retries.
             refresh_per_session: rate(6, 10),
-            // Browsers open about six connections to a site; 256 leaves
-            // room for a NAT of forty busy players.
-            connections_per_client: 256,
+            // Browsers open about six connections to a site: 1,024 leaves
+            // room for a school or a café of a hundred and fifty busy
+            // players behind one NAT, and for a thousand requests in flight
+            // from one load generator. The server raises its open-file
+            // limit at start (see `main`), so one address holds a small
+            // share of it.
+            connections_per_client: 1024,
         }
     }
 }

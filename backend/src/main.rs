@@ -39,12 +39,24 @@ fn main() -> ExitCode {
         // Colour codes only for a person at a terminal, not in log files.
         .with_ansi(std::io::stdout().is_terminal())
         .init();
+    raise_open_file_limit();
     match actix_web::rt::System::new().block_on(serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Every connection is a file descriptor, and the soft limit is often
+/// 1,024 while the hard one is far higher: take all the hard limit allows,
+/// as servers commonly do, so that the per-address connection cap
+/// (`ACAPP_CONNECTIONS_PER_CLIENT`), not the limit, is what a flood meets.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(err) => tracing::warn!(error = %err, "cannot raise the open-file limit"),
     }
 }
 

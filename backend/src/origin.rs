@@ -104,7 +104,10 @@ mod tests {
             ("origin", "http://localhost:9000"),
             ("host", "localhost:8000"),
         ]);
-        assert_eq!(judge(&other_port, "http://127.0.0.1:8000"), Verdict::Foreign);
+        assert_eq!(
+            judge(&other_port, "http://127.0.0.1:8000"),
+            Verdict::Foreign
+        );
     }
 
     #[test]

@@ -452,7 +452,13 @@ impl Sessions {
                     .execute(&mut *$tx)
                     .await?;
                 let pair = self
-                    .add_pair(&mut *$tx, family, player_id, generation.saturating_add(1), now)
+                    .add_pair(
+                        &mut *$tx,
+                        family,
+                        player_id,
+                        generation.saturating_add(1),
+                        now,
+                    )
                     .await?;
                 $tx.commit().await?;
                 Ok(pair)

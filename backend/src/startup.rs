@@ -136,32 +136,30 @@ impl Application {
             connections_per_client: limit_settings.connections_per_client,
             trusted_proxies: limit_settings.trusted_proxies.clone(),
         };
-        let server =
-            connections::serve(listener, options, move || {
-                App::new()
-                    .wrap(from_fn(limit_request_line))
-                    .wrap(cors(&origins))
-                    .wrap(security_headers(&csp))
-                    .wrap(from_fn(log_request))
-                    .wrap(from_fn(connections::mark_received))
-                    .app_data(state.clone())
-                    .app_data(static_dir.clone())
-                    .app_data(web::PayloadConfig::new(hardening::MAX_BODY_BYTES))
-                    .app_data(
-                        web::JsonConfig::default()
-                            .limit(JSON_BODY_LIMIT)
-                            .error_handler(|err, _| {
-                                AppError::new(
-                    ErrorCode::InvalidRequest,
-                    format!("The request body is not valid JSON for this endpoint: {err}"),
+        let server = connections::serve(listener, options, move || {
+            App::new()
+                .wrap(from_fn(limit_request_line))
+                .wrap(cors(&origins))
+                .wrap(security_headers(&csp))
+                .wrap(from_fn(log_request))
+                .wrap(from_fn(connections::mark_received))
+                .app_data(state.clone())
+                .app_data(static_dir.clone())
+                .app_data(web::PayloadConfig::new(hardening::MAX_BODY_BYTES))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(JSON_BODY_LIMIT)
+                        .error_handler(|err, _| {
+                            let why = format!(
+                                "The request body is not valid JSON for this endpoint: {err}"
+                            );
+                            AppError::new(ErrorCode::InvalidRequest, why).into()
+                        }),
                 )
-                .into()
-                            }),
-                    )
-                    .configure(|cfg| api_routes(cfg, metrics_on_app_port))
-                    .service(routes::assets::index_page())
-                    .service(routes::assets::acapp_files())
-            })?;
+                .configure(|cfg| api_routes(cfg, metrics_on_app_port))
+                .service(routes::assets::index_page())
+                .service(routes::assets::acapp_files())
+        })?;
         Ok(Self {
             port,
             server,

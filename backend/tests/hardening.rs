@@ -713,10 +713,19 @@ async fn a_refresh_flood_from_one_address_slows_no_other_login_nor_readiness() {
         store = support::store_kind(),
     );
     assert!(logins >= 3, "{logins} logins in 10 s");
-    assert!(slowest_login < std::time::Duration::from_secs(1), "{slowest_login:?}");
-    assert!(slowest_health < std::time::Duration::from_secs(2), "{slowest_health:?}");
+    assert!(
+        slowest_login < std::time::Duration::from_secs(1),
+        "{slowest_login:?}"
+    );
+    assert!(
+        slowest_health < std::time::Duration::from_secs(2),
+        "{slowest_health:?}"
+    );
     // The default burst of 150, plus 5 a second, got through to the store.
-    assert!(answered <= 150 + 5 * 11, "{answered} refreshes were not limited");
+    assert!(
+        answered <= 150 + 5 * 11,
+        "{answered} refreshes were not limited"
+    );
     assert!(refused > answered, "the flood was not cut off");
 }
 
@@ -763,7 +772,13 @@ async fn metrics_are_off_the_apps_port_unless_asked_for() {
     })
     .await;
     assert_eq!(
-        browser().get(none.url("/metrics")).send().await.unwrap().status().as_u16(),
+        browser()
+            .get(none.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
         404
     );
     assert_eq!(none.metrics_port, None);

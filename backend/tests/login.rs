@@ -701,7 +701,8 @@ async fn a_profile_answer_without_a_name_or_throttled_overwrites_nothing() {
         (serde_json::json!({ "username": null, "photo": null }), 200),
         (serde_json::json!({ "username": "\u{200B}\u{FEFF}" }), 200),
     ] {
-        app.execute("UPDATE players SET profile_synced_at = 0").await;
+        app.execute("UPDATE players SET profile_synced_at = 0")
+            .await;
         let calls = app.sim.calls(Endpoint::GetInfo);
         app.sim.set_fault(Some(Fault::At(
             Endpoint::GetInfo,
@@ -728,7 +729,8 @@ async fn a_profile_answer_without_a_name_or_throttled_overwrites_nothing() {
         );
     }
     // A new name and no photo field: the name changes, the photo stays.
-    app.execute("UPDATE players SET profile_synced_at = 0").await;
+    app.execute("UPDATE players SET profile_synced_at = 0")
+        .await;
     app.sim.set_fault(Some(Fault::At(
         Endpoint::GetInfo,
         Box::new(Fault::Status {
@@ -768,5 +770,8 @@ async fn invisible_characters_do_not_make_a_second_name() {
     }
     app.add_user("openid-blank", "\u{200B}\u{2060}\u{FEFF}");
     let body = app.acapp_login_body("openid-blank").await;
-    assert_eq!(body["username"], "AcWing用户", "an invisible name is no name");
+    assert_eq!(
+        body["username"], "AcWing用户",
+        "an invisible name is no name"
+    );
 }

@@ -533,7 +533,10 @@ async fn states_and_credentials_expire_in_redis_by_themselves() {
     let thirty_days = 30 * 24 * 3600 * 1000;
     let access_key = format!("{prefix}cred:{}", sha(&login["access"]));
     let access = pttl(access_key.clone()).await;
-    assert!((thirty_days - 10_000..=thirty_days).contains(&access), "access: {access} ms");
+    assert!(
+        (thirty_days - 10_000..=thirty_days).contains(&access),
+        "access: {access} ms"
+    );
     let exp: i64 = redis::cmd("HGET")
         .arg(&access_key)
         .arg("exp")
@@ -544,7 +547,11 @@ async fn states_and_credentials_expire_in_redis_by_themselves() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    assert!((55..=60).contains(&(exp - now)), "access expires in {} s", exp - now);
+    assert!(
+        (55..=60).contains(&(exp - now)),
+        "access expires in {} s",
+        exp - now
+    );
     let refresh = pttl(format!("{prefix}cred:{}", sha(&login["refresh"]))).await;
     assert!((thirty_days - 10_000..=thirty_days).contains(&refresh));
 
@@ -930,7 +937,10 @@ async fn healthz_on_redis(redis_args: &[&str]) -> (TestApp, Value) {
     let (status, body) = healthz(&app).await;
     assert_eq!(status, 200, "{body}");
     // The app keeps working on it.
-    assert_eq!(app.acapp_login_body("openid-yxc").await["result"], "success");
+    assert_eq!(
+        app.acapp_login_body("openid-yxc").await["result"],
+        "success"
+    );
     drop(redis);
     (app, body)
 }
@@ -939,9 +949,15 @@ async fn healthz_on_redis(redis_args: &[&str]) -> (TestApp, Value) {
 async fn a_redis_that_may_evict_keys_is_named_in_readiness() {
     let (_, evicting) = healthz_on_redis(&["--maxmemory-policy", "allkeys-lru"]).await;
     let detail = evicting["detail"].as_str().expect("a detail");
-    assert!(detail.contains("allkeys-lru") && detail.contains("noeviction"), "{detail}");
+    assert!(
+        detail.contains("allkeys-lru") && detail.contains("noeviction"),
+        "{detail}"
+    );
     let (_, volatile) = healthz_on_redis(&["--maxmemory-policy", "volatile-ttl"]).await;
-    assert!(volatile["detail"].as_str().unwrap().contains("volatile-ttl"));
+    assert!(volatile["detail"]
+        .as_str()
+        .unwrap()
+        .contains("volatile-ttl"));
     let (_, safe) = healthz_on_redis(&["--maxmemory-policy", "noeviction"]).await;
     assert_eq!(safe, serde_json::json!({ "result": "success" }));
 }

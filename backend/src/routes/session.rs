@@ -147,7 +147,10 @@ mod tests {
         assert_eq!(logout_body(b" \n").unwrap(), LogoutRequest::default());
         assert_eq!(logout_body(b"{}").unwrap(), LogoutRequest::default());
         assert_eq!(
-            logout_body(br#"{"refresh":"ab"}"#).unwrap().refresh.as_deref(),
+            logout_body(br#"{"refresh":"ab"}"#)
+                .unwrap()
+                .refresh
+                .as_deref(),
             Some("ab")
         );
         assert_eq!(
