@@ -959,6 +959,13 @@ fn help_lists_every_setting() {
         "ACAPP_STATE_TTL",
         "ACAPP_DEMO",
         "ACWING_SECRET_FILE",
+        "ACAPP_GETINFO_PER_MINUTE",
+        "ACAPP_REFRESH_BURST",
+        "ACAPP_LOGOUT_PER_MINUTE",
+        "ACAPP_REFRESH_PER_SESSION_PER_MINUTE",
+        "ACAPP_CONNECTIONS_PER_CLIENT",
+        "ACAPP_METRICS_BIND",
+        "ACAPP_METRICS_ON_APP_PORT",
     ] {
         assert!(help.contains(var), "--help lacks {var}");
     }
