@@ -15,7 +15,7 @@ const STORE_KINDS: &[&str] = &["redis", "redis+postgres", "postgres"];
 /// store (faults.rs's kill -9 test runs the binary on SQLite whatever the
 /// setting; shutdown.rs does too; scale.rs starts Redis and PostgreSQL
 /// itself).
-const SUITES: &[&str] = &["login", "session", "hardening", "faults"];
+const SUITES: &[&str] = &["login", "session", "hardening", "faults", "refresh_flood"];
 
 fn postgres_present() -> bool {
     std::fs::read_dir("/usr/lib/postgresql")
