@@ -92,6 +92,21 @@ pub struct SessionPolicy {
     pub refresh_per_session: Rate,
 }
 
+impl SessionPolicy {
+    /// The refresh budget a session gets: the configured one, but never
+    /// less than two refreshes per access lifetime, so that an app
+    /// refreshing ahead of expiry (and retrying once) is never held back,
+    /// however short the lifetime is set.
+    pub fn refresh_rate(&self) -> Rate {
+        let lifetime = self.access_lifetime.as_secs().max(1);
+        let cadence = u32::try_from(120u64.div_ceil(lifetime)).unwrap_or(u32::MAX);
+        let per_minute = self.refresh_per_session.per_minute.max(
+            std::num::NonZeroU32::new(cadence).unwrap_or(std::num::NonZeroU32::MIN),
+        );
+        Rate::new(per_minute, self.refresh_per_session.burst)
+    }
+}
+
 #[derive(Clone)]
 pub struct Sessions {
     backend: Backend,
@@ -217,9 +232,7 @@ impl Sessions {
             backend,
             access_lifetime_secs: i64::try_from(policy.access_lifetime.as_secs())
                 .unwrap_or(i64::MAX),
-            refresh_limit: std::sync::Arc::new(SessionRefreshLimit::new(
-                policy.refresh_per_session,
-            )),
+            refresh_limit: std::sync::Arc::new(SessionRefreshLimit::new(policy.refresh_rate())),
         }
     }
 
@@ -662,6 +675,23 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_access_lifetime_widens_the_refresh_budget() {
+        let rate = |per_minute, burst| {
+            Rate::new(
+                std::num::NonZeroU32::new(per_minute).unwrap(),
+                std::num::NonZeroU32::new(burst).unwrap(),
+            )
+        };
+        let policy = |secs| SessionPolicy {
+            access_lifetime: Duration::from_secs(secs),
+            refresh_per_session: rate(6, 10),
+        };
+        assert_eq!(policy(900).refresh_rate(), rate(6, 10));
+        assert_eq!(policy(5).refresh_rate(), rate(24, 10));
+        assert_eq!(policy(60).refresh_rate(), rate(6, 10));
+    }
 
     #[test]
     fn only_minted_shapes_are_well_formed() {
