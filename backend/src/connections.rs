@@ -285,19 +285,6 @@ impl ConnectionPhase {
     pub fn request_received(&self) {
         self.set(Phase::Processing);
     }
-
-    /// Whether this byte starts a request (rather than continuing one, or arriving while one is
-    /// handled, as a pipelined request does).
-    fn begin_receiving(&self) -> bool {
-        self.0
-            .compare_exchange(
-                Phase::Idle as u8,
-                Phase::Receiving as u8,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            )
-            .is_ok()
-    }
 }
 
 /// A client connection: holds its address's slot, and fails its reads once a request has been
@@ -310,6 +297,9 @@ struct GuardedStream {
     deadline: Pin<Box<Sleep>>,
     idle_limit: Duration,
     peer: SocketAddr,
+    /// Bytes of the next request arrived while this one was handled (a
+    /// pipelining client): its clock starts with the answer.
+    early: bool,
     _slot: Option<Slot>,
 }
 
@@ -321,6 +311,7 @@ impl GuardedStream {
             deadline: Box::pin(tokio::time::sleep(idle_limit)),
             idle_limit,
             peer,
+            early: false,
             _slot: slot,
         }
     }
@@ -332,8 +323,20 @@ impl GuardedStream {
         let _ = self.deadline.as_mut().poll(cx);
     }
 
+    /// The answer's first bytes end the handling: the connection waits for
+    /// the next request (the idle limit bounds, too, how long a client may
+    /// take to read the answer), or times the one that started arriving
+    /// meanwhile. Later writes change nothing, so a client cannot stretch
+    /// either clock by reading the answer slowly.
     fn wrote(&mut self, cx: &mut Context<'_>, written: &Poll<io::Result<usize>>) {
-        if matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
+        if !matches!(written, Poll::Ready(Ok(n)) if *n > 0) || self.phase.get() != Phase::Processing
+        {
+            return;
+        }
+        if std::mem::take(&mut self.early) {
+            self.phase.set(Phase::Receiving);
+            self.arm(cx, RECEIVE_DEADLINE);
+        } else {
             self.phase.set(Phase::Idle);
             let idle_limit = self.idle_limit;
             self.arm(cx, idle_limit);
@@ -358,11 +361,15 @@ impl AsyncRead for GuardedStream {
         }
         let filled = buf.filled().len();
         let read = Pin::new(&mut this.io).poll_read(cx, buf);
-        if matches!(read, Poll::Ready(Ok(())))
-            && buf.filled().len() > filled
-            && this.phase.begin_receiving()
-        {
-            this.arm(cx, RECEIVE_DEADLINE);
+        if matches!(read, Poll::Ready(Ok(()))) && buf.filled().len() > filled {
+            match this.phase.get() {
+                Phase::Idle => {
+                    this.phase.set(Phase::Receiving);
+                    this.arm(cx, RECEIVE_DEADLINE);
+                }
+                Phase::Processing => this.early = true,
+                Phase::Receiving => {}
+            }
         }
         read
     }

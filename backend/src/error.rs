@@ -211,6 +211,37 @@ impl From<SessionError> for AppError {
     }
 }
 
+/// A request body that is not the JSON an endpoint takes, said without
+/// quoting it: serde's own messages quote the offending value, which may
+/// be a token.
+pub fn json_body_error(err: &actix_web::error::JsonPayloadError) -> AppError {
+    use actix_web::error::JsonPayloadError;
+    let why = match err {
+        JsonPayloadError::Deserialize(err) => json_problem(err),
+        JsonPayloadError::ContentType => "is not sent as application/json".to_owned(),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            "is far larger than any this server answers".to_owned()
+        }
+        _ => "could not be read".to_owned(),
+    };
+    AppError::new(
+        ErrorCode::InvalidRequest,
+        format!("The request body {why}."),
+    )
+}
+
+/// What is wrong with a JSON text, by kind and place only.
+pub fn json_problem(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match err.classify() {
+        Category::Io => "could not be read",
+        Category::Syntax => "is not valid JSON",
+        Category::Data => "has a field of the wrong type, or lacks one",
+        Category::Eof => "ends too early",
+    };
+    format!("{what} (line {}, column {})", err.line(), err.column())
+}
+
 /// Whether a database error means the server is unreachable (down,
 /// restarting, the pool timed out waiting for it) rather than a bad query.
 pub fn is_unreachable(err: &sqlx::Error) -> bool {
@@ -227,5 +258,25 @@ pub fn is_unreachable(err: &sqlx::Error) -> bool {
             .code()
             .is_some_and(|code| code.starts_with("57") || code.starts_with("08")),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_json_body_is_described_without_its_content() {
+        let token = "5f".repeat(32);
+        for body in [
+            format!("\"{token}\""),
+            format!("{{\"refresh\": 7, \"x\": \"{token}\"}}"),
+            format!("{{\"refresh\": \"{token}"),
+        ] {
+            let err = serde_json::from_str::<shared::api::RefreshRequest>(&body).unwrap_err();
+            let shown = json_body_error(&actix_web::error::JsonPayloadError::Deserialize(err));
+            assert_eq!(shown.code, ErrorCode::InvalidRequest);
+            assert!(!shown.message.contains(&token), "{}", shown.message);
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! Session credentials in Redis, for several instances.
 //!
 //! The same model as the SQL tables (see `sessions`): each credential is a
-//! hash `cred:<sha256>` holding its family, player and kind, living exactly
-//! as long as the credential (Redis expiry replaces the hourly purge); a
-//! revoked family is a key `revoked:<family>` that outlives every
-//! credential it could name. Every operation that reads and then writes is
-//! one Lua script, which Redis runs alone: of any number of concurrent
-//! refreshes of one token, on any instances, exactly one claims it.
+//! hash `cred:<sha256>` holding its family, player, kind and expiry (`exp`),
+//! whose key expires by itself (Redis expiry replaces the hourly purge); a
+//! family is a key `family:<id>` living as long as its longest-lived
+//! credential; a revoked family is a key `revoked:<family>` that outlives
+//! every credential it could name. Every operation that reads and then
+//! writes is one Lua script, which Redis runs alone: of any number of
+//! concurrent refreshes of one token, on any instances, exactly one claims
+//! it.
 //!
 //! The player is named by AcWing's `openid`, never by a row id: Redis is
 //! shared, but each instance may have its own player database (SQLite
@@ -19,18 +21,30 @@ use redis::Script;
 
 use crate::redis_pool::RedisPool;
 
-/// Long enough that every credential of a family revoked now has expired
-/// before the mark does (refresh tokens are the longest-lived).
-const REVOKED_KEPT_SECS: i64 = crate::sessions::REFRESH_LIFETIME_SECS;
+/// How long a revocation mark lives: until every credential of a family
+/// revoked now has expired (refresh tokens are the longest-lived).
+const REVOKED_MARK_SECS: i64 = crate::sessions::REFRESH_LIFETIME_SECS;
 
-/// KEYS: credential. ARGV: revoked-key prefix, now, kept secs. Writes
-/// only when the credential names a family not yet revoked.
+/// KEYS: credential, the family key of the family the token names.
+/// ARGV: revoked-key prefix, now, mark secs, the token's family (or '').
+/// Ends the credential's family, or else the family the token names if it
+/// is live; writes only when there is a family not yet revoked.
 const REVOKE: &str = r#"
 local family = redis.call('HGET', KEYS[1], 'family')
+if not family and ARGV[4] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then family = ARGV[4] end
 if family and redis.call('EXISTS', ARGV[1] .. family) == 0 then
   redis.call('SET', ARGV[1] .. family, ARGV[2], 'EX', ARGV[3])
 end
 return 0
+"#;
+
+/// KEYS: the family key. ARGV: revoked-key prefix, family, now, mark secs.
+/// Revokes the family if it is live; 1 if it did.
+const REVOKE_LIVE_FAMILY: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', ARGV[1] .. ARGV[2]) == 1 then return 0 end
+redis.call('SET', ARGV[1] .. ARGV[2], ARGV[3], 'EX', ARGV[4])
+return 1
 "#;
 
 /// KEYS: credential. ARGV: revoked-key prefix, now. The player's openid,
@@ -46,26 +60,26 @@ return c[3]
 "#;
 
 /// KEYS: refresh credential. ARGV: revoked-key prefix. Reads only:
-/// {family, used (0/1), revoked (0/1)}, or nil when it is no refresh token.
+/// {family, used (0/1), revoked (0/1)}, or nil when it is no refresh token
+/// of a player (as ROTATE would refuse it).
 const PEEK_REFRESH: &str = r#"
-local c = redis.call('HMGET', KEYS[1], 'kind', 'family', 'used')
-if c[1] ~= 'refresh' or not c[2] then return false end
+local c = redis.call('HMGET', KEYS[1], 'kind', 'family', 'used', 'openid')
+if c[1] ~= 'refresh' or not c[2] or not c[4] then return false end
 local used = 0
 if c[3] then used = 1 end
 return {c[2], used, redis.call('EXISTS', ARGV[1] .. c[2])}
 "#;
 
-/// KEYS: refresh credential, new access, new refresh.
-/// ARGV: revoked-key prefix, now, kept secs, access key ttl, access
-/// expiry (unix s), refresh ttl.
+/// KEYS: refresh credential, new access, new refresh, the family key.
+/// ARGV: revoked-key prefix, now, mark secs, access key ttl, access
+/// expiry (unix s), refresh key ttl, refresh expiry.
 /// Returns {1} (claimed), {2} (reuse: family revoked now), {0}.
 ///
 /// A refresh credential knows its sibling (the access token issued with
 /// it) and the generation before it (`prev`, `prev_access`). Claiming it
 /// deletes that older generation: the family keeps the pair it claims
-/// (the used refresh token for reuse detection, an access token that may
-/// still be in flight) and the new pair, four keys however often it
-/// refreshes.
+/// (the used refresh token, an access token that may still be in flight)
+/// and the new pair, four keys however often it refreshes.
 const ROTATE: &str = r#"
 local c = redis.call('HMGET', KEYS[1], 'kind', 'family', 'openid', 'used', 'sibling', 'prev', 'prev_access')
 if c[1] ~= 'refresh' or not c[3] then return {0} end
@@ -82,18 +96,21 @@ redis.call('HDEL', KEYS[1], 'prev', 'prev_access')
 redis.call('HSET', KEYS[1], 'used', ARGV[2])
 redis.call('HSET', KEYS[2], 'kind', 'access', 'family', c[2], 'openid', c[3], 'exp', ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('HSET', KEYS[3], 'kind', 'refresh', 'family', c[2], 'openid', c[3], 'sibling', KEYS[2], 'prev', KEYS[1])
+redis.call('HSET', KEYS[3], 'kind', 'refresh', 'family', c[2], 'openid', c[3], 'exp', ARGV[7],
+  'sibling', KEYS[2], 'prev', KEYS[1])
 if c[5] then redis.call('HSET', KEYS[3], 'prev_access', c[5]) end
 redis.call('EXPIRE', KEYS[3], ARGV[6])
+redis.call('SET', KEYS[4], '1', 'EX', ARGV[6])
 return {1}
 "#;
 
-/// KEYS: the new credentials, then (when ARGV[3] is 1) the credential the
-/// new session replaces, whose family is revoked in the same script.
-/// ARGV: family, openid, replacing (0 or 1), revoked-key prefix, now, kept
-/// secs, then kind, key ttl and expiry (unix s) per new credential. A
-/// refresh credential comes right after its access credential, its
-/// sibling.
+/// KEYS: the family key, the new credentials, then (when ARGV[3] is 1)
+/// the credential the new session replaces, whose family is revoked in
+/// the same script.
+/// ARGV: family, openid, replacing (0 or 1), revoked-key prefix, now, mark
+/// secs, family key ttl, then kind, key ttl and expiry (unix s) per new
+/// credential. A refresh credential comes right after its access
+/// credential, its sibling.
 const START: &str = r#"
 local n = #KEYS
 if ARGV[3] == '1' then
@@ -101,11 +118,13 @@ if ARGV[3] == '1' then
   if family then redis.call('SET', ARGV[4] .. family, ARGV[5], 'EX', ARGV[6]) end
   n = n - 1
 end
-for i = 1, n do
-  local kind = ARGV[4 + 3 * i]
-  redis.call('HSET', KEYS[i], 'kind', kind, 'family', ARGV[1], 'openid', ARGV[2], 'exp', ARGV[6 + 3 * i])
-  if kind == 'refresh' and i > 1 then redis.call('HSET', KEYS[i], 'sibling', KEYS[i - 1]) end
-  redis.call('EXPIRE', KEYS[i], ARGV[5 + 3 * i])
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[7])
+for i = 2, n do
+  local at = 8 + 3 * (i - 2)
+  local kind = ARGV[at]
+  redis.call('HSET', KEYS[i], 'kind', kind, 'family', ARGV[1], 'openid', ARGV[2], 'exp', ARGV[at + 2])
+  if kind == 'refresh' and i > 2 then redis.call('HSET', KEYS[i], 'sibling', KEYS[i - 1]) end
+  redis.call('EXPIRE', KEYS[i], ARGV[at + 1])
 end
 return 0
 "#;
@@ -131,17 +150,22 @@ pub struct RedisSessions {
     redis: RedisPool,
     prefix: String,
     revoke: Script,
+    revoke_live_family: Script,
     authenticate: Script,
     rotate: Script,
     start: Script,
     peek_refresh: Script,
 }
 
-/// A credential to write: its hash, kind and how long its key lives.
+/// A credential to write.
 pub struct NewCredential<'a> {
     pub hash: &'a str,
     pub kind: &'static str,
-    pub ttl_secs: i64,
+    /// When it stops authenticating (unix s).
+    pub expires_at: i64,
+    /// How long its key lives: an access token's outlives the token (see
+    /// `Sessions`).
+    pub key_ttl_secs: i64,
 }
 
 impl RedisSessions {
@@ -150,6 +174,7 @@ impl RedisSessions {
             redis,
             prefix: prefix.to_owned(),
             revoke: Script::new(REVOKE),
+            revoke_live_family: Script::new(REVOKE_LIVE_FAMILY),
             authenticate: Script::new(AUTHENTICATE),
             rotate: Script::new(ROTATE),
             start: Script::new(START),
@@ -161,42 +186,47 @@ impl RedisSessions {
         format!("{}cred:{hash}", self.prefix)
     }
 
+    fn family(&self, family: i64) -> String {
+        format!("{}family:{family}", self.prefix)
+    }
+
     fn revoked_prefix(&self) -> String {
         format!("{}revoked:", self.prefix)
     }
 
     /// Writes a family's credentials, for the player `openid`, in one
     /// script; `replacing` (a credential's hash) has its family revoked in
-    /// the same script, at `now`. Each credential expires `ttl_secs` from
-    /// now, except an access token, which expires `access_secs` from now
-    /// while its key lives `ttl_secs`.
+    /// the same script, at `now`.
     pub async fn start(
         &self,
         family: i64,
         openid: &str,
         credentials: &[NewCredential<'_>],
-        access_secs: i64,
         replacing: Option<&str>,
         now: i64,
     ) -> Result<(), redis::RedisError> {
+        let family_ttl = credentials
+            .iter()
+            .map(|c| c.key_ttl_secs)
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let mut invocation = self.start.prepare_invoke();
         invocation
+            .key(self.family(family))
             .arg(family)
             .arg(openid)
             .arg(u8::from(replacing.is_some()))
             .arg(self.revoked_prefix())
             .arg(now)
-            .arg(REVOKED_KEPT_SECS);
+            .arg(REVOKED_MARK_SECS)
+            .arg(family_ttl);
         for credential in credentials {
-            let lifetime = match credential.kind {
-                "access" => access_secs,
-                _ => credential.ttl_secs,
-            };
             invocation
                 .key(self.cred(credential.hash))
                 .arg(credential.kind)
-                .arg(credential.ttl_secs.max(1))
-                .arg(now.saturating_add(lifetime));
+                .arg(credential.key_ttl_secs.max(1))
+                .arg(credential.expires_at);
         }
         if let Some(old) = replacing {
             invocation.key(self.cred(old));
@@ -206,16 +236,40 @@ impl RedisSessions {
         Ok(())
     }
 
-    pub async fn revoke(&self, hash: &str, now: i64) -> Result<(), redis::RedisError> {
+    /// Ends the family of credential `hash`, or else `named` (the family
+    /// the token carries) if it is live.
+    pub async fn revoke(
+        &self,
+        hash: &str,
+        named: Option<i64>,
+        now: i64,
+    ) -> Result<(), redis::RedisError> {
         let mut redis = self.redis.get().await?;
         self.revoke
             .key(self.cred(hash))
+            .key(named.map(|f| self.family(f)).unwrap_or_default())
             .arg(self.revoked_prefix())
             .arg(now)
-            .arg(REVOKED_KEPT_SECS)
+            .arg(REVOKED_MARK_SECS)
+            .arg(named.map(|f| f.to_string()).unwrap_or_default())
             .invoke_async::<i64>(&mut redis)
             .await?;
         Ok(())
+    }
+
+    /// Revokes `family` if it is live; whether it did.
+    pub async fn revoke_family(&self, family: i64, now: i64) -> Result<bool, redis::RedisError> {
+        let mut redis = self.redis.get().await?;
+        let revoked: i64 = self
+            .revoke_live_family
+            .key(self.family(family))
+            .arg(self.revoked_prefix())
+            .arg(family)
+            .arg(now)
+            .arg(REVOKED_MARK_SECS)
+            .invoke_async(&mut redis)
+            .await?;
+        Ok(revoked == 1)
     }
 
     /// The openid of the player behind a live cookie or access token.
@@ -252,13 +306,13 @@ impl RedisSessions {
         }))
     }
 
-    /// Claims refresh token `hash` and writes the new pair, atomically;
-    /// the new access token expires `access_secs` from `now`.
+    /// Claims refresh token `hash` of `family` and writes the new pair,
+    /// atomically.
     pub async fn rotate(
         &self,
         hash: &str,
+        family: i64,
         access: &NewCredential<'_>,
-        access_secs: i64,
         refresh: &NewCredential<'_>,
         now: i64,
     ) -> Result<Rotation, redis::RedisError> {
@@ -268,12 +322,14 @@ impl RedisSessions {
             .key(self.cred(hash))
             .key(self.cred(access.hash))
             .key(self.cred(refresh.hash))
+            .key(self.family(family))
             .arg(self.revoked_prefix())
             .arg(now)
-            .arg(REVOKED_KEPT_SECS)
-            .arg(access.ttl_secs.max(1))
-            .arg(now.saturating_add(access_secs))
-            .arg(refresh.ttl_secs.max(1))
+            .arg(REVOKED_MARK_SECS)
+            .arg(access.key_ttl_secs.max(1))
+            .arg(access.expires_at)
+            .arg(refresh.key_ttl_secs.max(1))
+            .arg(refresh.expires_at)
             .invoke_async(&mut redis)
             .await?;
         Ok(match outcome.as_slice() {

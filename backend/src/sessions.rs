@@ -5,14 +5,21 @@
 //! The credentials of one login form a *family*, named by a random id and
 //! stored with the player on every credential, so that starting a session
 //! is a single INSERT. Logout and refresh-token reuse revoke the family by
-//! adding it to `revoked_families`.
+//! adding it to `revoked_families`. Every token also *carries* its family's
+//! id, in its first 16 hex digits (the other 48 are random).
 //!
 //! Storage per family is bounded however often it refreshes: each refresh
 //! deletes the generations older than the one whose refresh token it
-//! claims, so a family holds its current pair and the pair before it (the
-//! used refresh token that reuse detection needs, and an access token that
-//! may still be in flight). A credential that is unknown, malformed,
-//! expired or revoked is found out by a read, and costs no write.
+//! claims, so a family holds its current pair and the pair before it (an
+//! access token that may still be in flight, and the used refresh token).
+//! A refresh token the family no longer stores is still known as one of
+//! the family's by the id it carries: presenting it is reuse, like
+//! presenting the used one, and ends the family. So a thief who refreshed
+//! twice with a stolen token still loses the session once the player's app
+//! presents its copy.
+//!
+//! A credential that is unknown, malformed, expired or revoked is found out
+//! by a read (on SQLite's reader connections), and costs no write.
 //!
 //! With `ACAPP_REDIS_URL` the same model lives in Redis instead (see
 //! `session_redis`), naming the player by openid, and the players are read
@@ -44,8 +51,10 @@ use crate::session_redis::{NewCredential, RedisSessions, RefreshPeek, Rotation};
 
 pub const COOKIE_LIFETIME_SECS: i64 = 14 * 24 * 3600;
 pub const REFRESH_LIFETIME_SECS: i64 = 30 * 24 * 3600;
-/// Bytes of randomness in each of our credentials (hex-encoded: twice as many characters).
+/// Bytes in each of our credentials (hex-encoded: twice as many
+/// characters): the family id's 8, then 24 random ones.
 const TOKEN_BYTES: usize = 32;
+const FAMILY_BYTES: usize = 8;
 /// Credentials of a revoked session are kept this long, then purged.
 const REVOKED_KEPT_SECS: i64 = 24 * 3600;
 /// Rows one purge statement deletes: a short write, so a login waiting for
@@ -100,9 +109,10 @@ impl SessionPolicy {
     pub fn refresh_rate(&self) -> Rate {
         let lifetime = self.access_lifetime.as_secs().max(1);
         let cadence = u32::try_from(120u64.div_ceil(lifetime)).unwrap_or(u32::MAX);
-        let per_minute = self.refresh_per_session.per_minute.max(
-            std::num::NonZeroU32::new(cadence).unwrap_or(std::num::NonZeroU32::MIN),
-        );
+        let per_minute = self
+            .refresh_per_session
+            .per_minute
+            .max(std::num::NonZeroU32::new(cadence).unwrap_or(std::num::NonZeroU32::MIN));
         Rate::new(per_minute, self.refresh_per_session.burst)
     }
 }
@@ -141,12 +151,28 @@ pub fn well_formed(token: &str) -> bool {
 }
 
 fn new_family() -> i64 {
-    // Random rather than sequential: no round trip to allocate one.
+    // Random rather than sequential: no round trip to allocate one, and
+    // nobody can guess another session's id from their own.
     (rand::thread_rng().next_u64() >> 1) as i64
 }
 
-fn new_token() -> SessionToken {
-    SessionToken::new(random_hex(TOKEN_BYTES))
+/// A credential of `family`: the id, then 192 random bits.
+fn new_token(family: i64) -> SessionToken {
+    SessionToken::new(format!(
+        "{:016x}{}",
+        family,
+        random_hex(TOKEN_BYTES - FAMILY_BYTES)
+    ))
+}
+
+/// The family a well-formed token names. Only someone who held one of the
+/// family's credentials knows it; for any other token it is noise, and
+/// names no family we have.
+fn family_of(token: &str) -> Option<i64> {
+    let digits = token.get(..2 * FAMILY_BYTES)?;
+    u64::from_str_radix(digits, 16)
+        .ok()
+        .and_then(|id| i64::try_from(id).ok())
 }
 
 /// Revokes the family `token_hash` belongs to; a no-op for unknown tokens.
@@ -166,6 +192,12 @@ const FIND_LIVE_FAMILY: &str = "SELECT c.family FROM session_credentials c
        AND (c.expires_at > $2 OR EXISTS (SELECT 1 FROM session_credentials f
               WHERE f.family = c.family AND f.kind = 'refresh'
                 AND f.used_at IS NULL AND f.expires_at > $2))";
+/// Whether family $1 is live: some credential of it unexpired, and it is
+/// not revoked.
+const FAMILY_IS_LIVE: &str = "SELECT 1 FROM session_credentials c
+     WHERE c.family = $1 AND c.expires_at > $2
+       AND NOT EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = $1)
+     LIMIT 1";
 const REVOKE_KNOWN_FAMILY: &str = "INSERT INTO revoked_families (family, revoked_at)
      VALUES ($1, $2) ON CONFLICT (family) DO NOTHING";
 /// A refresh token as a read sees it: its family, whether it was used, and
@@ -189,7 +221,7 @@ const REVOKE_REUSED: &str = "INSERT INTO revoked_families (family, revoked_at)
 /// sessions (SQLite's writer connection, or PostgreSQL), or the other arm
 /// for Redis. sqlx's pools are different types, so the one body is
 /// compiled once for each.
-macro_rules! on_sql_pool {
+macro_rules! on_sql_writer {
     ($backend:expr, $pool:ident => $body:expr, $redis:pat => $otherwise:expr) => {
         match $backend {
             Backend::Sql { writer: $pool, .. } => $body,
@@ -198,6 +230,19 @@ macro_rules! on_sql_pool {
         }
     };
 }
+
+/// As `on_sql_writer!`, with SQLite's readers: for reads that must not
+/// queue behind writes at the one writer connection.
+macro_rules! on_sql_reader {
+    ($backend:expr, $pool:ident => $body:expr, $redis:pat => $otherwise:expr) => {
+        match $backend {
+            Backend::Sql { reader: $pool, .. } => $body,
+            Backend::Postgres($pool) => $body,
+            $redis => $otherwise,
+        }
+    };
+}
+
 /// Claims a live, unused refresh token of a family not revoked; returns
 /// its family, player and generation, or nothing.
 const CLAIM_REFRESH: &str = "UPDATE session_credentials SET used_at = $1
@@ -225,6 +270,26 @@ const PURGE_FAMILIES: &str = "DELETE FROM revoked_families WHERE family IN
 const INSERT_PAIR: &str = "INSERT INTO session_credentials
        (token_hash, family, player_id, kind, expires_at, generation)
      VALUES ($1, $2, $3, 'access', $4, $7), ($5, $2, $3, 'refresh', $6, $7)";
+
+/// A new pair of tokens of one family, and their hashes.
+struct NewPair {
+    access: SessionToken,
+    refresh: SessionToken,
+    access_hash: String,
+    refresh_hash: String,
+}
+
+impl NewPair {
+    fn of(family: i64) -> Self {
+        let (access, refresh) = (new_token(family), new_token(family));
+        Self {
+            access_hash: hash(access.expose()),
+            refresh_hash: hash(refresh.expose()),
+            access,
+            refresh,
+        }
+    }
+}
 
 impl Sessions {
     fn with(backend: Backend, policy: &SessionPolicy) -> Self {
@@ -261,7 +326,7 @@ impl Sessions {
 
     /// A round trip to the session store, for readiness.
     pub async fn ping(&self) -> Result<(), SessionError> {
-        on_sql_pool!(&self.backend, pool => {
+        on_sql_reader!(&self.backend, pool => {
             sqlx::query("SELECT 1").execute(pool).await?;
         }, Backend::Redis { store, .. } => store.ping().await?);
         Ok(())
@@ -278,17 +343,18 @@ impl Sessions {
     ) -> Result<SessionToken, SessionError> {
         let now = unix_now();
         let replacing = replacing.filter(|t| well_formed(t)).map(hash);
-        let cookie = new_token();
+        let family = new_family();
+        let cookie = new_token(family);
         let cookie_hash = hash(cookie.expose());
         // `$n` placeholders: SQLite reads them as numbered parameters too.
         const INSERT_COOKIE: &str =
             "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
              VALUES ($1, $2, $3, 'cookie', $4)";
         let expires_at = now.saturating_add(COOKIE_LIFETIME_SECS);
-        on_sql_pool!(&self.backend, pool => {
+        on_sql_writer!(&self.backend, pool => {
             let insert = sqlx::query(INSERT_COOKIE)
                 .bind(&cookie_hash)
-                .bind(new_family())
+                .bind(family)
                 .bind(player.id)
                 .bind(expires_at);
             match &replacing {
@@ -310,17 +376,11 @@ impl Sessions {
             let credential = NewCredential {
                 hash: &cookie_hash,
                 kind: "cookie",
-                ttl_secs: COOKIE_LIFETIME_SECS,
+                expires_at,
+                key_ttl_secs: COOKIE_LIFETIME_SECS,
             };
             store
-                .start(
-                    new_family(),
-                    &player.openid,
-                    &[credential],
-                    self.access_lifetime_secs,
-                    replacing.as_deref(),
-                    now,
-                )
+                .start(family, &player.openid, &[credential], replacing.as_deref(), now)
                 .await?;
         });
         Ok(cookie)
@@ -328,45 +388,41 @@ impl Sessions {
 
     /// An AcApp session: access and refresh token, in one INSERT.
     pub async fn start_acapp(&self, player: &Player) -> Result<TokenPair, SessionError> {
-        on_sql_pool!(&self.backend, pool => Ok(self
-                .add_pair(pool, new_family(), player.id, 0, unix_now())
+        let family = new_family();
+        let now = unix_now();
+        on_sql_writer!(&self.backend, pool => Ok(self
+                .add_pair(pool, family, player.id, 0, now)
                 .await?),
             Backend::Redis { store, .. } => {
-                let (access, refresh) = (new_token(), new_token());
-                let (access_hash, refresh_hash) = (hash(access.expose()), hash(refresh.expose()));
-                let credentials = [
-                    self.redis_access(&access_hash),
-                    NewCredential {
-                        hash: &refresh_hash,
-                        kind: "refresh",
-                        ttl_secs: REFRESH_LIFETIME_SECS,
-                    },
-                ];
+                let pair = NewPair::of(family);
+                let credentials = self.redis_pair(&pair, now);
                 store
-                    .start(
-                        new_family(),
-                        &player.openid,
-                        &credentials,
-                        self.access_lifetime_secs,
-                        None,
-                        unix_now(),
-                    )
+                    .start(family, &player.openid, &credentials, None, now)
                     .await?;
-                Ok(self.pair(access, refresh))
+                Ok(self.pair(pair.access, pair.refresh))
             }
         )
     }
 
-    /// An access token as Redis keeps it: the key lives as long as the
-    /// refresh token beside it, so that logging out with the access token
-    /// finds its family after the token itself has expired; the credential
-    /// records its own expiry, which authentication checks.
-    fn redis_access<'a>(&self, hash: &'a str) -> NewCredential<'a> {
-        NewCredential {
-            hash,
-            kind: "access",
-            ttl_secs: REFRESH_LIFETIME_SECS.max(self.access_lifetime_secs),
-        }
+    /// A pair as Redis keeps it. The access token's key lives as long as
+    /// the refresh token beside it, so that logging out with the access
+    /// token finds its family after the token itself has expired; the
+    /// credential records its own expiry, which authentication checks.
+    fn redis_pair<'a>(&self, pair: &'a NewPair, now: i64) -> [NewCredential<'a>; 2] {
+        [
+            NewCredential {
+                hash: &pair.access_hash,
+                kind: "access",
+                expires_at: now.saturating_add(self.access_lifetime_secs),
+                key_ttl_secs: REFRESH_LIFETIME_SECS.max(self.access_lifetime_secs),
+            },
+            NewCredential {
+                hash: &pair.refresh_hash,
+                kind: "refresh",
+                expires_at: now.saturating_add(REFRESH_LIFETIME_SECS),
+                key_ttl_secs: REFRESH_LIFETIME_SECS,
+            },
+        ]
     }
 
     fn pair(&self, access: SessionToken, refresh: SessionToken) -> TokenPair {
@@ -388,14 +444,7 @@ impl Sessions {
              FROM session_credentials c JOIN players p ON p.id = c.player_id
              WHERE c.token_hash = $1 AND c.kind IN ('cookie', 'access') AND c.expires_at > $2
                AND NOT EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = c.family)";
-        match &self.backend {
-            Backend::Sql { reader, .. } => sqlx::query_as(AUTHENTICATE)
-                .bind(hash(token))
-                .bind(unix_now())
-                .fetch_optional(reader)
-                .await?
-                .ok_or(SessionError::Invalid),
-            Backend::Postgres(pool) => sqlx::query_as(AUTHENTICATE)
+        on_sql_reader!(&self.backend, pool => sqlx::query_as(AUTHENTICATE)
                 .bind(hash(token))
                 .bind(unix_now())
                 .fetch_optional(pool)
@@ -411,7 +460,7 @@ impl Sessions {
                     .await?
                     .ok_or(SessionError::Invalid)
             }
-        }
+        )
     }
 
     /// Trades a refresh token for a new pair. A read finds out first
@@ -419,24 +468,28 @@ impl Sessions {
     /// revoked: no), and charges the session's refresh budget. The claim is
     /// then one conditional UPDATE, so of any number of concurrent
     /// refreshes of one token exactly one wins. Presenting a used token
-    /// again revokes its whole family, since either the player or a thief
-    /// holds a copy.
+    /// again, or one the family no longer stores, revokes the whole family,
+    /// since either the player or a thief holds a copy.
     pub async fn rotate(&self, refresh: &str) -> Result<TokenPair, SessionError> {
         if !well_formed(refresh) {
             return Err(SessionError::Invalid);
         }
         let now = unix_now();
         let token_hash = hash(refresh);
-        let peek = self.peek_refresh(&token_hash, now).await?;
-        match peek {
-            None | Some(RefreshPeek { revoked: true, .. }) => return Err(SessionError::Invalid),
+        let family = match self.peek_refresh(&token_hash, now).await? {
+            None => return Err(self.retired(refresh, now).await?),
+            Some(RefreshPeek { revoked: true, .. }) => return Err(SessionError::Invalid),
             // Reuse is revoked below, by the claim's own fallback.
-            Some(RefreshPeek { used: true, .. }) => {}
-            Some(RefreshPeek { family, .. }) => self
-                .refresh_limit
-                .check(family)
-                .map_err(SessionError::TooFrequent)?,
-        }
+            Some(RefreshPeek {
+                used: true, family, ..
+            }) => family,
+            Some(RefreshPeek { family, .. }) => {
+                self.refresh_limit
+                    .check(family)
+                    .map_err(SessionError::TooFrequent)?;
+                family
+            }
+        };
         // The claim, and the revocation when the claim fails, on either SQL
         // database, inside the transaction `$tx`.
         macro_rules! claim_in {
@@ -496,23 +549,13 @@ impl Sessions {
                 claim_in!(tx)
             }
             Backend::Redis { store, .. } => {
-                let (access, refresh) = (new_token(), new_token());
-                let (access_hash, refresh_hash) = (hash(access.expose()), hash(refresh.expose()));
-                let rotation = store
-                    .rotate(
-                        &token_hash,
-                        &self.redis_access(&access_hash),
-                        self.access_lifetime_secs,
-                        &NewCredential {
-                            hash: &refresh_hash,
-                            kind: "refresh",
-                            ttl_secs: REFRESH_LIFETIME_SECS,
-                        },
-                        now,
-                    )
-                    .await?;
-                match rotation {
-                    Rotation::Claimed => Ok(self.pair(access, refresh)),
+                let pair = NewPair::of(family);
+                let [access, refresh] = self.redis_pair(&pair, now);
+                match store
+                    .rotate(&token_hash, family, &access, &refresh, now)
+                    .await?
+                {
+                    Rotation::Claimed => Ok(self.pair(pair.access, pair.refresh)),
                     Rotation::Reused => Err(SessionError::Reused),
                     Rotation::Invalid => Err(SessionError::Invalid),
                 }
@@ -526,23 +569,13 @@ impl Sessions {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<RefreshPeek>, SessionError> {
-        let row: Option<(i64, bool, bool)> = match &self.backend {
-            Backend::Sql { reader, .. } => {
-                sqlx::query_as(PEEK_REFRESH)
-                    .bind(token_hash)
-                    .bind(now)
-                    .fetch_optional(reader)
-                    .await?
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query_as(PEEK_REFRESH)
-                    .bind(token_hash)
-                    .bind(now)
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Backend::Redis { store, .. } => return Ok(store.peek_refresh(token_hash).await?),
-        };
+        let row: Option<(i64, bool, bool)> = on_sql_reader!(&self.backend, pool => {
+            sqlx::query_as(PEEK_REFRESH)
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+        }, Backend::Redis { store, .. } => return Ok(store.peek_refresh(token_hash).await?));
         Ok(row.map(|(family, used, revoked)| RefreshPeek {
             family,
             used,
@@ -550,33 +583,81 @@ impl Sessions {
         }))
     }
 
-    /// Ends the session of any of its credentials. Unknown tokens are fine:
+    /// A refresh token no store knows. If it names a live family, it is one
+    /// the family retired two or more refreshes ago: reuse, which ends the
+    /// family. Otherwise (junk, or a family long gone) it is invalid, and
+    /// nothing is written.
+    async fn retired(&self, token: &str, now: i64) -> Result<SessionError, SessionError> {
+        let Some(family) = family_of(token) else {
+            return Ok(SessionError::Invalid);
+        };
+        if !self.revoke_if_live(family, now).await? {
+            return Ok(SessionError::Invalid);
+        }
+        tracing::warn!("a refresh token two or more refreshes old was presented");
+        Ok(SessionError::Reused)
+    }
+
+    /// Revokes `family` if it is live; whether it was. A read decides, so a
+    /// family that is not live costs no write.
+    async fn revoke_if_live(&self, family: i64, now: i64) -> Result<bool, SessionError> {
+        let live: Option<(i32,)> = on_sql_reader!(&self.backend, pool => {
+            sqlx::query_as(FAMILY_IS_LIVE)
+                .bind(family)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+        }, Backend::Redis { store, .. } => return Ok(store.revoke_family(family, now).await?));
+        if live.is_none() {
+            return Ok(false);
+        }
+        on_sql_writer!(&self.backend, pool => {
+            sqlx::query(REVOKE_KNOWN_FAMILY)
+                .bind(family)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        }, Backend::Redis { .. } => unreachable!("Redis answered above"));
+        Ok(true)
+    }
+
+    /// Ends the session of any of its credentials: the family the store
+    /// finds by the credential, or else the live family the token names (a
+    /// credential the family no longer stores). Unknown tokens are fine:
     /// logging out twice is not an error.
     pub async fn revoke(&self, token: &str) -> Result<(), SessionError> {
         if !well_formed(token) {
             return Ok(());
         }
-        self.revoke_at(token, unix_now()).await
-    }
-
-    /// A read finds the family first, so that an unknown, revoked or dead
-    /// credential costs no write.
-    async fn revoke_at(&self, token: &str, now: i64) -> Result<(), SessionError> {
+        let now = unix_now();
         let token_hash = hash(token);
-        on_sql_pool!(&self.backend, pool => {
-            let family: Option<(i64,)> = sqlx::query_as(FIND_LIVE_FAMILY)
+        let family = on_sql_reader!(&self.backend, pool => {
+            sqlx::query_as::<_, (i64,)>(FIND_LIVE_FAMILY)
                 .bind(&token_hash)
                 .bind(now)
                 .fetch_optional(pool)
-                .await?;
-            if let Some((family,)) = family {
-                sqlx::query(REVOKE_KNOWN_FAMILY)
-                    .bind(family)
-                    .bind(now)
-                    .execute(pool)
-                    .await?;
+                .await?
+                .map(|(family,)| family)
+        }, Backend::Redis { store, .. } => {
+            store.revoke(&token_hash, family_of(token), now).await?;
+            return Ok(());
+        });
+        match family {
+            Some(family) => {
+                on_sql_writer!(&self.backend, pool => {
+                    sqlx::query(REVOKE_KNOWN_FAMILY)
+                        .bind(family)
+                        .bind(now)
+                        .execute(pool)
+                        .await?;
+                }, Backend::Redis { .. } => unreachable!("Redis answered above"));
             }
-        }, Backend::Redis { store, .. } => store.revoke(&token_hash, now).await?);
+            None => {
+                if let Some(family) = family_of(token) {
+                    self.revoke_if_live(family, now).await?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -590,7 +671,7 @@ impl Sessions {
         let now = unix_now();
         let revoked_before = now.saturating_sub(REVOKED_KEPT_SECS);
         let mut purged = Purged::default();
-        on_sql_pool!(&self.backend, pool => {
+        on_sql_writer!(&self.backend, pool => {
             loop {
                 let deleted = sqlx::query(PURGE_CREDENTIALS)
                     .bind(now)
@@ -657,18 +738,18 @@ impl Sessions {
         for<'q> String: sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
         for<'q> i64: sqlx::Encode<'q, E::Database> + sqlx::Type<E::Database>,
     {
-        let (access, refresh) = (new_token(), new_token());
+        let pair = NewPair::of(family);
         sqlx::query(INSERT_PAIR)
-            .bind(hash(access.expose()))
+            .bind(pair.access_hash)
             .bind(family)
             .bind(player_id)
             .bind(now.saturating_add(self.access_lifetime_secs))
-            .bind(hash(refresh.expose()))
+            .bind(pair.refresh_hash)
             .bind(now.saturating_add(REFRESH_LIFETIME_SECS))
             .bind(generation)
             .execute(executor)
             .await?;
-        Ok(self.pair(access, refresh))
+        Ok(self.pair(pair.access, pair.refresh))
     }
 }
 
@@ -691,6 +772,18 @@ mod tests {
         assert_eq!(policy(900).refresh_rate(), rate(6, 10));
         assert_eq!(policy(5).refresh_rate(), rate(24, 10));
         assert_eq!(policy(60).refresh_rate(), rate(6, 10));
+    }
+
+    #[test]
+    fn a_token_carries_its_family() {
+        for family in [0, 1, 7 << 40, i64::MAX] {
+            let token = new_token(family);
+            assert!(well_formed(token.expose()), "{family}");
+            assert_eq!(family_of(token.expose()), Some(family));
+        }
+        assert_ne!(new_token(5).expose(), new_token(5).expose());
+        // A token whose first digits are no family of ours names none.
+        assert_eq!(family_of(&"f".repeat(64)), None);
     }
 
     #[test]

@@ -11,13 +11,12 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use shared::api::paths;
-use shared::ErrorCode;
 
 use crate::acwing::AcwingClient;
 use crate::config::{redact_url, AcwingSettings, DatabaseKind, Settings};
 use crate::connections::{self, ServerOptions};
 use crate::database::{connect_postgres, Database, DatabaseError};
-use crate::error::AppError;
+use crate::error::json_body_error;
 use crate::hardening::{self, content_security_policy, limit_request_line};
 use crate::login::Login;
 use crate::players::PlayerRepo;
@@ -149,12 +148,7 @@ impl Application {
                 .app_data(
                     web::JsonConfig::default()
                         .limit(JSON_BODY_LIMIT)
-                        .error_handler(|err, _| {
-                            let why = format!(
-                                "The request body is not valid JSON for this endpoint: {err}"
-                            );
-                            AppError::new(ErrorCode::InvalidRequest, why).into()
-                        }),
+                        .error_handler(|err, _| json_body_error(&err).into()),
                 )
                 .configure(|cfg| api_routes(cfg, metrics_on_app_port))
                 .service(routes::assets::index_page())

@@ -719,6 +719,10 @@ async fn a_profile_answer_without_a_name_or_throttled_overwrites_nothing() {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        assert!(
+            app.sim.calls(Endpoint::GetInfo) > calls,
+            "the stale profile was asked for"
+        );
         // The refresh has been answered; give its write a moment.
         tokio::time::sleep(Duration::from_millis(200)).await;
         let seen = profile_after_refresh(&app, body["access"].as_str().unwrap()).await;

@@ -971,23 +971,29 @@ fn help_lists_every_setting() {
     }
 }
 
-/// Whether any SQL statement logged for these requests writes.
-fn sql_writes_of(request_ids: &[String]) -> Vec<String> {
+/// The SQL statements logged for these requests: how many read, and the
+/// ones that write.
+fn sql_statements_of(request_ids: &[String]) -> (usize, Vec<String>) {
     let logs = String::from_utf8(captured_logs().lock().unwrap().clone()).unwrap();
-    logs.lines()
+    let statements: Vec<&str> = logs
+        .lines()
         .filter(|l| {
             l.contains("sqlx::query")
                 && request_ids
                     .iter()
                     .any(|id| l.contains(&format!("request{{id={id}")))
         })
+        .collect();
+    let writes: Vec<String> = statements
+        .iter()
         .filter(|l| {
             ["INSERT", "UPDATE", "DELETE", "BEGIN", "COMMIT"]
                 .iter()
                 .any(|w| l.contains(w))
         })
-        .map(str::to_owned)
-        .collect()
+        .map(|l| l.to_string())
+        .collect();
+    (statements.len() - writes.len(), writes)
 }
 
 /// Redis's count of writes since start (`rdb_changes_since_last_save`; the
@@ -1030,12 +1036,34 @@ async fn unknown_malformed_expired_and_revoked_tokens_cost_no_write() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let (_, expired) = app.acapp_login("openid-alice").await;
-    if own_redis.is_none() {
-        app.execute(
-            "UPDATE session_credentials SET expires_at = 0 WHERE player_id =
-               (SELECT id FROM players WHERE openid = 'openid-alice')",
-        )
-        .await;
+    match &app.redis {
+        // Redis's expiry drops the keys: the credentials, and the family's
+        // key, which lives as long as its longest-lived credential.
+        Some((url, prefix)) => {
+            let client = redis::Client::open(url.as_str()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let sha = |token: &Value| {
+                use sha2::Digest;
+                hex::encode(sha2::Sha256::digest(token.as_str().unwrap().as_bytes()))
+            };
+            let refresh = expired["refresh"].as_str().unwrap();
+            let family = i64::from_str_radix(&refresh[..16], 16).unwrap();
+            let deleted: i64 = redis::cmd("DEL")
+                .arg(format!("{prefix}cred:{}", sha(&expired["access"])))
+                .arg(format!("{prefix}cred:{}", sha(&expired["refresh"])))
+                .arg(format!("{prefix}family:{family}"))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(deleted, 3, "the keys a session is made of");
+        }
+        None => {
+            app.execute(
+                "UPDATE session_credentials SET expires_at = 0 WHERE player_id =
+                   (SELECT id FROM players WHERE openid = 'openid-alice')",
+            )
+            .await;
+        }
     }
     let text = |v: &Value| v.as_str().unwrap().to_owned();
     let tokens = [
@@ -1084,7 +1112,11 @@ async fn unknown_malformed_expired_and_revoked_tokens_cost_no_write() {
     match &app.redis {
         Some((url, _)) => assert_eq!(redis_writes(url).await, before, "Redis was written"),
         None => {
-            let writes = sql_writes_of(&ids);
+            let (reads, writes) = sql_statements_of(&ids);
+            assert!(
+                reads > 0,
+                "the statements are logged, so the check can see writes"
+            );
             assert!(writes.is_empty(), "{writes:#?}");
         }
     }
@@ -1188,4 +1220,66 @@ async fn a_siblings_page_cannot_log_a_player_out_with_the_cookie() {
     let response = logout(Some(&own), Some("same-origin")).await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(getinfo().await.unwrap().status().as_u16(), 401);
+}
+
+#[actix_web::test]
+async fn a_refresh_token_the_session_no_longer_stores_is_still_reuse() {
+    let app = spawn().await;
+    let (_, login) = app.acapp_login("openid-yxc").await;
+    let stolen = login["refresh"].as_str().unwrap().to_owned();
+    // A thief refreshes twice with it: the session no longer stores it.
+    let last = refresh_chain(&app, stolen.clone(), 2).await;
+    // The player's app presents its copy: that is reuse, and the session
+    // ends, the thief's tokens included.
+    let (status, body) = refresh(&app, &stolen).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    assert_eq!(
+        refresh(&app, last["refresh"].as_str().unwrap()).await.0,
+        401
+    );
+    assert_eq!(
+        app.getinfo_status(last["access"].as_str().unwrap()).await,
+        401
+    );
+    // The token just replaced is reuse as well (the claim's own check).
+    let (_, other) = app.acapp_login("openid-alice").await;
+    let first = other["refresh"].as_str().unwrap().to_owned();
+    let next = refresh_chain(&app, first.clone(), 1).await;
+    assert_eq!(refresh(&app, &first).await.0, 401);
+    assert_eq!(
+        refresh(&app, next["refresh"].as_str().unwrap()).await.0,
+        401
+    );
+}
+
+#[actix_web::test]
+async fn readiness_probes_the_stores_once_a_second_however_many_ask() {
+    if !support::sessions_in_sql() {
+        eprintln!("skipped: counts SQL statements; the Redis probe is a PING");
+        return;
+    }
+    let app = spawn().await;
+    let started = std::time::Instant::now();
+    let answers = futures::future::join_all((0..200).map(|_| async {
+        let response = browser().get(app.url("/healthz")).send().await.unwrap();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        (response.status().as_u16(), id)
+    }))
+    .await;
+    let seconds = started.elapsed().as_secs() + 1;
+    assert!(answers.iter().all(|(status, _)| *status == 200));
+    let ids: Vec<String> = answers.into_iter().map(|(_, id)| id).collect();
+    let (probes, _) = sql_statements_of(&ids);
+    // Two stores a probe (sessions and players), a probe a second at most.
+    assert!(probes >= 2, "the probe's statements are logged");
+    assert!(
+        probes as u64 <= 2 * (seconds + 1),
+        "{probes} probe statements for 200 requests in {seconds} s"
+    );
 }

@@ -7,7 +7,7 @@ use shared::api::{Done, LogoutRequest, PlayerInfo, RefreshRequest, RefreshRespon
 use shared::ErrorCode;
 
 use super::{cookie_values, single_cookie, AppState};
-use crate::error::AppError;
+use crate::error::{json_problem, AppError};
 use crate::hardening::MAX_BODY_BYTES;
 use crate::rate_limit::Endpoint;
 use crate::sessions::well_formed;
@@ -74,28 +74,55 @@ fn logout_body(body: &[u8]) -> Result<LogoutRequest, AppError> {
     serde_json::from_slice(body).map_err(|err| {
         AppError::new(
             ErrorCode::InvalidRequest,
-            format!("The logout body is not valid JSON for this endpoint: {err}"),
+            format!("The logout body {}.", json_problem(&err)),
         )
     })
 }
 
+/// What a logout does with what the request carries.
+#[derive(Debug, PartialEq, Eq)]
+enum LogoutPlan {
+    /// Only our cookie names a session, and another site's page sent it.
+    Refuse,
+    Revoke {
+        tokens: Vec<String>,
+        clear_cookie: bool,
+    },
+}
+
+/// The bearer token and the body's refresh token are the caller's own;
+/// the cookie counts only when our own site sent the request (`origin`).
+/// A bearer logout from another site's page (AcWing's) ends the bearer's
+/// session and leaves our cookie alone.
+fn plan_logout(presented: Vec<String>, cookies: Vec<String>, own_site: bool) -> LogoutPlan {
+    if !own_site && presented.is_empty() && !cookies.is_empty() {
+        return LogoutPlan::Refuse;
+    }
+    let mut tokens = presented;
+    if own_site {
+        tokens.extend(cookies);
+    }
+    tokens.retain(|t| well_formed(t));
+    tokens.sort_unstable();
+    tokens.dedup();
+    // Bounded: a request stuffed with cookies costs a few writes at most.
+    tokens.truncate(MAX_LOGOUT_TOKENS);
+    LogoutPlan::Revoke {
+        tokens,
+        clear_cookie: own_site,
+    }
+}
+
 /// Ends every session the request names: the bearer token's, the refresh
 /// token's in the body, and each session cookie's (with two, ending both
-/// is the only safe reading). The cookie counts only when our own site
-/// sent the request: a sibling AcApp's page would otherwise log our
-/// players out (see `origin`).
+/// is the only safe reading). A cookie logout from another site's page
+/// (a sibling AcApp's) is refused before it costs the client's budget, so
+/// such a page cannot use up the logouts of players behind the same NAT.
 pub async fn logout(
     req: HttpRequest,
     payload: web::Payload,
     app: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    app.rate_limit(&req, Endpoint::Logout)?;
-    let too_large = || {
-        AppError::new(
-            ErrorCode::InvalidRequest,
-            "The logout body is far larger than any this server answers.",
-        )
-    };
     let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
         Ok(Ok(bytes)) => logout_body(&bytes)?,
         Ok(Err(_)) => {
@@ -104,34 +131,35 @@ pub async fn logout(
                 "The logout body could not be read.",
             ))
         }
-        Err(_) => return Err(too_large()),
+        Err(_) => {
+            return Err(AppError::new(
+                ErrorCode::InvalidRequest,
+                "The logout body is far larger than any this server answers.",
+            ))
+        }
     };
-    let mut tokens: Vec<String> = bearer(&req).into_iter().chain(body.refresh).collect();
+    let presented = bearer(&req).into_iter().chain(body.refresh).collect();
     let cookies = cookie_values(&req, app.cookies.session);
-    let own_site = app.from_own_site(&req);
-    if !cookies.is_empty() {
-        if own_site {
-            tokens.extend(cookies);
-        } else if tokens.is_empty() {
-            tracing::warn!("a cookie logout from another site's page; refused");
+    let (tokens, clear_cookie) = match plan_logout(presented, cookies, app.from_own_site(&req)) {
+        LogoutPlan::Refuse => {
+            tracing::debug!("a cookie logout from another site's page; refused");
             return Err(AppError::new(
                 ErrorCode::ForbiddenOrigin,
                 "This request came from another site's page; nothing was done.",
             ));
         }
-    }
-    tokens.retain(|t| well_formed(t));
-    tokens.sort_unstable();
-    tokens.dedup();
-    // Bounded: a request stuffed with cookies costs a few writes at most.
-    tokens.truncate(MAX_LOGOUT_TOKENS);
+        LogoutPlan::Revoke {
+            tokens,
+            clear_cookie,
+        } => (tokens, clear_cookie),
+    };
+    app.rate_limit(&req, Endpoint::Logout)?;
     for token in &tokens {
         app.sessions.revoke(token).await?;
     }
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CACHE_CONTROL, "no-store"));
-    // Another site's page (with a bearer) clears nothing of ours.
-    if own_site {
+    if clear_cookie {
         response.cookie(app.removal_cookie(app.cookies.session));
     }
     Ok(response.json(Done::default()))
@@ -156,6 +184,42 @@ mod tests {
         assert_eq!(
             logout_body(b"{nope").unwrap_err().code,
             ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn a_foreign_page_ends_only_what_it_presents() {
+        let token = |c: char| c.to_string().repeat(64);
+        let (bearer, cookie) = (token('a'), token('b'));
+        // Our own page: both.
+        let plan = plan_logout(vec![bearer.clone()], vec![cookie.clone()], true);
+        assert_eq!(
+            plan,
+            LogoutPlan::Revoke {
+                tokens: vec![bearer.clone(), cookie.clone()],
+                clear_cookie: true
+            }
+        );
+        // Another page with only our cookie: refused.
+        assert_eq!(
+            plan_logout(vec![], vec![cookie.clone()], false),
+            LogoutPlan::Refuse
+        );
+        // Another page with a bearer: the bearer's session alone.
+        assert_eq!(
+            plan_logout(vec![bearer.clone()], vec![cookie], false),
+            LogoutPlan::Revoke {
+                tokens: vec![bearer],
+                clear_cookie: false
+            }
+        );
+        // Nothing at all, or junk: nothing to end, from anywhere.
+        assert_eq!(
+            plan_logout(vec!["junk".into()], vec![], false),
+            LogoutPlan::Revoke {
+                tokens: vec![],
+                clear_cookie: false
+            }
         );
     }
 }
