@@ -322,7 +322,7 @@ impl DatabaseKind {
 }
 
 /// What one client may ask of the unauthenticated login endpoints, and how
-/// many login states the server holds (see README, "Hardening").
+/// many login states the server holds (see docs/security.md, "Hardening").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitSettings {
     pub trusted_proxies: TrustedProxies,

@@ -1,4 +1,4 @@
-//! The AcApp's server. See README.md for the map of modules.
+//! The AcApp's server. See ARCHITECTURE.md for the map of modules.
 
 pub mod acwing;
 pub mod client_ip;

@@ -87,7 +87,7 @@ async fn a_million_states_stay_under_the_cap_and_the_memory_comes_back() {
         peak as f64 / MIB,
         full / CAP as isize
     );
-    // Capacity, not length, is what counts here (the README quotes it):
+    // Capacity, not length, is what counts here (docs/security.md quotes it):
     // about 97 bytes a state with the index's slack and the per-client
     // counts included.
     assert!((full as usize) < 160 * CAP, "{full} bytes for {CAP} states");

@@ -1,6 +1,6 @@
 //! Bodies AcWing's token and getinfo endpoints might answer, parsed and
 //! validated as the client does. Nothing may panic, and whatever is
-//! accepted must satisfy the README's promises about AcWing's answers.
+//! accepted must satisfy docs/protocol.md's promises about AcWing's answers.
 #![no_main]
 
 use backend::acwing::{parse_grant, parse_profile, AcwingError, MAX_USERNAME_CHARS};

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{cargo, root, sh, step, tools, Result};
 
-/// wasm + JS + CSS on the wire (gzip), the budget in the README: 100 KB,
+/// wasm + JS + CSS on the wire (gzip), the budget in docs/frontend-dev.md: 100 KB,
 /// read as 100,000 bytes.
 const BUDGET_GZIP: u64 = 100_000;
 /// The wasm profile: size first, `panic = "abort"` (see Cargo.toml).

@@ -2,7 +2,7 @@
 //! `fuzz/` for a few seconds. cargo-fuzz needs a nightly toolchain and the
 //! `cargo-fuzz` binary; both are set up here when missing (nightly with
 //! rustup, cargo-fuzz at a pinned version into the per-user tool cache).
-//! Longer runs: see README, "Fuzzing".
+//! Longer runs: see docs/security.md, "Fuzzing".
 
 use std::path::PathBuf;
 use std::process::Command;

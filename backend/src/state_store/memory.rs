@@ -45,7 +45,7 @@ const SWEEP_CHUNK: usize = 4096;
 /// (the index stores positions only, as `indexmap` does, not a second copy
 /// of the key). The quota counts are per network, not per state: a slot
 /// keeps only its client's /64 (or IPv4 address), and the /56 and /48 are
-/// derived from it. Measured at a million states: see the README.
+/// derived from it. Measured at a million states: see docs/security.md.
 pub struct MemoryStateStore {
     inner: Mutex<Inner>,
     cap: usize,

@@ -398,7 +398,7 @@ impl TestApp {
 
     /// What AcWingOS does after "agree": call redirect_uri with code and
     /// state. Whatever happened, the answer must be HTTP 200 with CORS (see
-    /// the README's AcApp answer contract): only its body says what.
+    /// docs/protocol.md, "The AcApp answer contract"): only its body says what.
     pub async fn acapp_callback(&self, redirect_uri: &str, query: &[(&str, &str)]) -> Value {
         let redirect_uri = redirect_uri.replace(&self.public_url, &self.address);
         let response = browser()
