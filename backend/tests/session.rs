@@ -971,6 +971,41 @@ fn help_lists_every_setting() {
     }
 }
 
+/// Every variable `--help` lists, and every one `docs/configuration.md`
+/// documents, are the same set: a new setting cannot go undocumented, nor
+/// a removed one stay in the docs.
+#[test]
+fn the_configuration_page_documents_exactly_what_help_lists() {
+    let output = Command::new(env!("CARGO_BIN_EXE_acapp-server"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    let listed: std::collections::BTreeSet<String> = help
+        .split("[env: ")
+        .skip(1)
+        .filter_map(|rest| rest.split(['=', ']']).next())
+        .map(str::to_owned)
+        .collect();
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md"),
+    )
+    .unwrap();
+    let documented: std::collections::BTreeSet<String> = page
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|row| row.split(" |").next())
+        .flat_map(|names| names.split(", "))
+        .map(|name| name.trim_matches('`').to_owned())
+        .filter(|name| name.starts_with("ACAPP_") || name.starts_with("ACWING_"))
+        .collect();
+    assert!(listed.len() > 20, "{help}");
+    assert_eq!(
+        listed, documented,
+        "--help and docs/configuration.md disagree"
+    );
+}
+
 /// The SQL statements logged for these requests: how many read, and the
 /// ones that write.
 fn sql_statements_of(request_ids: &[String]) -> (usize, Vec<String>) {

@@ -328,4 +328,65 @@ mod tests {
             5
         );
     }
+
+    /// Every body the backend sends, as `shared` serialises it: renaming a
+    /// field there fails here, not in a player's window.
+    #[test]
+    fn the_shared_api_types_read_back() {
+        use shared::api::{
+            AcappApplyCode, AcappLogin as Login, ErrorBody, PlayerInfo, RefreshResponse, Success,
+            WebApplyCode,
+        };
+        let apply = body(&AcappApplyCode {
+            result: Success::Success,
+            appid: "4242".into(),
+            redirect_uri: "https%3A%2F%2Fapp.example%2F".into(),
+            scope: "userinfo".into(),
+            state: "s".repeat(32),
+        });
+        let read = acapp_apply(&apply).unwrap();
+        assert_eq!(
+            (read.appid.as_str(), read.scope.as_str(), read.state.len()),
+            ("4242", "userinfo", 32)
+        );
+        let web = body(&WebApplyCode {
+            result: Success::Success,
+            apply_code_url: "https://www.acwing.com/x".into(),
+        });
+        assert_eq!(web_apply(&web), Ok("https://www.acwing.com/x".into()));
+        let login = body(&Login {
+            result: Success::Success,
+            username: "yxc".into(),
+            photo: "https://cdn.acwing.com/p.png".into(),
+            access: "a".repeat(64),
+            refresh: "r".repeat(64),
+            expires_in: 900,
+        });
+        let read = callback(login).unwrap();
+        assert_eq!(read.player.username, "yxc");
+        assert_eq!(read.tokens.expires_in, 900);
+        assert_eq!(read.tokens.refresh, "r".repeat(64));
+        let me = body(&PlayerInfo {
+            result: Success::Success,
+            username: "yxc".into(),
+            photo: String::new(),
+        });
+        assert_eq!(player(&me).unwrap().username, "yxc");
+        let fresh = body(&RefreshResponse {
+            result: Success::Success,
+            access: "b".repeat(64),
+            refresh: "c".repeat(64),
+            expires_in: 60,
+        });
+        assert_eq!(tokens(&fresh).unwrap().access, "b".repeat(64));
+        for code in ErrorCode::ALL {
+            let refused = body(&ErrorBody::new(code, "m"));
+            assert_eq!(player(&refused), Err(Problem::Code(code)), "{code}");
+        }
+    }
+
+    /// A `shared` body, as the JSON the browser receives.
+    fn body<T: serde::Serialize>(value: &T) -> Value {
+        serde_json::to_value(value).unwrap()
+    }
 }
