@@ -9,7 +9,7 @@ use clap::Parser;
 use url::Url;
 
 use crate::client_ip::TrustedProxies;
-use crate::rate_limit::Rate;
+use crate::rate_limit::{ClientRates, Rate};
 use crate::secret::AppSecret;
 
 /// The seed keeps a state for 2 h; ours may not live longer.
@@ -376,6 +376,17 @@ impl Default for LimitSettings {
 }
 
 impl LimitSettings {
+    /// The per-client rates, for `RateLimits`.
+    pub fn client_rates(&self) -> ClientRates {
+        ClientRates {
+            apply_code: self.apply_code,
+            receive_code: self.receive_code,
+            getinfo: self.getinfo,
+            refresh: self.refresh,
+            logout: self.logout,
+        }
+    }
+
     /// Live states one network may hold, at each level: a fiftieth of the
     /// cap per IPv4 address or IPv6 /64, so it takes fifty addresses at full
     /// tilt to fill the store, and a twentieth per /56 and a tenth per /48,

@@ -23,7 +23,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::client_ip::{limit_key, TrustedProxies};
-use crate::config::LimitSettings;
 
 /// One limit: a sustained rate and the burst allowed on top.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,15 +82,25 @@ fn limited(not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> R
     }
 }
 
+/// Each endpoint's rate, per client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientRates {
+    pub apply_code: Rate,
+    pub receive_code: Rate,
+    pub getinfo: Rate,
+    pub refresh: Rate,
+    pub logout: Rate,
+}
+
 impl RateLimits {
-    pub fn new(settings: &LimitSettings) -> Arc<Self> {
+    pub fn new(rates: &ClientRates, proxies: TrustedProxies) -> Arc<Self> {
         Arc::new(Self {
-            apply_code: keyed(settings.apply_code),
-            receive_code: keyed(settings.receive_code),
-            getinfo: keyed(settings.getinfo),
-            refresh: keyed(settings.refresh),
-            logout: keyed(settings.logout),
-            proxies: settings.trusted_proxies.clone(),
+            apply_code: keyed(rates.apply_code),
+            receive_code: keyed(rates.receive_code),
+            getinfo: keyed(rates.getinfo),
+            refresh: keyed(rates.refresh),
+            logout: keyed(rates.logout),
+            proxies,
         })
     }
 
@@ -208,11 +217,15 @@ mod tests {
     }
 
     fn limits(apply_code: Rate, receive_code: Rate) -> Arc<RateLimits> {
-        RateLimits::new(&LimitSettings {
+        let other = rate(60, 10);
+        let rates = ClientRates {
             apply_code,
             receive_code,
-            ..LimitSettings::default()
-        })
+            getinfo: other,
+            refresh: other,
+            logout: other,
+        };
+        RateLimits::new(&rates, TrustedProxies::default())
     }
 
     #[test]

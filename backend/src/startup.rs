@@ -83,7 +83,10 @@ impl Application {
         // Every labelled series /metrics promises exists, at zero, from now.
         crate::metrics::init();
         let stores = Stores::open(settings).await?;
-        let limits = RateLimits::new(limit_settings);
+        let limits = RateLimits::new(
+            &limit_settings.client_rates(),
+            limit_settings.trusted_proxies.clone(),
+        );
         limits.spawn_cleaner(RATE_LIMIT_CLEAN_EVERY);
         let Stores {
             players,
