@@ -296,7 +296,10 @@ impl AcwingClient {
     /// `Error::Api { code: Errcode::AccessTokenExpired, .. }`.
     pub async fn getinfo(&self, token: &AccessToken, openid: &Openid) -> Result<Profile, Error> {
         let started = Instant::now();
-        let query = [("access_token", token.expose()), ("openid", openid.as_str())];
+        let query = [
+            ("access_token", token.expose()),
+            ("openid", openid.as_str()),
+        ];
         let result = self
             .get::<RawProfile>(Endpoint::GetInfo, &query)
             .await

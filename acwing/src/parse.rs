@@ -215,10 +215,7 @@ mod tests {
             format!("  {}  ", "名".repeat(20_000)),
             "javascript:alert(1)",
         ));
-        assert_eq!(
-            name(&profile).unwrap().chars().count(),
-            MAX_USERNAME_CHARS
-        );
+        assert_eq!(name(&profile).unwrap().chars().count(), MAX_USERNAME_CHARS);
         assert_eq!(profile.photo_str(), Some(""));
         let profile = Profile::from(raw(" \u{7}\t ".into(), "https://cdn.acwing.com/a.png"));
         assert_eq!(profile.username, None);
@@ -239,12 +236,7 @@ mod tests {
             '\u{E0001}',
         ] {
             let profile = Profile::from(raw(format!("y{invisible}xc{invisible}"), ""));
-            assert_eq!(
-                name(&profile),
-                Some("yxc"),
-                "U+{:04X}",
-                invisible as u32
-            );
+            assert_eq!(name(&profile), Some("yxc"), "U+{:04X}", invisible as u32);
         }
         assert_eq!(safe_photo(&format!("https://a.b/{}", "x".repeat(2000))), "");
         assert_eq!(safe_photo("data:image/png;base64,AAAA"), "");

@@ -165,9 +165,7 @@ impl Openid {
         if printable_token(raw, Self::MAX_LEN) {
             Ok(Openid(raw.to_owned()))
         } else {
-            Err(ParseError(
-                "the openid is empty, too long or not printable",
-            ))
+            Err(ParseError("the openid is empty, too long or not printable"))
         }
     }
 
@@ -199,7 +197,10 @@ mod tests {
             format!("{:?}", AppSecret::new("hunter2")),
             "AppSecret(<redacted>)"
         );
-        assert_eq!(format!("{:?}", AuthCode::new("c0de")), "AuthCode(<redacted>)");
+        assert_eq!(
+            format!("{:?}", AuthCode::new("c0de")),
+            "AuthCode(<redacted>)"
+        );
         let access = AccessToken::parse("t0ken").unwrap();
         assert_eq!(format!("{access:?}"), "AccessToken(<redacted>)");
         let refresh = RefreshToken::parse("r3fresh").unwrap();

@@ -64,7 +64,10 @@ async fn the_whole_flow_and_every_call_is_observed() {
         Some("<img src=x onerror=alert(1)>"),
         "markup is the frontend's to escape; only invisible characters go"
     );
-    assert!(profile.photo.unwrap().is_default(), "javascript: is no photo");
+    assert!(
+        profile.photo.unwrap().is_default(),
+        "javascript: is no photo"
+    );
     assert_eq!(last(&calls), (Endpoint::GetInfo, "ok".into()));
 
     let again = client.exchange_code(&code).await.unwrap_err();
@@ -75,7 +78,10 @@ async fn the_whole_flow_and_every_call_is_observed() {
             ..
         }
     ));
-    assert_eq!(last(&calls), (Endpoint::AccessToken, "errcode 40001".into()));
+    assert_eq!(
+        last(&calls),
+        (Endpoint::AccessToken, "errcode 40001".into())
+    );
 
     // After 2 h the access token is expired; the refresh token renews it.
     sim.advance_clock(Duration::from_secs(2 * 3600 + 1));
@@ -147,7 +153,11 @@ async fn faults_are_classified() {
             "status",
         ),
         (Fault::Garbage, |e| matches!(e, Error::Garbage), "unusable"),
-        (Fault::Oversized, |e| matches!(e, Error::TooLarge), "unusable"),
+        (
+            Fault::Oversized,
+            |e| matches!(e, Error::TooLarge),
+            "unusable",
+        ),
         (
             Fault::Errcode {
                 code: "40010".into(),
@@ -186,9 +196,6 @@ async fn nothing_listening_is_unreachable() {
         .base_url(format!("http://127.0.0.1:{port}").parse().unwrap())
         .build()
         .unwrap();
-    let err = client
-        .exchange_code(&AuthCode::new("c"))
-        .await
-        .unwrap_err();
+    let err = client.exchange_code(&AuthCode::new("c")).await.unwrap_err();
     assert!(matches!(err, Error::Unreachable), "{err:?}");
 }
