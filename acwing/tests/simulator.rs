@@ -129,10 +129,13 @@ async fn a_wrong_secret_is_an_errcode_and_never_shown() {
     );
 }
 
+/// Whether an error is the one a fault should cause.
+type Expected = fn(&Error) -> bool;
+
 #[actix_web::test]
 async fn faults_are_classified() {
     let (sim, client, calls) = start();
-    let cases: Vec<(Fault, fn(&Error) -> bool, &str)> = vec![
+    let cases: Vec<(Fault, Expected, &str)> = vec![
         (Fault::Hang, |e| matches!(e, Error::Timeout(_)), "timeout"),
         (
             Fault::ServerError,
