@@ -129,7 +129,11 @@ fn rejection(errcode: &str, errmsg: Option<&str>) -> AppError {
         ),
         code => {
             let errmsg_chars = errmsg.map_or(0, |m| m.chars().count());
-            tracing::warn!(%errcode, errmsg_chars, "AcWing called back with an error");
+            tracing::warn!(
+                errcode = errcode.as_str(),
+                errmsg_chars,
+                "AcWing called back with an error"
+            );
             AppError::new(
                 code,
                 format!("AcWing called back with errcode {errcode} instead of a code."),
