@@ -5,12 +5,12 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use acwing_oauth::{AppId, AppSecret};
 use clap::Parser;
 use url::Url;
 
 use crate::client_ip::TrustedProxies;
 use crate::rate_limit::{ClientRates, Rate};
-use crate::secret::AppSecret;
 
 /// The seed keeps a state for 2 h; ours may not live longer.
 const MAX_STATE_TTL: Duration = Duration::from_secs(2 * 60 * 60);
@@ -195,7 +195,7 @@ pub const TRUNK_SERVE_URL: &str = "http://127.0.0.1:8080";
 
 #[derive(Debug, Clone)]
 pub struct AcwingSettings {
-    pub appid: String,
+    pub appid: AppId,
     pub secret: AppSecret,
     pub base_url: Url,
 }
@@ -409,6 +409,8 @@ pub enum ConfigError {
     SecretFile { path: String, reason: String },
     #[error("demo mode (--demo, ACAPP_DEMO) uses the built-in simulator: unset ACWING_APPID, ACWING_SECRET and ACWING_SECRET_FILE, or drop --demo")]
     DemoWithCredentials,
+    #[error("ACWING_APPID: {0}")]
+    BadAppid(acwing_oauth::ParseError),
     #[error("{name} `{value}` is not an absolute http(s) URL")]
     BadUrl { name: &'static str, value: String },
     #[error("ACAPP_PUBLIC_URL `{0}` must be an origin like https://app1234.acapp.acwing.com.cn, with no path")]
@@ -462,7 +464,7 @@ impl Cli {
                     .acwing_base_url
                     .unwrap_or_else(|| "https://www.acwing.com".into());
                 AcwingMode::Real(AcwingSettings {
-                    appid: appid.trim().to_owned(),
+                    appid: AppId::parse(&appid).map_err(ConfigError::BadAppid)?,
                     secret,
                     base_url: http_url("ACWING_BASE_URL", &raw)?,
                 })

@@ -7,7 +7,9 @@ use acwing_sim::{SimConfig, SimOptions, Simulator};
 use url::Url;
 
 use crate::config::AcwingSettings;
-use crate::secret::{random_hex, AppSecret};
+use acwing_oauth::{AppId, AppSecret};
+
+use crate::secret::random_hex;
 
 pub const DEMO_APPID: &str = "1000";
 
@@ -43,7 +45,7 @@ pub fn start_simulator(
     }
     let base_url = Url::parse(&simulator.base_url()).map_err(std::io::Error::other)?;
     let settings = AcwingSettings {
-        appid: DEMO_APPID.to_owned(),
+        appid: AppId::parse(DEMO_APPID).map_err(std::io::Error::other)?,
         secret: AppSecret::new(secret),
         base_url,
     };

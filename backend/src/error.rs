@@ -8,7 +8,8 @@ use actix_web::{HttpResponse, ResponseError};
 use shared::api::ErrorBody;
 use shared::ErrorCode;
 
-use crate::acwing::AcwingError;
+use acwing_oauth::Error as AcwingError;
+
 use crate::rate_limit::RateLimited;
 use crate::sessions::SessionError;
 use crate::state_store::{StateRejection, StoreError};
@@ -74,7 +75,7 @@ impl From<AcwingError> for AppError {
     fn from(err: AcwingError) -> Self {
         tracing::warn!(error = %err, "AcWing call failed");
         let message = match &err {
-            AcwingError::Api { code, .. } => match err.code() {
+            AcwingError::Api { code, .. } => match crate::acwing::error_code(&err) {
                 ErrorCode::CodeExpired => {
                     "The authorization code has expired or was already used; log in again."
                         .to_owned()
@@ -106,7 +107,7 @@ impl From<AcwingError> for AppError {
                     .to_owned()
             }
         };
-        AppError::new(err.code(), message)
+        AppError::new(crate::acwing::error_code(&err), message)
     }
 }
 

@@ -7,10 +7,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use shared::ErrorCode;
 
-use crate::acwing::{errcode_meaning, sanitise_errcode, AcwingClient, TokenGrant};
+use acwing_oauth::{AcwingClient, AuthCode, Errcode, TokenGrant};
+
+use crate::acwing::errcode_meaning;
 use crate::error::AppError;
 use crate::players::{Player, PlayerRepo};
-use crate::secret::AuthCode;
 use crate::state_store::{self, Flow, StateStore};
 
 /// What AcWing sends to `redirect_uri`: `code` and `state`, or a rejection
@@ -30,7 +31,13 @@ impl std::fmt::Debug for Callback {
         f.debug_struct("Callback")
             .field("code", &redacted(&self.code))
             .field("state", &redacted(&self.state))
-            .field("errcode", &self.errcode.as_deref().map(sanitise_errcode))
+            .field(
+                "errcode",
+                &self
+                    .errcode
+                    .as_deref()
+                    .map(|e| Errcode::parse(e).to_string()),
+            )
             .field("errmsg", &redacted(&self.errmsg))
             .finish()
     }
@@ -68,7 +75,7 @@ impl Login {
                 )
             })?;
         let grant = self.acwing.exchange_code(&code).await?;
-        if let Some(returning) = self.players.record_return(&grant.openid).await? {
+        if let Some(returning) = self.players.record_return(grant.openid.as_str()).await? {
             tracing::Span::current().record("player", returning.player.id);
             if returning.profile_stale {
                 self.refresh_profile_later(returning.player.id, grant);
@@ -77,9 +84,9 @@ impl Login {
         }
         let profile = self
             .acwing
-            .profile(&grant.access_token, &grant.openid)
+            .getinfo(&grant.access_token, &grant.openid)
             .await?;
-        let player = self.players.create(&grant.openid, &profile).await?;
+        let player = self.players.create(grant.openid.as_str(), &profile).await?;
         tracing::Span::current().record("player", player.id);
         tracing::info!(player = player.id, "new player");
         Ok(player)
@@ -94,7 +101,7 @@ impl Login {
             let outcome = async {
                 let profile = login
                     .acwing
-                    .profile(&grant.access_token, &grant.openid)
+                    .getinfo(&grant.access_token, &grant.openid)
                     .await?;
                 login.players.update_profile(player_id, &profile).await?;
                 Ok::<_, AppError>(())
@@ -113,8 +120,8 @@ impl Login {
 /// ever repeated: the log gets the errcode as a bounded integer, and only
 /// the errmsg's length, since whoever calls redirect_uri writes it.
 fn rejection(errcode: &str, errmsg: Option<&str>) -> AppError {
-    let errcode = sanitise_errcode(errcode);
-    crate::metrics::acwing_error(&errcode);
+    let errcode = Errcode::parse(errcode);
+    crate::metrics::acwing_error(errcode.as_str());
     match errcode_meaning(&errcode) {
         ErrorCode::UserRejected => AppError::new(
             ErrorCode::UserRejected,
@@ -122,7 +129,11 @@ fn rejection(errcode: &str, errmsg: Option<&str>) -> AppError {
         ),
         code => {
             let errmsg_chars = errmsg.map_or(0, |m| m.chars().count());
-            tracing::warn!(errcode, errmsg_chars, "AcWing called back with an error");
+            tracing::warn!(
+                errcode = errcode.as_str(),
+                errmsg_chars,
+                "AcWing called back with an error"
+            );
             AppError::new(
                 code,
                 format!("AcWing called back with errcode {errcode} instead of a code."),
@@ -134,7 +145,7 @@ fn rejection(errcode: &str, errmsg: Option<&str>) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::acwing::ERRCODE_USER_REJECT;
+    const ERRCODE_USER_REJECT: &str = Errcode::USER_REJECT;
 
     #[test]
     fn user_reject_maps_to_user_rejected() {

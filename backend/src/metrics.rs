@@ -10,6 +10,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use acwing_oauth::{Endpoint, Errcode};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
@@ -76,14 +77,15 @@ fn metrics() -> &'static Metrics {
 /// The flows a login finishes in (`acapp_logins_total`'s `flow`).
 pub const FLOWS: [&str; 2] = ["web", "acapp"];
 /// AcWing's endpoints we call, as the histogram names them.
-pub const UPSTREAM_ENDPOINTS: [&str; 2] = ["access_token", "getinfo"];
-/// The errcodes the seeds name (see `acwing`). Any other errcode is counted
+pub const UPSTREAM_ENDPOINTS: [&str; 2] =
+    [Endpoint::AccessToken.label(), Endpoint::GetInfo.label()];
+/// The errcodes the seeds name (`acwing_oauth::Errcode`'s). Any other errcode is counted
 /// as `other`: whoever calls redirect_uri chooses it, and one series per
 /// distinct value would let them grow `/metrics` without bound.
 pub const KNOWN_ERRCODES: [&str; 3] = [
-    crate::acwing::ERRCODE_USER_REJECT,
-    crate::acwing::ERRCODE_CODE_EXPIRED,
-    crate::acwing::ERRCODE_ACCESS_TOKEN_EXPIRED,
+    Errcode::USER_REJECT,
+    Errcode::CODE_EXPIRED,
+    Errcode::ACCESS_TOKEN_EXPIRED,
 ];
 const OTHER_ERRCODE: &str = "other";
 

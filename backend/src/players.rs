@@ -8,11 +8,14 @@
 
 use sqlx::{PgPool, SqlitePool};
 
-use crate::acwing::{Profile, MAX_USERNAME_CHARS};
+use acwing_oauth::{Profile, Username};
+
 use crate::clock::unix_now;
 use crate::database::Database;
 use crate::secret::random_hex;
 
+/// The longest name a player may have (AcWing's bound, kept by variants).
+const MAX_USERNAME_CHARS: usize = Username::MAX_CHARS;
 /// Past this many numbered variants a random suffix is used instead.
 const NUMBERED_VARIANTS: u32 = 50;
 /// A stored name and photo older than this are refreshed from AcWing.
@@ -124,7 +127,7 @@ impl PlayerRepo {
              ON CONFLICT (openid) DO NOTHING
              RETURNING id, openid, username, photo";
         let now = unix_now();
-        let photo = profile.photo.as_deref().unwrap_or_default();
+        let photo = profile.photo_str().unwrap_or_default();
         for attempt in 1u32.. {
             let name = username_candidate(profile.username_or_default(), attempt);
             let inserted: Result<Option<Player>, sqlx::Error> = on_pool!(self, pool => {
@@ -162,12 +165,12 @@ impl PlayerRepo {
         for attempt in 1u32.. {
             let name = profile
                 .username
-                .as_deref()
-                .map(|name| username_candidate(name, attempt));
+                .as_ref()
+                .map(|name| username_candidate(name.as_str(), attempt));
             let updated = on_pool!(self, pool => {
                 sqlx::query(SQL)
                     .bind(&name)
-                    .bind(&profile.photo)
+                    .bind(profile.photo_str())
                     .bind(unix_now())
                     .bind(id)
                     .execute(pool)

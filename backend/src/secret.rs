@@ -1,5 +1,6 @@
-//! Newtypes for every secret and token, so that a mix-up is a compile error
-//! and `Debug` never prints one.
+//! Our own credentials as a newtype, so that a mix-up is a compile error
+//! and `Debug` never prints one, and the random values they are made of.
+//! AcWing's secrets and tokens are `acwing_oauth`'s types.
 
 use rand::RngCore;
 
@@ -28,18 +29,6 @@ macro_rules! secret_string {
     };
 }
 
-secret_string!(
-    /// The AcApp's secret, shown in AcWing's AcApp settings.
-    AppSecret
-);
-secret_string!(
-    /// A single-use authorization code from AcWing.
-    AuthCode
-);
-secret_string!(
-    /// AcWing's access token for one player (2 h).
-    AcwingAccessToken
-);
 secret_string!(
     /// One of our own credentials: a session cookie, an access or a refresh token.
     SessionToken
@@ -74,8 +63,8 @@ mod tests {
 
     #[test]
     fn debug_is_redacted() {
-        let secret = AppSecret::new("hunter2");
-        assert_eq!(format!("{secret:?}"), "AppSecret(<redacted>)");
+        let token = SessionToken::new("hunter2");
+        assert_eq!(format!("{token:?}"), "SessionToken(<redacted>)");
     }
 
     #[test]

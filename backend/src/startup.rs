@@ -12,7 +12,6 @@ use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use shared::api::paths;
 
-use crate::acwing::AcwingClient;
 use crate::config::{redact_url, AcwingSettings, DatabaseKind, Settings};
 use crate::connections::{self, ServerOptions};
 use crate::database::{connect_postgres, Database, DatabaseError};
@@ -51,7 +50,7 @@ pub enum StartupError {
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
     #[error("cannot build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(#[from] acwing_oauth::BuildError),
     #[error("cannot connect to Redis at {url} (ACAPP_REDIS_URL): {reason}")]
     Redis { url: String, reason: String },
     #[error("cannot connect to PostgreSQL at {url} (ACAPP_DATABASE_URL): {reason}")]
@@ -100,7 +99,7 @@ impl Application {
             StateBackend::Memory(store) => Some(store.clone()),
             StateBackend::Redis(_) => None,
         };
-        let acwing_client = AcwingClient::new(acwing, settings.acwing_timeout)?;
+        let acwing_client = crate::acwing::client(acwing, settings.acwing_timeout)?;
         let state = web::Data::new(AppState {
             urls: LoginUrls::new(&settings.public_url, &acwing_client),
             login: Login {

@@ -12,9 +12,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use acwing_oauth::{AppId, AppSecret};
 use acwing_sim::{SimConfig, Simulator};
 use backend::config::{AcwingMode, AcwingSettings, Settings};
-use backend::secret::{random_hex, AppSecret};
+use backend::secret::random_hex;
 use backend::startup::Application;
 use fantoccini::{Client, ClientBuilder, Locator};
 use url::Url;
@@ -131,7 +132,7 @@ pub async fn backend(options: &Options) -> Backend {
     )
     .unwrap();
     let acwing = AcwingSettings {
-        appid: "4242".into(),
+        appid: AppId::parse("4242").unwrap(),
         secret: AppSecret::new(secret),
         base_url: Url::parse(&sim.base_url()).unwrap(),
     };

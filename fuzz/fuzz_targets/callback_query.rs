@@ -4,7 +4,7 @@
 //! (The errmsg reaches a log only as its length.)
 #![no_main]
 
-use backend::acwing::sanitise_errcode;
+use acwing_oauth::Errcode;
 use backend::routes::parse_callback;
 use libfuzzer_sys::fuzz_target;
 
@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         "Debug must redact the code, the state and the errmsg"
     );
     if let Some(errcode) = callback.errcode.as_deref() {
-        let clean = sanitise_errcode(errcode);
-        assert!(clean.len() <= 10, "{clean}");
+        let clean = Errcode::parse(errcode);
+        assert!(clean.as_str().len() <= 10, "{clean}");
     }
 });

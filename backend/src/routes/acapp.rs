@@ -19,7 +19,7 @@ pub async fn apply_code(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(AcappApplyCode {
             result: Success::Success,
-            appid: app.acwing().appid().to_owned(),
+            appid: app.acwing().appid().as_str().to_owned(),
             redirect_uri: app.urls.acapp_redirect_uri.clone(),
             scope: "userinfo".to_owned(),
             state,

@@ -16,13 +16,13 @@ use actix_web::HttpRequest;
 use shared::api::paths;
 use url::Url;
 
-use crate::acwing::AcwingClient;
 use crate::config::public_endpoint;
 use crate::error::AppError;
 use crate::login::{Callback, Login};
 use crate::rate_limit::{Endpoint, RateLimited, RateLimits};
 use crate::sessions::Sessions;
 use crate::state_store::{self, Flow, MemoryStateStore, RedisStateStore, StoreError};
+use acwing_oauth::AcwingClient;
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -57,7 +57,7 @@ impl LoginUrls {
             web_authorize: format!(
                 "{}?appid={}&redirect_uri={}&scope=userinfo&state=",
                 acwing.url("/third_party/api/oauth2/web/authorize/"),
-                encode(acwing.appid()),
+                encode(acwing.appid().as_str()),
                 encode(&web_redirect),
             ),
             acapp_redirect_uri: encode(&public_endpoint(public_url, paths::ACAPP_RECEIVE_CODE)),

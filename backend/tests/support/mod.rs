@@ -11,11 +11,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use acwing_oauth::{AppId, AppSecret};
 use acwing_sim::{SimConfig, SimUser, Simulator};
 use backend::config::{AcwingMode, AcwingSettings, LimitSettings, MetricsSettings, Settings};
 use backend::database::Database;
 use backend::rate_limit::RateLimits;
-use backend::secret::{random_hex, AppSecret};
+use backend::secret::random_hex;
 use backend::startup::Application;
 use backend::state_store::MemoryStateStore;
 use serde_json::Value;
@@ -243,7 +244,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         None => default_stores().await,
     };
     let acwing = AcwingSettings {
-        appid: APPID.into(),
+        appid: AppId::parse(APPID).unwrap(),
         secret: AppSecret::new(secret.clone()),
         base_url: Url::parse(&options.acwing_base_url.unwrap_or_else(|| sim.base_url())).unwrap(),
     };
