@@ -108,11 +108,30 @@ impl DatabaseError {
     /// migration that does not apply: only the former is worth waiting for.
     pub fn is_unreachable(&self) -> bool {
         match self {
-            DatabaseError::Open(err) => crate::error::is_unreachable(err),
+            DatabaseError::Open(err) => is_unreachable(err),
             DatabaseError::Migrate(sqlx::migrate::MigrateError::Execute(err)) => {
-                crate::error::is_unreachable(err)
+                is_unreachable(err)
             }
             _ => false,
         }
+    }
+}
+
+/// Whether a database error means the server is unreachable (down,
+/// restarting, the pool timed out waiting for it) rather than a bad query.
+pub fn is_unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's class 57 (operator intervention: admin_shutdown,
+        // cannot_connect_now, …) and class 08 (connection exceptions).
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("57") || code.starts_with("08")),
+        _ => false,
     }
 }

@@ -10,6 +10,7 @@ use shared::ErrorCode;
 
 use acwing_oauth::Error as AcwingError;
 
+use crate::database::is_unreachable;
 use crate::rate_limit::RateLimited;
 use crate::sessions::SessionError;
 use crate::state_store::{StateRejection, StoreError};
@@ -241,25 +242,6 @@ pub fn json_problem(err: &serde_json::Error) -> String {
         Category::Eof => "ends too early",
     };
     format!("{what} (line {}, column {})", err.line(), err.column())
-}
-
-/// Whether a database error means the server is unreachable (down,
-/// restarting, the pool timed out waiting for it) rather than a bad query.
-pub fn is_unreachable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        // PostgreSQL's class 57 (operator intervention: admin_shutdown,
-        // cannot_connect_now, …) and class 08 (connection exceptions).
-        sqlx::Error::Database(e) => e
-            .code()
-            .is_some_and(|code| code.starts_with("57") || code.starts_with("08")),
-        _ => false,
-    }
 }
 
 #[cfg(test)]

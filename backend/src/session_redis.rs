@@ -22,8 +22,9 @@ use redis::Script;
 use crate::redis_pool::RedisPool;
 
 /// How long a revocation mark lives: until every credential of a family
-/// revoked now has expired (refresh tokens are the longest-lived).
-const REVOKED_MARK_SECS: i64 = crate::sessions::REFRESH_LIFETIME_SECS;
+/// revoked now has expired. Refresh tokens are the longest-lived, 30 days
+/// (`sessions::REFRESH_LIFETIME_SECS`, which a test keeps equal to this).
+pub const REVOKED_MARK_SECS: i64 = 30 * 24 * 3600;
 
 /// KEYS: credential, the family key of the family the token names.
 /// ARGV: revoked-key prefix, now, mark secs, the token's family (or '').

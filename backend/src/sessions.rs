@@ -775,6 +775,12 @@ mod tests {
     }
 
     #[test]
+    fn a_revocation_mark_in_redis_outlives_every_credential() {
+        assert!(crate::session_redis::REVOKED_MARK_SECS >= REFRESH_LIFETIME_SECS);
+        assert!(crate::session_redis::REVOKED_MARK_SECS >= COOKIE_LIFETIME_SECS);
+    }
+
+    #[test]
     fn a_token_carries_its_family() {
         for family in [0, 1, 7 << 40, i64::MAX] {
             let token = new_token(family);
