@@ -23,7 +23,8 @@ use crate::redis_pool::RedisPool;
 
 /// How long a revocation mark lives: until every credential of a family
 /// revoked now has expired. Refresh tokens are the longest-lived, 30 days
-/// (`sessions::REFRESH_LIFETIME_SECS`, which a test keeps equal to this).
+/// (`sessions::REFRESH_LIFETIME_SECS`; `sessions` checks at compile time
+/// that this is not shorter).
 pub const REVOKED_MARK_SECS: i64 = 30 * 24 * 3600;
 
 /// KEYS: credential, the family key of the family the token names.

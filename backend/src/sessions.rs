@@ -51,6 +51,9 @@ use crate::session_redis::{NewCredential, RedisSessions, RefreshPeek, Rotation};
 
 pub const COOKIE_LIFETIME_SECS: i64 = 14 * 24 * 3600;
 pub const REFRESH_LIFETIME_SECS: i64 = 30 * 24 * 3600;
+// A revocation mark in Redis must outlive every credential it names.
+const _: () = assert!(crate::session_redis::REVOKED_MARK_SECS >= REFRESH_LIFETIME_SECS);
+const _: () = assert!(crate::session_redis::REVOKED_MARK_SECS >= COOKIE_LIFETIME_SECS);
 /// Bytes in each of our credentials (hex-encoded: twice as many
 /// characters): the family id's 8, then 24 random ones.
 const TOKEN_BYTES: usize = 32;
@@ -772,12 +775,6 @@ mod tests {
         assert_eq!(policy(900).refresh_rate(), rate(6, 10));
         assert_eq!(policy(5).refresh_rate(), rate(24, 10));
         assert_eq!(policy(60).refresh_rate(), rate(6, 10));
-    }
-
-    #[test]
-    fn a_revocation_mark_in_redis_outlives_every_credential() {
-        assert!(crate::session_redis::REVOKED_MARK_SECS >= REFRESH_LIFETIME_SECS);
-        assert!(crate::session_redis::REVOKED_MARK_SECS >= COOKIE_LIFETIME_SECS);
     }
 
     #[test]
