@@ -179,19 +179,34 @@ fn parse_secret(raw: &str) -> Result<AppSecret, String> {
     Ok(AppSecret::new(raw))
 }
 
-/// How we reach AcWing: for real, or through the built-in simulator.
+/// How we reach AcWing: for real, or (in a build with the `demo` feature)
+/// through the built-in simulator.
 #[derive(Debug, Clone)]
 pub enum AcwingMode {
     Real(AcwingSettings),
-    Demo {
-        simulator_bind: SocketAddr,
-        /// trunk's autoreload websocket, in the frontend dev loop (`--dev`).
-        trunk_socket: Option<String>,
-    },
+    #[cfg(feature = "demo")]
+    Demo(crate::demo::DemoSettings),
 }
 
-/// Where `trunk serve` listens (Trunk.toml), for `--dev`.
-pub const TRUNK_SERVE_URL: &str = "http://127.0.0.1:8080";
+impl AcwingMode {
+    /// Real AcWing's settings, or none in demo mode.
+    pub fn real(&self) -> Option<&AcwingSettings> {
+        match self {
+            Self::Real(real) => Some(real),
+            #[cfg(feature = "demo")]
+            Self::Demo(_) => None,
+        }
+    }
+
+    /// The frontend dev loop (`--dev`): the server sits behind `trunk serve`.
+    pub fn behind_trunk(&self) -> bool {
+        match self {
+            Self::Real(_) => false,
+            #[cfg(feature = "demo")]
+            Self::Demo(demo) => demo.trunk_socket.is_some(),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct AcwingSettings {
@@ -433,6 +448,8 @@ pub enum ConfigError {
     EmptyCredentials,
     #[error("ACAPP_TRUSTED_PROXIES: {0}")]
     BadTrustedProxy(String),
+    #[error("this build has no demo mode (--demo, --dev, ACAPP_DEMO, ACAPP_DEV): use `cargo xtask run` (or `cargo xtask serve`), or build the server with `--features demo`")]
+    NoDemoMode,
 }
 
 impl Cli {
@@ -443,18 +460,30 @@ impl Cli {
             (None, Some(path)) => Some(read_secret_file(path)?),
             (None, None) => None,
         };
-        let public_url = match (self.public_url, self.dev) {
-            (Some(raw), _) => http_url("ACAPP_PUBLIC_URL", &raw)?,
-            (None, true) => http_url("ACAPP_PUBLIC_URL", TRUNK_SERVE_URL)?,
-            (None, false) => http_url("ACAPP_PUBLIC_URL", &format!("http://{}", self.bind))?,
+        let wants_demo = self.demo || self.dev;
+        #[cfg(not(feature = "demo"))]
+        if wants_demo {
+            return Err(ConfigError::NoDemoMode);
+        }
+        #[cfg(feature = "demo")]
+        let default_public_url = match self.dev {
+            true => crate::demo::TRUNK_SERVE_URL.to_owned(),
+            false => format!("http://{}", self.bind),
         };
-        let acwing = match (self.demo || self.dev, self.appid, secret) {
+        #[cfg(not(feature = "demo"))]
+        let default_public_url = format!("http://{}", self.bind);
+        let public_url = http_url(
+            "ACAPP_PUBLIC_URL",
+            self.public_url.as_deref().unwrap_or(&default_public_url),
+        )?;
+        let acwing = match (wants_demo, self.appid, secret) {
             // ACWING_BASE_URL alone means nothing to the built-in simulator,
             // and does no harm: only credentials make demo mode ambiguous.
-            (true, None, None) => AcwingMode::Demo {
+            #[cfg(feature = "demo")]
+            (true, None, None) => AcwingMode::Demo(crate::demo::DemoSettings {
                 simulator_bind: self.simulator_bind,
-                trunk_socket: self.dev.then(|| trunk_socket(&public_url)),
-            },
+                trunk_socket: self.dev.then(|| crate::demo::trunk_socket(&public_url)),
+            }),
             (true, ..) => return Err(ConfigError::DemoWithCredentials),
             (false, Some(appid), Some(secret)) => {
                 if appid.trim().is_empty() || secret.expose().is_empty() {
@@ -518,7 +547,7 @@ impl Cli {
         // to (a stand-in at ACWING_BASE_URL too), its origin loads our module.
         // Only an https or loopback one, though: a plain-http origin on the
         // network could be anyone's on the way.
-        if let AcwingMode::Real(real) = &acwing {
+        if let Some(real) = acwing.real() {
             let origin = real.base_url.origin().ascii_serialization();
             if !real.in_clear() && !allowed_origins.contains(&origin) {
                 allowed_origins.push(origin);
@@ -590,20 +619,6 @@ fn normalise_origin(raw: &str) -> Result<String, ConfigError> {
     Ok(url.origin().ascii_serialization())
 }
 
-/// trunk serves its autoreload websocket at this path of the site it serves.
-fn trunk_socket(public_url: &Url) -> String {
-    let scheme = if public_url.scheme() == "https" {
-        "wss"
-    } else {
-        "ws"
-    };
-    let host = public_url.host_str().unwrap_or("127.0.0.1");
-    match public_url.port() {
-        Some(port) => format!("{scheme}://{host}:{port}/.well-known/trunk/ws"),
-        None => format!("{scheme}://{host}/.well-known/trunk/ws"),
-    }
-}
-
 /// `public_url` with `path` appended, `path` starting with `/`.
 pub fn public_endpoint(public_url: &Url, path: &str) -> String {
     format!("{}{}", public_url.as_str().trim_end_matches('/'), path)
@@ -618,6 +633,9 @@ mod tests {
         all.extend_from_slice(args);
         Cli::try_parse_from(all).unwrap()
     }
+
+    /// Real credentials: valid settings in any build.
+    const REAL: &[&str] = &["--appid", "1", "--secret", "s"];
 
     #[test]
     fn durations_accept_bare_seconds_and_units() {
@@ -635,6 +653,7 @@ mod tests {
         assert_eq!(err, ConfigError::HalfCredentials);
     }
 
+    #[cfg(feature = "demo")]
     #[test]
     fn demo_mode_is_only_on_request() {
         assert_eq!(
@@ -650,7 +669,7 @@ mod tests {
             ConfigError::NoCredentials
         );
         let demo = cli(&[&["--demo"][..], &base].concat()).into_settings();
-        assert!(matches!(demo.unwrap().acwing, AcwingMode::Demo { .. }));
+        assert!(matches!(demo.unwrap().acwing, AcwingMode::Demo(_)));
     }
 
     #[test]
@@ -676,7 +695,7 @@ mod tests {
         let settings = cli(&["--appid", "1", "--secret-file", file])
             .into_settings()
             .unwrap();
-        let AcwingMode::Real(acwing) = settings.acwing else {
+        let Some(acwing) = settings.acwing.real() else {
             panic!("real credentials give real mode");
         };
         assert_eq!(acwing.secret.expose(), "s3cret");
@@ -693,7 +712,7 @@ mod tests {
 
     #[test]
     fn a_public_url_with_a_path_is_refused() {
-        let err = cli(&["--demo", "--public-url", "https://a.example/game"])
+        let err = cli(&[REAL, &["--public-url", "https://a.example/game"]].concat())
             .into_settings()
             .unwrap_err();
         assert!(matches!(err, ConfigError::PublicUrlWithPath(_)));
@@ -706,16 +725,16 @@ mod tests {
 
     #[test]
     fn public_url_defaults_to_the_bind_address() {
-        let settings = cli(&["--demo", "--bind", "127.0.0.1:9000"])
+        let settings = cli(&[REAL, &["--bind", "127.0.0.1:9000"]].concat())
             .into_settings()
             .unwrap();
         assert_eq!(
             public_endpoint(&settings.public_url, "/x/"),
             "http://127.0.0.1:9000/x/"
         );
-        assert!(matches!(settings.acwing, AcwingMode::Demo { .. }));
     }
 
+    #[cfg(feature = "demo")]
     #[test]
     fn dev_mode_is_demo_mode_behind_trunk() {
         let settings = cli(&["--dev"]).into_settings().unwrap();
@@ -723,34 +742,48 @@ mod tests {
             public_endpoint(&settings.public_url, "/x/"),
             "http://127.0.0.1:8080/x/"
         );
-        let AcwingMode::Demo { trunk_socket, .. } = settings.acwing else {
+        assert!(settings.acwing.behind_trunk());
+        let AcwingMode::Demo(demo) = settings.acwing else {
             panic!("--dev runs against the simulator");
         };
         assert_eq!(
-            trunk_socket.as_deref(),
+            demo.trunk_socket.as_deref(),
             Some("ws://127.0.0.1:8080/.well-known/trunk/ws")
         );
         // Plain demo mode has no trunk to listen to.
-        let demo = cli(&["--demo"]).into_settings().unwrap();
-        assert!(matches!(
-            demo.acwing,
-            AcwingMode::Demo {
-                trunk_socket: None,
-                ..
-            }
-        ));
+        let plain = cli(&["--demo"]).into_settings().unwrap();
+        assert!(!plain.acwing.behind_trunk());
         let elsewhere = cli(&["--dev", "--public-url", "https://dev.example:9443"])
             .into_settings()
             .unwrap();
-        let AcwingMode::Demo { trunk_socket, .. } = elsewhere.acwing else {
+        let AcwingMode::Demo(demo) = elsewhere.acwing else {
             panic!("--dev runs against the simulator");
         };
         assert_eq!(
-            trunk_socket.as_deref(),
+            demo.trunk_socket.as_deref(),
             Some("wss://dev.example:9443/.well-known/trunk/ws")
         );
         let real = cli(&["--dev", "--appid", "1", "--secret", "s"]).into_settings();
         assert_eq!(real.unwrap_err(), ConfigError::DemoWithCredentials);
+    }
+
+    #[cfg(not(feature = "demo"))]
+    #[test]
+    fn without_the_demo_feature_demo_mode_is_refused_with_the_way_to_it() {
+        for args in [
+            &["--demo"][..],
+            &["--dev"],
+            &["--demo", "--appid", "1", "--secret", "s"],
+        ] {
+            let err = cli(args).into_settings().unwrap_err();
+            assert_eq!(err, ConfigError::NoDemoMode, "{args:?}");
+            let message = err.to_string();
+            assert!(!message.contains('\n'), "{message}");
+            for needle in ["no demo mode", "cargo xtask run", "--features demo"] {
+                assert!(message.contains(needle), "{message:?} lacks {needle}");
+            }
+        }
+        assert!(!cli(REAL).into_settings().unwrap().acwing.behind_trunk());
     }
 
     #[test]
@@ -800,9 +833,9 @@ mod tests {
 
     #[test]
     fn limits_default_and_trusted_proxies_are_checked() {
-        let settings = cli(&["--demo"]).into_settings().unwrap();
+        let settings = cli(REAL).into_settings().unwrap();
         assert_eq!(settings.limits, LimitSettings::default());
-        let err = cli(&["--demo", "--trusted-proxies", "10.0.0.0/8,nope"])
+        let err = cli(&[REAL, &["--trusted-proxies", "10.0.0.0/8,nope"]].concat())
             .into_settings()
             .unwrap_err();
         assert!(matches!(err, ConfigError::BadTrustedProxy(ref m) if m.contains("nope")));
@@ -812,7 +845,7 @@ mod tests {
 
     #[test]
     fn state_ttl_is_capped() {
-        let err = cli(&["--demo", "--state-ttl", "3h"])
+        let err = cli(&[REAL, &["--state-ttl", "3h"]].concat())
             .into_settings()
             .unwrap_err();
         assert_eq!(err, ConfigError::StateTtlTooLong);
@@ -821,13 +854,16 @@ mod tests {
     #[test]
     fn postgres_alone_or_with_redis_is_accepted_and_store_urls_are_checked() {
         let pg = "postgres://acapp:pg-pass@db.internal/acapp";
-        let alone = cli(&["--demo", "--database-url", pg])
+        let alone = cli(&[REAL, &["--database-url", pg]].concat())
             .into_settings()
             .unwrap();
         assert_eq!(alone.database_url, pg);
         assert_eq!(alone.redis_url, None);
         let settings = cli(&[
-            "--demo",
+            "--appid",
+            "1",
+            "--secret",
+            "s",
             "--database-url",
             pg,
             "--redis-url",
@@ -836,11 +872,11 @@ mod tests {
         .into_settings()
         .unwrap();
         assert_eq!(settings.redis_url.as_deref(), Some("redis://r:6379/"));
-        let err = cli(&["--demo", "--redis-url", "http://r/"])
+        let err = cli(&[REAL, &["--redis-url", "http://r/"]].concat())
             .into_settings()
             .unwrap_err();
         assert!(matches!(err, ConfigError::BadRedisUrl(_)));
-        let err = cli(&["--demo", "--database-url", "mysql://u:my-pass@h/db"])
+        let err = cli(&[REAL, &["--database-url", "mysql://u:my-pass@h/db"]].concat())
             .into_settings()
             .unwrap_err();
         assert!(!err.to_string().contains("my-pass"), "{err}");
@@ -849,7 +885,10 @@ mod tests {
     #[test]
     fn store_urls_that_demand_tls_are_refused_with_a_reason() {
         let err = cli(&[
-            "--demo",
+            "--appid",
+            "1",
+            "--secret",
+            "s",
             "--redis-url",
             "rediss://:r-pass@cache.internal:6380/0",
         ])
@@ -863,7 +902,7 @@ mod tests {
         );
         for mode in ["require", "verify-ca", "VERIFY-FULL"] {
             let url = format!("postgres://acapp:pg-pass@db.internal/acapp?sslmode={mode}");
-            let err = cli(&["--demo", "--database-url", &url])
+            let err = cli(&[REAL, &["--database-url", &url]].concat())
                 .into_settings()
                 .unwrap_err();
             assert!(
@@ -878,7 +917,7 @@ mod tests {
         }
         for mode in ["disable", "prefer"] {
             let url = format!("postgres://acapp:pg-pass@db.internal/acapp?sslmode={mode}");
-            assert!(cli(&["--demo", "--database-url", &url])
+            assert!(cli(&[REAL, &["--database-url", &url]].concat())
                 .into_settings()
                 .is_ok());
         }
@@ -887,7 +926,10 @@ mod tests {
     #[test]
     fn debug_of_settings_redacts_store_passwords() {
         let settings = cli(&[
-            "--demo",
+            "--appid",
+            "1",
+            "--secret",
+            "s",
             "--database-url",
             "postgres://acapp:pg-pass@db.internal/acapp",
             "--redis-url",

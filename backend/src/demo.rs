@@ -1,10 +1,14 @@
 //! Demo mode: no AcWing credentials, so the built-in simulator plays AcWing
-//! on its own port (its own origin, as acwing.com is).
+//! on its own port (its own origin, as acwing.com is). Only in a build with
+//! the `demo` feature (`cargo xtask run`, `cargo xtask serve`); a deployment
+//! build has neither this module nor the simulator.
 
 use std::net::{SocketAddr, TcpListener};
 
-use acwing_sim::{SimConfig, SimOptions, Simulator};
+use acwing_sim::{SimConfig, SimOptions};
 use url::Url;
+
+pub use acwing_sim::Simulator;
 
 use crate::config::AcwingSettings;
 use acwing_oauth::{AppId, AppSecret};
@@ -12,6 +16,32 @@ use acwing_oauth::{AppId, AppSecret};
 use crate::secret::random_hex;
 
 pub const DEMO_APPID: &str = "1000";
+
+/// Where `trunk serve` listens (Trunk.toml), for `--dev`.
+pub const TRUNK_SERVE_URL: &str = "http://127.0.0.1:8080";
+
+/// Demo mode's settings, kept out of the production `Settings`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSettings {
+    /// Where the simulator listens (ACWING_SIMULATOR_BIND).
+    pub simulator_bind: SocketAddr,
+    /// trunk's autoreload websocket, in the frontend dev loop (`--dev`).
+    pub trunk_socket: Option<String>,
+}
+
+/// trunk serves its autoreload websocket at this path of the site it serves.
+pub fn trunk_socket(public_url: &Url) -> String {
+    let scheme = if public_url.scheme() == "https" {
+        "wss"
+    } else {
+        "ws"
+    };
+    let host = public_url.host_str().unwrap_or("127.0.0.1");
+    match public_url.port() {
+        Some(port) => format!("{scheme}://{host}:{port}/.well-known/trunk/ws"),
+        None => format!("{scheme}://{host}/.well-known/trunk/ws"),
+    }
+}
 
 /// Starts the simulator with a fresh secret that exists only in this process.
 /// With `trunk_socket` (the dev loop), its AcApp window page reloads when

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod database;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
 pub mod hardening;

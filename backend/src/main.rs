@@ -3,13 +3,25 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 
 use backend::config::{AcwingMode, Cli, Settings};
-use backend::demo::start_simulator;
+#[cfg(feature = "demo")]
+use backend::demo::{start_simulator, Simulator};
 use backend::startup::Application;
 use backend::telemetry::log_filter;
 use clap::Parser;
 
 /// Bad settings exit with this status, like clap's own usage errors.
 const EXIT_BAD_CONFIG: u8 = 2;
+
+/// A build without the `demo` feature never starts a simulator.
+#[cfg(not(feature = "demo"))]
+enum Simulator {}
+
+#[cfg(not(feature = "demo"))]
+impl Simulator {
+    fn base_url(&self) -> String {
+        match *self {}
+    }
+}
 
 fn main() -> ExitCode {
     let settings = match Cli::try_parse() {
@@ -69,15 +81,20 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
                     "ACWING_BASE_URL is plain http to another host: the secret and players' codes cross the network unencrypted"
                 );
             }
-            (acwing.clone(), Vec::new(), None)
+            (acwing.clone(), Vec::new(), None::<Simulator>)
         }
-        AcwingMode::Demo {
-            simulator_bind,
-            trunk_socket,
-        } => {
-            let (simulator, acwing) = start_simulator(*simulator_bind, &settings.public_url, trunk_socket.clone())
-                .map_err(|e| format!("cannot start the AcWing simulator on {simulator_bind} (ACWING_SIMULATOR_BIND): {e}"))?;
-            let mode = if trunk_socket.is_some() {
+        #[cfg(feature = "demo")]
+        AcwingMode::Demo(demo) => {
+            let bind = demo.simulator_bind;
+            let (simulator, acwing) = start_simulator(
+                bind,
+                &settings.public_url,
+                demo.trunk_socket.clone(),
+            )
+            .map_err(|e| {
+                format!("cannot start the AcWing simulator on {bind} (ACWING_SIMULATOR_BIND): {e}")
+            })?;
+            let mode = if demo.trunk_socket.is_some() {
                 "--dev"
             } else {
                 "--demo"
@@ -97,13 +114,7 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let app = Application::build(&settings, &acwing, listen, &extra_origins).await?;
     let public = settings.public_url.as_str().trim_end_matches('/');
     println!("AcApp server listening on {}", settings.bind);
-    if matches!(
-        &settings.acwing,
-        AcwingMode::Demo {
-            trunk_socket: Some(_),
-            ..
-        }
-    ) {
+    if settings.acwing.behind_trunk() {
         // The public URL is trunk's, which may not answer yet: `cargo xtask
         // serve` prints it once it does.
         println!("  behind trunk serve at {public}/");

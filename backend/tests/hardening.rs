@@ -676,10 +676,11 @@ async fn metrics_are_off_the_apps_port_unless_asked_for() {
 
     // The binary's default: no metrics anywhere.
     use clap::Parser;
-    let defaults = backend::config::Cli::try_parse_from(["acapp-server", "--demo"])
-        .unwrap()
-        .into_settings()
-        .unwrap();
+    let defaults =
+        backend::config::Cli::try_parse_from(["acapp-server", "--appid", "1", "--secret", "s"])
+            .unwrap()
+            .into_settings()
+            .unwrap();
     assert_eq!(defaults.metrics, MetricsSettings::default());
     let none = spawn_with(Options {
         metrics: defaults.metrics,

@@ -838,6 +838,7 @@ fn server(envs: &[(&str, &str)]) -> std::process::Output {
         "ACAPP_ALLOWED_ORIGINS",
         "ACAPP_DATABASE_URL",
         "ACAPP_DEMO",
+        "ACAPP_DEV",
         "ACWING_SECRET_FILE",
     ] {
         cmd.env_remove(var);
@@ -847,18 +848,34 @@ fn server(envs: &[(&str, &str)]) -> std::process::Output {
 
 #[test]
 fn bad_configuration_exits_2_with_one_clear_line() {
+    // Real credentials, so that each case fails for its own reason in
+    // either build (with or without the `demo` feature).
     let cases: [&[(&str, &str)]; 9] = [
         &[("ACWING_APPID", "1")],
         &[("ACWING_SECRET", "s")],
-        &[("ACAPP_DEMO", "1"), ("ACAPP_STATE_TTL", "3h")],
-        &[("ACAPP_DEMO", "1"), ("ACAPP_STATE_TTL", "soon")],
-        &[("ACAPP_DEMO", "1"), ("ACAPP_PUBLIC_URL", "not a url")],
         &[
-            ("ACAPP_DEMO", "1"),
+            ("ACWING_APPID", "1"),
+            ("ACWING_SECRET", "s"),
+            ("ACAPP_STATE_TTL", "3h"),
+        ],
+        &[
+            ("ACWING_APPID", "1"),
+            ("ACWING_SECRET", "s"),
+            ("ACAPP_STATE_TTL", "soon"),
+        ],
+        &[
+            ("ACWING_APPID", "1"),
+            ("ACWING_SECRET", "s"),
+            ("ACAPP_PUBLIC_URL", "not a url"),
+        ],
+        &[
+            ("ACWING_APPID", "1"),
+            ("ACWING_SECRET", "s"),
             ("ACAPP_PUBLIC_URL", "https://a.example/sub"),
         ],
         &[
-            ("ACAPP_DEMO", "1"),
+            ("ACWING_APPID", "1"),
+            ("ACWING_SECRET", "s"),
             ("ACAPP_ALLOWED_ORIGINS", "https://ok.example,ftp://no"),
         ],
         &[
@@ -881,6 +898,7 @@ fn bad_configuration_exits_2_with_one_clear_line() {
     }
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn acapp_demo_1_starts_demo_mode_and_0_does_not() {
     use std::io::{BufRead, BufReader};
@@ -926,6 +944,41 @@ fn acapp_demo_1_starts_demo_mode_and_0_does_not() {
         assert_eq!(output.status.code(), Some(2), "ACAPP_DEMO={off}");
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert!(stderr.contains("--demo"), "{stderr}");
+    }
+}
+
+/// A deployment build has no simulator: asking for demo mode says so, and
+/// how to get a build that has one.
+#[cfg(not(feature = "demo"))]
+#[test]
+fn without_the_demo_feature_demo_mode_exits_2_with_the_way_to_it() {
+    for envs in [
+        &[("ACAPP_DEMO", "1")][..],
+        &[("ACAPP_DEV", "1")],
+        &[
+            ("ACAPP_DEMO", "yes"),
+            ("ACWING_APPID", "1"),
+            ("ACWING_SECRET", "s"),
+        ],
+    ] {
+        let output = server(envs);
+        assert_eq!(output.status.code(), Some(2), "{envs:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.trim().lines().count(), 1, "{envs:?}: {stderr}");
+        for needle in ["no demo mode", "cargo xtask run", "--features demo"] {
+            assert!(stderr.contains(needle), "{stderr} lacks {needle}");
+        }
+    }
+    for flag in ["--demo", "--dev"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_acapp-server"))
+            .arg(flag)
+            .env_remove("ACAPP_DEMO")
+            .env_remove("ACAPP_DEV")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{flag}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains("no demo mode"), "{flag}: {stderr}");
     }
 }
 

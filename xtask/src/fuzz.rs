@@ -1,7 +1,8 @@
 //! The fuzz smoke run in `cargo xtask test`: every cargo-fuzz target in
 //! `fuzz/` for a few seconds. cargo-fuzz needs a nightly toolchain and the
-//! `cargo-fuzz` binary; both are set up here when missing (nightly with
-//! rustup, cargo-fuzz at a pinned version into the per-user tool cache).
+//! `cargo-fuzz` binary; both are set up here when missing (a dated nightly,
+//! `NIGHTLY`, with rustup; cargo-fuzz at a pinned version into the per-user
+//! tool cache).
 //! Longer runs: see docs/security.md, "Fuzzing".
 
 use std::path::PathBuf;
@@ -10,6 +11,9 @@ use std::process::Command;
 use crate::{root, sh, step, Result};
 
 pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// A dated nightly, close to the stable release rust-toolchain.toml pins
+/// (1.95.0, 2026-04-14), so that a fuzz run is the same on every machine.
+pub const NIGHTLY: &str = "nightly-2026-04-10";
 pub const TARGETS: [&str; 3] = ["callback_query", "acwing_response", "forwarded_for"];
 const SECONDS_EACH: u32 = 10;
 
@@ -29,13 +33,15 @@ fn ensure_nightly() -> Result {
         .map_err(|e| format!("cannot run rustup: {e}"))?;
     if String::from_utf8_lossy(&list.stdout)
         .lines()
-        .any(|l| l.starts_with("nightly"))
+        .any(|l| l.starts_with(&format!("{NIGHTLY}-")) || l == NIGHTLY)
     {
         return Ok(());
     }
-    step("installing the nightly toolchain (cargo-fuzz needs it)");
+    step(&format!(
+        "installing {NIGHTLY} (cargo-fuzz needs a nightly toolchain)"
+    ));
     let mut install = Command::new("rustup");
-    install.args(["toolchain", "install", "nightly", "--profile", "minimal"]);
+    install.args(["toolchain", "install", NIGHTLY, "--profile", "minimal"]);
     sh(install)
 }
 
@@ -74,43 +80,35 @@ pub fn smoke() -> Result {
     let path = std::env::join_paths(path).map_err(|e| e.to_string())?;
     for target in TARGETS {
         step(&format!(
-            "fuzzing {target} for {SECONDS_EACH} s (nightly, cargo-fuzz)"
+            "fuzzing {target} for {SECONDS_EACH} s ({NIGHTLY}, cargo-fuzz)"
         ));
         let corpus = root().join("fuzz").join("corpus").join(target);
         std::fs::create_dir_all(&corpus)
             .map_err(|e| format!("cannot create {}: {e}", corpus.display()))?;
         let mut run = Command::new("rustup");
-        run.args([
-            "run",
-            "nightly",
-            "cargo",
-            "fuzz",
-            "run",
-            "--fuzz-dir",
-            "fuzz",
-        ])
-        // No sanitizer: the targets are safe Rust; debug assertions catch
-        // overflows. An unoptimised build in a per-user folder outside the
-        // clone: a smoke run needs no speed, and a fresh clone (CI) then
-        // rebuilds nothing it built before.
-        .args(["--sanitizer", "none", "--debug-assertions", "--dev"])
-        .arg("--target-dir")
-        .arg(crate::tools::cache_dir().join("fuzz-target"))
-        .arg(target)
-        .arg(&corpus)
-        .arg(root().join("fuzz").join("seeds").join(target))
-        .arg("--")
-        .arg(format!("-max_total_time={SECONDS_EACH}"))
-        .arg("-rss_limit_mb=2048")
-        .env("PATH", &path)
-        // Incremental state would double the folder for no gain: the
-        // targets are rebuilt only when the backend changes.
-        .env("CARGO_INCREMENTAL", "0")
-        // Set by the outer `cargo run`; they point at the stable cargo.
-        .env_remove("CARGO")
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("RUSTC")
-        .env_remove("CARGO_TARGET_DIR");
+        run.args(["run", NIGHTLY, "cargo", "fuzz", "run", "--fuzz-dir", "fuzz"])
+            // No sanitizer: the targets are safe Rust; debug assertions catch
+            // overflows. An unoptimised build in a per-user folder outside the
+            // clone: a smoke run needs no speed, and a fresh clone (CI) then
+            // rebuilds nothing it built before.
+            .args(["--sanitizer", "none", "--debug-assertions", "--dev"])
+            .arg("--target-dir")
+            .arg(crate::tools::cache_dir().join("fuzz-target"))
+            .arg(target)
+            .arg(&corpus)
+            .arg(root().join("fuzz").join("seeds").join(target))
+            .arg("--")
+            .arg(format!("-max_total_time={SECONDS_EACH}"))
+            .arg("-rss_limit_mb=2048")
+            .env("PATH", &path)
+            // Incremental state would double the folder for no gain: the
+            // targets are rebuilt only when the backend changes.
+            .env("CARGO_INCREMENTAL", "0")
+            // Set by the outer `cargo run`; they point at the stable cargo.
+            .env_remove("CARGO")
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .env_remove("RUSTC")
+            .env_remove("CARGO_TARGET_DIR");
         sh(run)?;
     }
     Ok(())

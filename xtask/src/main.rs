@@ -1,4 +1,13 @@
-//! `cargo xtask run | test | dist`: everything a person or CI types.
+//! `cargo xtask run | test | dist | setup | serve | bench`: everything a
+//! person or CI types.
+//!
+//! - `run`: set up what is missing, build the frontend and the server (with
+//!   its `demo` feature), and start the app in demo mode.
+//! - `test [lint|unit|stores|e2e|fuzz] [--no-e2e]`: every check, or one stage.
+//! - `dist`: the frontend bundle in `dist/`, with its sizes.
+//! - `setup`: the pinned tools, where a bare `trunk serve` finds them.
+//! - `serve`: the frontend dev loop, the backend (`--dev`) behind `trunk serve`.
+//! - `bench [--quick]`: release builds under load; a report in `target/bench/`.
 
 mod bench;
 mod dist;
@@ -14,23 +23,84 @@ use dist::{dist, wasm_target_dir};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <run|test|dist>
+const USAGE: &str = "usage: cargo xtask <run|test|dist|setup|serve|bench>
   run   set up what is missing, build the frontend, start the app in demo mode
-  test [--no-e2e]  fmt, clippy (-D warnings) and every test; --no-e2e skips the browser tests
+  test [STAGE] [--no-e2e]  every check in turn, or one STAGE:
+        lint    rustfmt, clippy (-D warnings), and no simulator in the production build
+        unit    the workspace's tests (the backend's with and without demo mode)
+        stores  the backend's API suites against Redis and PostgreSQL
+        fuzz    every fuzz target for a few seconds (nightly, cargo-fuzz)
+        e2e     the bundle, the browser tests and the dev loop; --no-e2e skips the browser
   dist  build the frontend bundle into dist/ and print its sizes
   setup install the pinned tools (trunk too) and link them where a bare `trunk serve` finds them
   serve the frontend dev loop: the backend (--dev) behind `trunk serve` (hot reload)
   bench [--quick]  build in release mode and benchmark; writes target/bench/report.md";
 
+/// The stages of `cargo xtask test`, in the order a full run takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Lint,
+    Unit,
+    Stores,
+    Fuzz,
+    E2e,
+}
+
+impl Stage {
+    const ALL: [Stage; 5] = [
+        Stage::Lint,
+        Stage::Unit,
+        Stage::Stores,
+        Stage::Fuzz,
+        Stage::E2e,
+    ];
+
+    fn parse(name: &str) -> Option<Stage> {
+        match name {
+            "lint" => Some(Stage::Lint),
+            "unit" => Some(Stage::Unit),
+            "stores" => Some(Stage::Stores),
+            "fuzz" => Some(Stage::Fuzz),
+            "e2e" => Some(Stage::E2e),
+            _ => None,
+        }
+    }
+}
+
+/// `test`'s arguments: the stages to run (all of them when none is named)
+/// and whether to skip the browser.
+fn test_args(args: &[String]) -> Result<(Vec<Stage>, bool)> {
+    let mut stages = Vec::new();
+    let mut no_e2e = false;
+    for arg in args {
+        match arg.as_str() {
+            "--no-e2e" => no_e2e = true,
+            name => match Stage::parse(name) {
+                Some(stage) if !stages.contains(&stage) => stages.push(stage),
+                Some(_) => {}
+                None => return Err(format!("unknown test stage `{name}`\n{USAGE}")),
+            },
+        }
+    }
+    if stages.is_empty() {
+        stages = Stage::ALL.to_vec();
+    }
+    // The order of a full run, whatever the order they were named in.
+    stages.sort_by_key(|stage| Stage::ALL.iter().position(|s| s == stage));
+    Ok((stages, no_e2e))
+}
+
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1);
-    let outcome = match task.as_deref() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str);
+    let rest = args.get(1..).unwrap_or_default();
+    let outcome = match task {
         Some("run") => run(),
-        Some("test") => test(std::env::args().any(|a| a == "--no-e2e")),
+        Some("test") => test_args(rest).and_then(|(stages, no_e2e)| test(&stages, no_e2e)),
         Some("dist") => dist().map(|_| ()),
         Some("setup") => setup(),
         Some("serve") => serve::serve(),
-        Some("bench") => bench::bench(std::env::args().any(|a| a == "--quick")),
+        Some("bench") => bench::bench(rest.iter().any(|a| a == "--quick")),
         _ => Err(USAGE.to_owned()),
     };
     match outcome {
@@ -82,6 +152,8 @@ fn run() -> Result {
         "--release",
         "--package",
         "backend",
+        "--features",
+        "demo",
         "--bin",
         "acapp-server",
     ]);
@@ -107,6 +179,8 @@ fn run() -> Result {
         "--release",
         "--package",
         "backend",
+        "--features",
+        "demo",
         "--bin",
         "acapp-server",
         "--",
@@ -131,13 +205,31 @@ fn setup() -> Result {
     Ok(())
 }
 
-fn test(no_e2e: bool) -> Result {
+fn test(stages: &[Stage], no_e2e: bool) -> Result {
     // The dev-loop test needs trunk: a missing one installs beside the rest.
-    let trunk_install = if no_e2e {
+    let trunk_install = if no_e2e || !stages.contains(&Stage::E2e) {
         None
     } else {
         serve::TrunkInstall::start_if_missing()?
     };
+    for stage in stages {
+        match stage {
+            Stage::Lint => lint()?,
+            Stage::Unit => unit()?,
+            Stage::Stores => {
+                services::ensure_stores()?;
+                services::test_each_store_kind()?;
+            }
+            Stage::Fuzz => fuzz::smoke()?,
+            Stage::E2e => return e2e(no_e2e, trunk_install),
+        }
+    }
+    Ok(())
+}
+
+/// rustfmt, clippy on both sides (the backend with its `demo` feature too),
+/// and the production build's dependencies.
+fn lint() -> Result {
     step("rustfmt");
     sh(cargo(&["fmt", "--all", "--check"]))?;
     step("clippy (native crates)");
@@ -146,6 +238,18 @@ fn test(no_e2e: bool) -> Result {
         "--workspace",
         "--exclude",
         "frontend",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("clippy (the backend with demo mode)");
+    sh(cargo(&[
+        "clippy",
+        "--package",
+        "backend",
+        "--features",
+        "demo",
         "--all-targets",
         "--",
         "-D",
@@ -165,6 +269,36 @@ fn test(no_e2e: bool) -> Result {
     ]);
     clippy.env("CARGO_TARGET_DIR", wasm_target_dir());
     sh(clippy)?;
+    step("the production server links no simulator");
+    production_tree_lacks_the_simulator()
+}
+
+/// `cargo tree -p backend -e normal`, the server as deployed (default
+/// features), must not list `acwing-sim`: demo mode is a cargo feature.
+fn production_tree_lacks_the_simulator() -> Result {
+    let output = cargo(&["tree", "--package", "backend", "--edges", "normal"])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let tree = String::from_utf8_lossy(&output.stdout);
+    match tree.lines().find(|line| line.contains("acwing-sim")) {
+        Some(line) => Err(format!(
+            "the production server depends on the simulator ({}): keep acwing-sim behind backend's `demo` feature",
+            line.trim()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The workspace's tests, then the backend's again with demo mode (its
+/// settings and the binary's `--demo`), then the frontend's pure logic.
+fn unit() -> Result {
     services::ensure_stores()?;
     step("tests");
     sh(cargo(&[
@@ -175,10 +309,24 @@ fn test(no_e2e: bool) -> Result {
         "--exclude",
         "e2e",
     ]))?;
-    services::test_each_store_kind()?;
+    step("backend tests with demo mode (--features demo)");
+    sh(cargo(&[
+        "test",
+        "--package",
+        "backend",
+        "--features",
+        "demo",
+        "--lib",
+        "--test",
+        "session",
+    ]))?;
     step("frontend unit tests (pure logic, native)");
-    sh(cargo(&["test", "--package", "frontend", "--lib"]))?;
-    fuzz::smoke()?;
+    sh(cargo(&["test", "--package", "frontend", "--lib"]))
+}
+
+/// The bundle over HTTP, the browser tests and the dev loop; with
+/// `--no-e2e`, the bundle only.
+fn e2e(no_e2e: bool, trunk_install: Option<serve::TrunkInstall>) -> Result {
     let browser = if no_e2e {
         loudly_skipping_e2e();
         None
@@ -240,4 +388,37 @@ fn test(no_e2e: bool) -> Result {
 fn loudly_skipping_e2e() {
     let bar = "!".repeat(72);
     eprintln!("\n{bar}\n!!! --no-e2e: the browser (end-to-end) tests are SKIPPED, the dev-loop check\n!!! (`cargo xtask serve` in a browser) too. Nothing here has been checked in a browser.\n{bar}\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn test_runs_every_stage_in_order_or_the_ones_named() {
+        assert_eq!(test_args(&[]).unwrap(), (Stage::ALL.to_vec(), false));
+        assert_eq!(
+            test_args(&args(&["--no-e2e"])).unwrap(),
+            (Stage::ALL.to_vec(), true)
+        );
+        assert_eq!(
+            test_args(&args(&["e2e", "lint"])).unwrap(),
+            (vec![Stage::Lint, Stage::E2e], false)
+        );
+        assert_eq!(
+            test_args(&args(&["unit", "--no-e2e"])).unwrap(),
+            (vec![Stage::Unit], true)
+        );
+        assert!(test_args(&args(&["browser"])).is_err());
+    }
+
+    /// The deployment build of `acapp-server` links no simulator.
+    #[test]
+    fn the_production_server_does_not_depend_on_the_simulator() {
+        production_tree_lacks_the_simulator().unwrap();
+    }
 }

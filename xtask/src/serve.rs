@@ -119,7 +119,16 @@ pub fn serve() -> Result {
 /// the very wasm build trunk runs, so that trunk's first build is only
 /// wasm-bindgen.
 fn builds() -> [Command; 2] {
-    let backend = cargo(&["build", "--package", "backend", "--bin", "acapp-server"]);
+    // `--dev` is demo mode, which only a build with the feature has.
+    let backend = cargo(&[
+        "build",
+        "--package",
+        "backend",
+        "--features",
+        "demo",
+        "--bin",
+        "acapp-server",
+    ]);
     let mut frontend = cargo(&[
         "build",
         "--target=wasm32-unknown-unknown",
