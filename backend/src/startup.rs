@@ -22,7 +22,7 @@ use crate::players::PlayerRepo;
 use crate::rate_limit::RateLimits;
 use crate::redis_pool::RedisPool;
 use crate::request_log::log_request;
-use crate::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls, StateBackend};
+use crate::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls};
 use crate::session_redis::RedisSessions;
 use crate::sessions::{SessionPolicy, Sessions};
 use crate::state_store::{MemoryStateStore, RedisStateStore, StateStore};
@@ -91,14 +91,10 @@ impl Application {
             players,
             sessions,
             states,
-            state_backend,
+            memory_states,
             health_detail,
         } = stores;
         sessions.spawn_purger(SESSION_PURGE_EVERY);
-        let memory_states = match &state_backend {
-            StateBackend::Memory(store) => Some(store.clone()),
-            StateBackend::Redis(_) => None,
-        };
         let acwing_client = crate::acwing::client(acwing, settings.acwing_timeout)?;
         let state = web::Data::new(AppState {
             urls: LoginUrls::new(&settings.public_url, &acwing_client),
@@ -112,7 +108,6 @@ impl Application {
             public_url: settings.public_url.clone(),
             cookies: CookieNames::for_public_url(&settings.public_url),
             limits: limits.clone(),
-            state_backend,
             readiness: Default::default(),
             health_detail,
         });
@@ -210,7 +205,9 @@ struct Stores {
     players: PlayerRepo,
     sessions: Sessions,
     states: Arc<dyn StateStore>,
-    state_backend: StateBackend,
+    /// The same store when it is the in-process one, for tests that check
+    /// its bounds.
+    memory_states: Option<Arc<MemoryStateStore>>,
     /// What readiness should report about them although they work.
     health_detail: Option<String>,
 }
@@ -247,7 +244,7 @@ impl Stores {
                 players,
                 sessions,
                 states: store.clone(),
-                state_backend: StateBackend::Memory(store),
+                memory_states: Some(store),
                 health_detail: None,
             });
         };
@@ -272,8 +269,8 @@ impl Stores {
                 &session_policy,
             ),
             players,
-            states: store.clone(),
-            state_backend: StateBackend::Redis(store),
+            states: store,
+            memory_states: None,
             health_detail,
         })
     }

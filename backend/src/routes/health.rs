@@ -63,7 +63,7 @@ async fn probe<E: std::fmt::Display>(
 async fn probe_all(app: &AppState) -> Vec<&'static str> {
     let (states, sessions, players) = tokio::join!(
         probe("login state store", async {
-            app.state_backend.outstanding().await.map(drop)
+            app.login.states.outstanding().await.map(drop)
         }),
         probe("session store", app.sessions.ping()),
         probe("player database", app.login.players.ping()),
@@ -93,7 +93,7 @@ pub async fn healthz(app: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn metrics(app: web::Data<AppState>) -> HttpResponse {
-    let states = app.state_backend.outstanding().await.ok();
+    let states = app.login.states.outstanding().await.ok();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::login::{Callback, Login};
 use crate::rate_limit::{Endpoint, RateLimited, RateLimits};
 use crate::sessions::Sessions;
-use crate::state_store::{self, Flow, MemoryStateStore, RedisStateStore, StoreError};
+use crate::state_store::{self, Flow};
 use acwing_oauth::AcwingClient;
 
 /// Everything the handlers share.
@@ -37,8 +37,6 @@ pub struct AppState {
     pub cookies: CookieNames,
     pub limits: Arc<RateLimits>,
     pub urls: LoginUrls,
-    /// The state store by kind, for readiness and `/metrics`.
-    pub state_backend: StateBackend,
 }
 
 /// The parts of apply_code's answers that never change, built once.
@@ -61,23 +59,6 @@ impl LoginUrls {
                 encode(&web_redirect),
             ),
             acapp_redirect_uri: encode(&public_endpoint(public_url, paths::ACAPP_RECEIVE_CODE)),
-        }
-    }
-}
-
-/// The concrete state store behind `login.states`.
-#[derive(Clone)]
-pub enum StateBackend {
-    Memory(Arc<MemoryStateStore>),
-    Redis(Arc<RedisStateStore>),
-}
-
-impl StateBackend {
-    /// States outstanding; with Redis, a round trip (so also a ping).
-    pub async fn outstanding(&self) -> Result<u64, StoreError> {
-        match self {
-            StateBackend::Memory(store) => Ok(store.outstanding() as u64),
-            StateBackend::Redis(store) => store.outstanding().await,
         }
     }
 }

@@ -435,6 +435,10 @@ impl StateStore for MemoryStateStore {
         Ok(())
     }
 
+    async fn outstanding(&self) -> Result<u64, StoreError> {
+        Ok(MemoryStateStore::outstanding(self) as u64)
+    }
+
     async fn take(&self, state: &str) -> Result<Option<StateEntry>, StoreError> {
         let Some(key) = key_of(state) else {
             return Ok(None);

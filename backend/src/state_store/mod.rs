@@ -133,6 +133,10 @@ pub trait StateStore: Send + Sync {
     async fn insert(&self, state: String, entry: StateEntry) -> Result<(), StoreError>;
     /// Removes and returns the entry: a state can be taken once.
     async fn take(&self, state: &str) -> Result<Option<StateEntry>, StoreError>;
+    /// States issued and neither used nor expired, for readiness and the
+    /// `acapp_login_states_outstanding` gauge; for a shared store, a round
+    /// trip (so it answers whether the store is reachable too).
+    async fn outstanding(&self) -> Result<u64, StoreError>;
 }
 
 /// Why a presented state is refused. All of them are `invalid_state` to the

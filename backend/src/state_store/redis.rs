@@ -230,9 +230,12 @@ impl RedisStateStore {
     fn client_prefix(&self) -> String {
         format!("{}client:", self.prefix)
     }
+}
 
-    /// Live states, across every instance (for `/metrics`).
-    pub async fn outstanding(&self) -> Result<u64, StoreError> {
+#[async_trait]
+impl StateStore for RedisStateStore {
+    /// Live states, across every instance.
+    async fn outstanding(&self) -> Result<u64, StoreError> {
         let mut redis = self.redis.get().await.map_err(unavailable)?;
         self.count
             .key(self.all_key())
@@ -240,10 +243,7 @@ impl RedisStateStore {
             .await
             .map_err(unavailable)
     }
-}
 
-#[async_trait]
-impl StateStore for RedisStateStore {
     async fn insert(&self, state: String, entry: StateEntry) -> Result<(), StoreError> {
         let ttl = entry.expires_at.saturating_duration_since(Instant::now());
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
