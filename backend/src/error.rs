@@ -183,10 +183,17 @@ impl From<sqlx::Error> for AppError {
 impl From<SessionError> for AppError {
     fn from(err: SessionError) -> Self {
         match err {
-            SessionError::Database(e) => e.into(),
-            SessionError::Redis(e) => {
-                tracing::error!(error = %e, "session store error");
-                AppError::store_unavailable("session store")
+            SessionError::Store(failure) => {
+                let source = std::error::Error::source(&failure).map(ToString::to_string);
+                tracing::error!(store = failure.store, error = source, "session store error");
+                if failure.unreachable {
+                    AppError::store_unavailable(failure.store)
+                } else {
+                    AppError::new(
+                        ErrorCode::Internal,
+                        "The server could not reach its database; try again shortly.",
+                    )
+                }
             }
             SessionError::Reused => {
                 tracing::warn!("a used refresh token was presented again; session revoked");

@@ -82,9 +82,42 @@ pub enum SessionError {
     #[error("this session refreshes too often")]
     TooFrequent(RateLimited),
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error("the session store (Redis) is unreachable: {0}")]
-    Redis(#[from] redis::RedisError),
+    Store(#[from] StoreFailure),
+}
+
+/// A store under the sessions failed. Callers learn which store (as a
+/// message to the player names it) and whether it was unreachable; the
+/// driver's own error stays inside, for the log.
+#[derive(Debug, thiserror::Error)]
+#[error("the {store} failed")]
+pub struct StoreFailure {
+    /// "database" or "session store".
+    pub store: &'static str,
+    /// Down, restarting or too slow, as opposed to refusing a statement:
+    /// the next request may well succeed.
+    pub unreachable: bool,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl From<sqlx::Error> for SessionError {
+    fn from(err: sqlx::Error) -> Self {
+        SessionError::Store(StoreFailure {
+            store: "database",
+            unreachable: crate::database::is_unreachable(&err),
+            source: Box::new(err),
+        })
+    }
+}
+
+impl From<redis::RedisError> for SessionError {
+    fn from(err: redis::RedisError) -> Self {
+        SessionError::Store(StoreFailure {
+            store: "session store",
+            unreachable: true,
+            source: Box::new(err),
+        })
+    }
 }
 
 /// What a purge removed, and in how many statements.

@@ -909,15 +909,15 @@ async fn in_redis_an_ipv6_slash_64_shares_one_client_quota() {
         std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, n).into()
     };
     for n in 1..=3 {
-        issue_for(&store, Flow::Acapp, None, Some(in_one_64(n)), ttl)
+        issue_for(&store, Flow::AcApp, None, Some(in_one_64(n)), ttl)
             .await
             .unwrap();
     }
-    let fourth = issue_for(&store, Flow::Acapp, None, Some(in_one_64(4)), ttl).await;
+    let fourth = issue_for(&store, Flow::AcApp, None, Some(in_one_64(4)), ttl).await;
     assert!(matches!(fourth, Err(StoreError::ClientFull)), "{fourth:?}");
     // Another /64 has its own share.
     let other: std::net::IpAddr = "2001:db8:0:2::1".parse().unwrap();
-    issue_for(&store, Flow::Acapp, None, Some(other), ttl)
+    issue_for(&store, Flow::AcApp, None, Some(other), ttl)
         .await
         .unwrap();
 }

@@ -58,7 +58,7 @@ async fn a_million_states_stay_under_the_cap_and_the_memory_comes_back() {
     for i in 0..ISSUED {
         // A flood from a thousand addresses, a thousand states each.
         let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + (i as u32 % CLIENTS)));
-        issue_for(&*store, Flow::Acapp, None, Some(client), ttl)
+        issue_for(&*store, Flow::AcApp, None, Some(client), ttl)
             .await
             .expect("a full store evicts, it never refuses");
         if i % 10_000 == 0 {
@@ -78,11 +78,11 @@ async fn a_million_states_stay_under_the_cap_and_the_memory_comes_back() {
     assert_eq!(store.evicted() as usize, ISSUED - CAP);
     // The newest login still works.
     let player: IpAddr = "203.0.113.1".parse().unwrap();
-    let state = issue_for(&*store, Flow::Acapp, None, Some(player), ttl)
+    let state = issue_for(&*store, Flow::AcApp, None, Some(player), ttl)
         .await
         .unwrap();
     assert_eq!(
-        consume(&*store, Some(&state), Flow::Acapp, None).await,
+        consume(&*store, Some(&state), Flow::AcApp, None).await,
         Ok(Ok(()))
     );
     println!(

@@ -45,13 +45,13 @@ pub struct Tokens {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AcappLogin {
+pub struct AcAppLogin {
     pub player: Player,
     pub tokens: Tokens,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AcappApply {
+pub struct AcAppApply {
     pub appid: String,
     pub redirect_uri: String,
     pub scope: String,
@@ -133,16 +133,16 @@ pub fn tokens<O: Fields>(o: &O) -> Result<Tokens, Problem> {
     })
 }
 
-pub fn acapp_login<O: Fields>(o: &O) -> Result<AcappLogin, Problem> {
-    Ok(AcappLogin {
+pub fn acapp_login<O: Fields>(o: &O) -> Result<AcAppLogin, Problem> {
+    Ok(AcAppLogin {
         player: player(o)?,
         tokens: tokens(o)?,
     })
 }
 
-pub fn acapp_apply<O: Fields>(o: &O) -> Result<AcappApply, Problem> {
+pub fn acapp_apply<O: Fields>(o: &O) -> Result<AcAppApply, Problem> {
     success(o)?;
-    Ok(AcappApply {
+    Ok(AcAppApply {
         appid: need(o, "appid")?,
         redirect_uri: need(o, "redirect_uri")?,
         scope: need(o, "scope")?,
@@ -161,7 +161,7 @@ pub fn web_apply<O: Fields>(o: &O) -> Result<String, Problem> {
 pub fn acapp_callback<O: Fields>(
     shape: Shape<O>,
     parse: impl Fn(&str) -> Shape<O>,
-) -> Result<AcappLogin, Problem> {
+) -> Result<AcAppLogin, Problem> {
     let o = object(shape, parse).ok_or(Problem::BadAnswer)?;
     acapp_login(&o)
 }
@@ -193,7 +193,7 @@ mod tests {
         serde_json::from_str(text).map_or(Shape::Other, shape)
     }
 
-    fn callback(value: Value) -> Result<AcappLogin, Problem> {
+    fn callback(value: Value) -> Result<AcAppLogin, Problem> {
         acapp_callback(shape(value), parse)
     }
 
@@ -334,10 +334,10 @@ mod tests {
     #[test]
     fn the_shared_api_types_read_back() {
         use shared::api::{
-            AcappApplyCode, AcappLogin as Login, ErrorBody, PlayerInfo, RefreshResponse, Success,
+            AcAppApplyCode, AcAppLogin as Login, ErrorBody, PlayerInfo, RefreshResponse, Success,
             WebApplyCode,
         };
-        let apply = body(&AcappApplyCode {
+        let apply = body(&AcAppApplyCode {
             result: Success::Success,
             appid: "4242".into(),
             redirect_uri: "https%3A%2F%2Fapp.example%2F".into(),

@@ -10,7 +10,7 @@ use shared::api::paths;
 use shared::ErrorCode;
 use wasm_bindgen::JsValue;
 
-use crate::answer::{self, AcappApply, Player, Tokens};
+use crate::answer::{self, AcAppApply, Player, Tokens};
 use crate::js;
 use crate::life::Life;
 use crate::problem::Problem;
@@ -80,7 +80,7 @@ impl Api {
         answer::web_apply(&self.body(request).await?)
     }
 
-    pub async fn acapp_apply_code(&self) -> Result<AcappApply, Problem> {
+    pub async fn acapp_apply_code(&self) -> Result<AcAppApply, Problem> {
         let request = self.request(Request::get, paths::ACAPP_APPLY_CODE).build();
         answer::acapp_apply(&self.body(request).await?)
     }

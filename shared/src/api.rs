@@ -41,7 +41,7 @@ pub struct WebApplyCode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AcappApplyCode {
+pub struct AcAppApplyCode {
     pub result: Success,
     pub appid: String,
     /// Already URL-encoded, ready to hand to `AcWingOS.api.oauth2.authorize`.
@@ -52,7 +52,7 @@ pub struct AcappApplyCode {
 
 /// Our own credentials for the AcApp, which cannot rely on cookies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AcappLogin {
+pub struct AcAppLogin {
     pub result: Success,
     pub username: String,
     pub photo: String,

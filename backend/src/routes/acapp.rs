@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use shared::api::{AcappApplyCode, AcappLogin, ErrorBody, Success};
+use shared::api::{AcAppApplyCode, AcAppLogin, ErrorBody, Success};
 
 use super::{parse_callback, AppState};
 use crate::error::AppError;
@@ -14,10 +14,10 @@ pub async fn apply_code(
     req: HttpRequest,
     app: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app.begin_login(&req, Flow::Acapp, None).await?;
+    let state = app.begin_login(&req, Flow::AcApp, None).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(AcappApplyCode {
+        .json(AcAppApplyCode {
             result: Success::Success,
             appid: app.acwing().appid().as_str().to_owned(),
             redirect_uri: app.urls.acapp_redirect_uri.clone(),
@@ -49,9 +49,9 @@ pub async fn receive_code(req: HttpRequest, app: web::Data<AppState>) -> HttpRes
     }
     let callback = parse_callback(req.query_string());
     let outcome = async {
-        let player = app.login.complete(Flow::Acapp, callback, None).await?;
+        let player = app.login.complete(Flow::AcApp, callback, None).await?;
         let pair = app.sessions.start_acapp(&player).await?;
-        Ok::<_, AppError>(AcappLogin {
+        Ok::<_, AppError>(AcAppLogin {
             result: Success::Success,
             username: player.username,
             photo: player.photo,

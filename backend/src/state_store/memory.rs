@@ -457,13 +457,13 @@ mod tests {
     #[tokio::test]
     async fn a_state_is_single_use() {
         let store = MemoryStateStore::with_client_share(10, 10);
-        let state = issue(&*store, Flow::Acapp, None, TTL).await.unwrap();
+        let state = issue(&*store, Flow::AcApp, None, TTL).await.unwrap();
         assert_eq!(state.len(), 32);
-        let first = consume(&*store, Some(&state), Flow::Acapp, None).await;
+        let first = consume(&*store, Some(&state), Flow::AcApp, None).await;
         assert_eq!(first, Ok(Ok(())));
-        let again = consume(&*store, Some(&state), Flow::Acapp, None).await;
+        let again = consume(&*store, Some(&state), Flow::AcApp, None).await;
         assert_eq!(again, Ok(Err(StateRejection::Unknown)));
-        let forged = consume(&*store, Some("not-a-state"), Flow::Acapp, None).await;
+        let forged = consume(&*store, Some("not-a-state"), Flow::AcApp, None).await;
         assert_eq!(forged, Ok(Err(StateRejection::Unknown)));
     }
 
@@ -473,7 +473,7 @@ mod tests {
         let s = issue(&*store, Flow::Web, Some("b1".into()), TTL)
             .await
             .unwrap();
-        let r = consume(&*store, Some(&s), Flow::Acapp, Some("b1")).await;
+        let r = consume(&*store, Some(&s), Flow::AcApp, Some("b1")).await;
         assert_eq!(r, Ok(Err(StateRejection::WrongFlow)));
         let s = issue(&*store, Flow::Web, Some("b1".into()), TTL)
             .await
@@ -495,12 +495,12 @@ mod tests {
         let store = MemoryStateStore::with_client_share(3, 10);
         let mut states = Vec::new();
         for _ in 0..5 {
-            states.push(issue(&*store, Flow::Acapp, None, TTL).await.unwrap());
+            states.push(issue(&*store, Flow::AcApp, None, TTL).await.unwrap());
         }
         assert_eq!(store.len(), 3);
         assert_eq!(store.evicted(), 2);
         for (i, state) in states.iter().enumerate() {
-            let r = consume(&*store, Some(state), Flow::Acapp, None).await;
+            let r = consume(&*store, Some(state), Flow::AcApp, None).await;
             let expected = if i < 2 {
                 Err(StateRejection::Unknown)
             } else {
@@ -515,17 +515,17 @@ mod tests {
         let store = MemoryStateStore::with_client_share(100, 2);
         let flooder: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
-        let mine = issue_for(&*store, Flow::Acapp, None, Some(other), TTL)
+        let mine = issue_for(&*store, Flow::AcApp, None, Some(other), TTL)
             .await
             .unwrap();
         for _ in 0..2 {
-            issue_for(&*store, Flow::Acapp, None, Some(flooder), TTL)
+            issue_for(&*store, Flow::AcApp, None, Some(flooder), TTL)
                 .await
                 .unwrap();
         }
-        let refused = issue_for(&*store, Flow::Acapp, None, Some(flooder), TTL).await;
+        let refused = issue_for(&*store, Flow::AcApp, None, Some(flooder), TTL).await;
         assert_eq!(refused, Err(StoreError::ClientFull));
-        let r = consume(&*store, Some(&mine), Flow::Acapp, None).await;
+        let r = consume(&*store, Some(&mine), Flow::AcApp, None).await;
         assert_eq!(r, Ok(Ok(())));
     }
 
@@ -623,7 +623,7 @@ mod tests {
         for i in 0..20 {
             let client = IpAddr::from([192, 0, 2, i]);
             for _ in 0..2 {
-                issue_for(&*store, Flow::Acapp, None, Some(client), TTL)
+                issue_for(&*store, Flow::AcApp, None, Some(client), TTL)
                     .await
                     .unwrap();
             }
@@ -632,7 +632,7 @@ mod tests {
         // 192.0.2.1's address with the top bit set, which a single table
         // of 64-bit keys could mistake for it.
         let lookalike = ip("8000:0:c000:201::1");
-        issue_for(&*store, Flow::Acapp, None, Some(lookalike), TTL)
+        issue_for(&*store, Flow::AcApp, None, Some(lookalike), TTL)
             .await
             .unwrap();
         assert_eq!(store.len(), 41);
@@ -655,7 +655,7 @@ mod tests {
         for i in 0..N {
             let net = (0x2001_0000_0000_u128 + i as u128) << 80;
             let client = IpAddr::from(std::net::Ipv6Addr::from(net | 1));
-            issue_for(&*store, Flow::Acapp, None, Some(client), TTL)
+            issue_for(&*store, Flow::AcApp, None, Some(client), TTL)
                 .await
                 .unwrap();
         }
@@ -684,13 +684,13 @@ mod tests {
     async fn outstanding_excludes_expired_states_without_a_sweep() {
         let store = MemoryStateStore::with_client_share(100, 100);
         for _ in 0..3 {
-            issue(&*store, Flow::Acapp, None, Duration::from_millis(30))
+            issue(&*store, Flow::AcApp, None, Duration::from_millis(30))
                 .await
                 .unwrap();
         }
-        let used = issue(&*store, Flow::Acapp, None, TTL).await.unwrap();
-        issue(&*store, Flow::Acapp, None, TTL).await.unwrap();
-        let r = consume(&*store, Some(&used), Flow::Acapp, None).await;
+        let used = issue(&*store, Flow::AcApp, None, TTL).await.unwrap();
+        issue(&*store, Flow::AcApp, None, TTL).await.unwrap();
+        let r = consume(&*store, Some(&used), Flow::AcApp, None).await;
         assert_eq!(r, Ok(Ok(())));
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(store.len(), 4, "three expired, not yet swept");

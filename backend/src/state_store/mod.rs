@@ -86,7 +86,7 @@ impl StateShares {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     Web,
-    Acapp,
+    AcApp,
 }
 
 /// A browser-binding nonce as stored: 128 bits of its SHA-256. A store

@@ -159,7 +159,7 @@ fn unavailable(err: redis::RedisError) -> StoreError {
 fn encode(entry: &StateEntry) -> String {
     let flow = match entry.flow {
         Flow::Web => "w",
-        Flow::Acapp => "a",
+        Flow::AcApp => "a",
     };
     let browser = entry.browser.map(|b| hex::encode(b.0)).unwrap_or_default();
     let client = entry.client.map(|c| c.to_string()).unwrap_or_default();
@@ -171,7 +171,7 @@ fn decode(value: &str, remaining: Duration) -> Option<StateEntry> {
     let mut parts = value.splitn(3, '|');
     let flow = match parts.next()? {
         "w" => Flow::Web,
-        "a" => Flow::Acapp,
+        "a" => Flow::AcApp,
         _ => return None,
     };
     let browser = match parts.next()? {
@@ -307,7 +307,7 @@ mod tests {
             (entry.flow, entry.browser, entry.client)
         );
         let bare = StateEntry {
-            flow: Flow::Acapp,
+            flow: Flow::AcApp,
             browser: None,
             client: None,
             ..entry
@@ -315,7 +315,7 @@ mod tests {
         let back = decode(&encode(&bare), Duration::ZERO).unwrap();
         assert_eq!(
             (back.flow, back.browser, back.client),
-            (Flow::Acapp, None, None)
+            (Flow::AcApp, None, None)
         );
         assert!(decode("x|y|z", Duration::ZERO).is_none());
     }
