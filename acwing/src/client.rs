@@ -11,7 +11,7 @@ use crate::error::{Errcode, Error};
 use crate::parse::{parse_body, RawGrant, RawProfile, TokenGrant};
 use crate::profile::Profile;
 use crate::types::{AccessToken, AppId, AppSecret, AuthCode, Openid, RefreshToken};
-use crate::MAX_BODY_BYTES;
+use crate::MAX_ANSWER_BYTES;
 
 /// AcWing's root, where every AcWing URL starts unless the builder is
 /// told otherwise (a simulator, a proxy).
@@ -195,7 +195,7 @@ impl ClientBuilder {
 /// connection pool, so make one and share it.
 ///
 /// Every call is bounded: [`DEFAULT_TIMEOUT`] (or the builder's) in all,
-/// at most 5 s to connect, and [`MAX_BODY_BYTES`] of answer. Redirects are
+/// at most 5 s to connect, and [`MAX_ANSWER_BYTES`] of answer. Redirects are
 /// never followed, and any status but 2xx is [`Error::Status`] whatever
 /// its body, since AcWing answers its own errors with HTTP 200 and an
 /// errcode.
@@ -349,13 +349,13 @@ impl AcwingClient {
         }
         if response
             .content_length()
-            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+            .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
         {
             return Err(Error::TooLarge);
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
                 return Err(Error::TooLarge);
             }
             body.extend_from_slice(&chunk);

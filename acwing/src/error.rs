@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::MAX_BODY_BYTES;
+use crate::MAX_ANSWER_BYTES;
 
 /// Why a call to AcWing gave nothing usable. None of the variants carries
 /// the secret, a code or a token: a `reqwest` error's text (which names the
@@ -33,8 +33,8 @@ pub enum Error {
     /// its query to wherever it points.
     #[error("AcWing answered with a redirect (HTTP {0}), which is never followed")]
     Redirect(u16),
-    /// The body is larger than [`MAX_BODY_BYTES`].
-    #[error("AcWing's answer is larger than {MAX_BODY_BYTES} bytes")]
+    /// The body is larger than [`MAX_ANSWER_BYTES`].
+    #[error("AcWing's answer is larger than {MAX_ANSWER_BYTES} bytes")]
     TooLarge,
     /// The body is not a JSON object.
     #[error("AcWing answered something that is not the expected JSON")]

@@ -81,7 +81,7 @@
 //! | `Unreachable` | no connection |
 //! | `Status` | any status but 2xx (AcWing's own errors come with 200) |
 //! | `Redirect` | a 3xx, never followed |
-//! | `TooLarge` | more than [`MAX_BODY_BYTES`] |
+//! | `TooLarge` | more than [`MAX_ANSWER_BYTES`] |
 //! | `Garbage` | not a JSON object |
 //! | `Unusable` | JSON without a usable openid or access token |
 //!
@@ -110,4 +110,4 @@ pub use types::{AccessToken, AppId, AppSecret, AuthCode, Openid, ParseError, Ref
 /// few hundred bytes; this leaves room for a 20,000-character CJK name
 /// written as `\uXXXX` escapes (as Python's `json.dumps` writes it), which
 /// [`Username`] then cuts to size.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const MAX_ANSWER_BYTES: usize = 256 * 1024;
