@@ -30,7 +30,7 @@ pub fn bench(quick: bool) -> Result {
     let mut criterion = cargo(&[
         "bench",
         "--package",
-        "bench",
+        "backend",
         "--bench",
         "state_store",
         "--",
