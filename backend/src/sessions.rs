@@ -707,35 +707,36 @@ impl Sessions {
         let now = unix_now();
         let revoked_before = now.saturating_sub(REVOKED_KEPT_SECS);
         let mut purged = Purged::default();
+        // Runs a statement that deletes at most `PURGE_BATCH` rows until a
+        // batch comes back short: (rows deleted, statements run).
+        macro_rules! in_batches {
+            ($pool:ident, $statement:expr) => {{
+                let (mut rows, mut batches) = (0u64, 0u64);
+                loop {
+                    let deleted = $statement.execute($pool).await?.rows_affected();
+                    rows += deleted;
+                    batches += 1;
+                    if deleted < PURGE_BATCH as u64 {
+                        break (rows, batches);
+                    }
+                    tokio::time::sleep(PURGE_PAUSE).await;
+                }
+            }};
+        }
         on_sql_writer!(&self.backend, pool => {
-            loop {
-                let deleted = sqlx::query(PURGE_CREDENTIALS)
+            let (credentials, batches) = in_batches!(
+                pool,
+                sqlx::query(PURGE_CREDENTIALS)
                     .bind(now)
                     .bind(revoked_before)
                     .bind(PURGE_BATCH)
-                    .execute(pool)
-                    .await?
-                    .rows_affected();
-                purged.credentials += deleted;
-                purged.batches += 1;
-                if deleted < PURGE_BATCH as u64 {
-                    break;
-                }
-                tokio::time::sleep(PURGE_PAUSE).await;
-            }
-            loop {
-                let deleted = sqlx::query(PURGE_FAMILIES)
-                    .bind(PURGE_BATCH)
-                    .execute(pool)
-                    .await?
-                    .rows_affected();
-                purged.families += deleted;
-                purged.batches += 1;
-                if deleted < PURGE_BATCH as u64 {
-                    break;
-                }
-                tokio::time::sleep(PURGE_PAUSE).await;
-            }
+            );
+            let (families, more) = in_batches!(pool, sqlx::query(PURGE_FAMILIES).bind(PURGE_BATCH));
+            purged = Purged {
+                credentials,
+                families,
+                batches: batches + more,
+            };
         }, Backend::Redis { .. } => {});
         self.refresh_limit.forget_idle();
         Ok(purged)
