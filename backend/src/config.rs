@@ -185,7 +185,7 @@ fn parse_secret(raw: &str) -> Result<AppSecret, String> {
 pub enum AcwingMode {
     Real(AcwingSettings),
     #[cfg(feature = "demo")]
-    Demo(crate::demo::DemoSettings),
+    Demo(DemoSettings),
 }
 
 impl AcwingMode {
@@ -226,6 +226,35 @@ impl AcwingSettings {
             None => false,
         };
         self.base_url.scheme() == "http" && !loopback
+    }
+}
+
+/// Where `trunk serve` listens (Trunk.toml), for `--dev`.
+#[cfg(feature = "demo")]
+pub const TRUNK_SERVE_URL: &str = "http://127.0.0.1:8080";
+
+/// Demo mode's settings, kept out of the production `Settings`.
+#[cfg(feature = "demo")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSettings {
+    /// Where the simulator listens (ACWING_SIMULATOR_BIND).
+    pub simulator_bind: SocketAddr,
+    /// trunk's autoreload websocket, in the frontend dev loop (`--dev`).
+    pub trunk_socket: Option<String>,
+}
+
+/// trunk serves its autoreload websocket at this path of the site it serves.
+#[cfg(feature = "demo")]
+pub fn trunk_socket(public_url: &Url) -> String {
+    let scheme = if public_url.scheme() == "https" {
+        "wss"
+    } else {
+        "ws"
+    };
+    let host = public_url.host_str().unwrap_or("127.0.0.1");
+    match public_url.port() {
+        Some(port) => format!("{scheme}://{host}:{port}/.well-known/trunk/ws"),
+        None => format!("{scheme}://{host}/.well-known/trunk/ws"),
     }
 }
 
@@ -467,7 +496,7 @@ impl Cli {
         }
         #[cfg(feature = "demo")]
         let default_public_url = match self.dev {
-            true => crate::demo::TRUNK_SERVE_URL.to_owned(),
+            true => TRUNK_SERVE_URL.to_owned(),
             false => format!("http://{}", self.bind),
         };
         #[cfg(not(feature = "demo"))]
@@ -480,9 +509,9 @@ impl Cli {
             // ACWING_BASE_URL alone means nothing to the built-in simulator,
             // and does no harm: only credentials make demo mode ambiguous.
             #[cfg(feature = "demo")]
-            (true, None, None) => AcwingMode::Demo(crate::demo::DemoSettings {
+            (true, None, None) => AcwingMode::Demo(DemoSettings {
                 simulator_bind: self.simulator_bind,
-                trunk_socket: self.dev.then(|| crate::demo::trunk_socket(&public_url)),
+                trunk_socket: self.dev.then(|| trunk_socket(&public_url)),
             }),
             (true, ..) => return Err(ConfigError::DemoWithCredentials),
             (false, Some(appid), Some(secret)) => {

@@ -17,32 +17,6 @@ use crate::secret::random_hex;
 
 pub const DEMO_APPID: &str = "1000";
 
-/// Where `trunk serve` listens (Trunk.toml), for `--dev`.
-pub const TRUNK_SERVE_URL: &str = "http://127.0.0.1:8080";
-
-/// Demo mode's settings, kept out of the production `Settings`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemoSettings {
-    /// Where the simulator listens (ACWING_SIMULATOR_BIND).
-    pub simulator_bind: SocketAddr,
-    /// trunk's autoreload websocket, in the frontend dev loop (`--dev`).
-    pub trunk_socket: Option<String>,
-}
-
-/// trunk serves its autoreload websocket at this path of the site it serves.
-pub fn trunk_socket(public_url: &Url) -> String {
-    let scheme = if public_url.scheme() == "https" {
-        "wss"
-    } else {
-        "ws"
-    };
-    let host = public_url.host_str().unwrap_or("127.0.0.1");
-    match public_url.port() {
-        Some(port) => format!("{scheme}://{host}:{port}/.well-known/trunk/ws"),
-        None => format!("{scheme}://{host}/.well-known/trunk/ws"),
-    }
-}
-
 /// Starts the simulator with a fresh secret that exists only in this process.
 /// With `trunk_socket` (the dev loop), its AcApp window page reloads when
 /// trunk rebuilds.

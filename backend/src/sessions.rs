@@ -647,14 +647,20 @@ impl Sessions {
         if live.is_none() {
             return Ok(false);
         }
+        self.record_revocation(family, now).await?;
+        Ok(true)
+    }
+
+    /// Writes the revocation of `family` (SQL; Redis revokes in its scripts).
+    async fn record_revocation(&self, family: i64, now: i64) -> Result<(), SessionError> {
         on_sql_writer!(&self.backend, pool => {
             sqlx::query(REVOKE_KNOWN_FAMILY)
                 .bind(family)
                 .bind(now)
                 .execute(pool)
                 .await?;
-        }, Backend::Redis { .. } => unreachable!("Redis answered above"));
-        Ok(true)
+        }, Backend::Redis { .. } => unreachable!("Redis revokes within its scripts"));
+        Ok(())
     }
 
     /// Ends the session of any of its credentials: the family the store
@@ -679,15 +685,7 @@ impl Sessions {
             return Ok(());
         });
         match family {
-            Some(family) => {
-                on_sql_writer!(&self.backend, pool => {
-                    sqlx::query(REVOKE_KNOWN_FAMILY)
-                        .bind(family)
-                        .bind(now)
-                        .execute(pool)
-                        .await?;
-                }, Backend::Redis { .. } => unreachable!("Redis answered above"));
-            }
+            Some(family) => self.record_revocation(family, now).await?,
             None => {
                 if let Some(family) = family_of(token) {
                     self.revoke_if_live(family, now).await?;
