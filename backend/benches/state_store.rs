@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use backend::state_store::{consume, issue, Flow, MemoryStateStore};
+use backend::login::state::{consume, issue, Flow, MemoryStateStore};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const TTL: Duration = Duration::from_secs(600);

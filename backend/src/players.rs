@@ -11,8 +11,8 @@ use sqlx::{PgPool, SqlitePool};
 use acwing_oauth::{Profile, Username};
 
 use crate::clock::unix_now;
-use crate::database::Database;
 use crate::secret::random_hex;
+use crate::store::sqlite::Database;
 
 /// The longest name a player may have (AcWing's bound, kept by variants).
 const MAX_USERNAME_CHARS: usize = Username::MAX_CHARS;

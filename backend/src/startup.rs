@@ -13,19 +13,19 @@ use actix_web::{web, App, HttpServer};
 use shared::api::paths;
 
 use crate::config::{redact_url, AcwingSettings, DatabaseKind, Settings};
-use crate::connections::{self, ServerOptions};
-use crate::database::{connect_postgres, Database, DatabaseError};
-use crate::error::json_body_error;
-use crate::hardening::{self, content_security_policy, limit_request_line};
+use crate::http::connections::{self, ServerOptions};
+use crate::http::error::json_body_error;
+use crate::http::hardening::{self, content_security_policy, limit_request_line};
+use crate::http::rate_limit::RateLimits;
+use crate::http::request_log::log_request;
+use crate::http::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls};
+use crate::login::state::{MemoryStateStore, RedisStateStore, StateStore};
 use crate::login::Login;
 use crate::players::PlayerRepo;
-use crate::rate_limit::RateLimits;
-use crate::redis_pool::RedisPool;
-use crate::request_log::log_request;
-use crate::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls};
-use crate::session_redis::RedisSessions;
+use crate::sessions::redis::RedisSessions;
 use crate::sessions::{SessionPolicy, Sessions};
-use crate::state_store::{MemoryStateStore, RedisStateStore, StateStore};
+use crate::store::redis_pool::RedisPool;
+use crate::store::sqlite::{connect_postgres, Database, DatabaseError};
 
 const STATE_SWEEP_EVERY: Duration = Duration::from_secs(10);
 /// Forget rate-limited clients whose buckets have refilled.
@@ -95,7 +95,7 @@ impl Application {
             health_detail,
         } = stores;
         sessions.spawn_purger(SESSION_PURGE_EVERY);
-        let acwing_client = crate::acwing::client(acwing, settings.acwing_timeout)?;
+        let acwing_client = crate::login::acwing::client(acwing, settings.acwing_timeout)?;
         let state = web::Data::new(AppState {
             urls: LoginUrls::new(&settings.public_url, &acwing_client),
             login: Login {
@@ -249,7 +249,7 @@ impl Stores {
             });
         };
         let redis = connect_redis(redis_url).await?;
-        let health_detail = crate::redis_pool::eviction_warning(&redis).await;
+        let health_detail = crate::store::redis_pool::eviction_warning(&redis).await;
         let players = if postgres {
             PlayerRepo::Postgres(connect_postgres_waiting(&settings.database_url).await?)
         } else {
@@ -442,7 +442,7 @@ fn api_routes(cfg: &mut web::ServiceConfig, metrics: bool) {
 /// then restart), and the fallback page.
 fn csp_for(static_dir: &std::path::Path) -> String {
     let built = std::fs::read_to_string(static_dir.join("index.html")).unwrap_or_default();
-    content_security_policy(&[&built, include_str!("routes/fallback.html")])
+    content_security_policy(&[&built, include_str!("http/routes/fallback.html")])
 }
 
 /// `DefaultHeaders` adds each header only where a handler set none.

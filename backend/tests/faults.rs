@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acwing_sim::{Fault, SimConfig, Simulator};
-use backend::database::Database;
 use backend::secret::random_hex;
+use backend::store::sqlite::Database;
 use futures::future::join_all;
 use serde_json::Value;
 use support::process::{server_command, simulator_with_players, ServerProcess};

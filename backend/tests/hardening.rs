@@ -7,9 +7,9 @@ mod support;
 use std::num::NonZeroU32;
 use std::time::Instant;
 
-use backend::client_ip::TrustedProxies;
 use backend::config::LimitSettings;
-use backend::rate_limit::Rate;
+use backend::http::client_ip::TrustedProxies;
+use backend::http::rate_limit::Rate;
 use futures::future::join_all;
 use reqwest::header::HeaderMap;
 use serde_json::Value;

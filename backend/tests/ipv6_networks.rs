@@ -10,11 +10,11 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use backend::client_ip::{state_networks, TrustedProxies};
 use backend::config::LimitSettings;
-use backend::rate_limit::Rate;
+use backend::http::client_ip::{state_networks, TrustedProxies};
+use backend::http::rate_limit::Rate;
+use backend::login::state::{issue_for, Flow, RedisStateStore, StateShares, StoreError};
 use backend::secret::random_hex;
-use backend::state_store::{issue_for, Flow, RedisStateStore, StateShares, StoreError};
 use futures::stream::{self, StreamExt};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
@@ -177,7 +177,7 @@ async fn one_ipv6_48_cannot_churn_out_another_networks_login_in_redis() {
 #[actix_web::test]
 async fn in_redis_each_level_has_its_set_and_taking_a_state_empties_them() {
     let url = shared_redis();
-    let pool = backend::redis_pool::RedisPool::new(&url).unwrap();
+    let pool = backend::store::redis_pool::RedisPool::new(&url).unwrap();
     let prefix = format!("t{}:", random_hex(6));
     let one_each = StateShares {
         per_client: 1,
@@ -236,7 +236,7 @@ async fn in_redis_each_level_has_its_set_and_taking_a_state_empties_them() {
         assert_eq!(refused, Err(StoreError::ClientFull), "{client}");
         // Taken: out of every set (an empty set is no key at all).
         assert!(
-            backend::state_store::consume(&store, Some(&state), Flow::Web, None)
+            backend::login::state::consume(&store, Some(&state), Flow::Web, None)
                 .await
                 .unwrap()
                 .is_ok()

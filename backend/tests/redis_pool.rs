@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use backend::redis_pool::{RedisPool, MAX_CONNECTIONS};
+use backend::store::redis_pool::{RedisPool, MAX_CONNECTIONS};
 use futures::future::join_all;
 use support::services::Redis;
 

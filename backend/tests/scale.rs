@@ -885,7 +885,9 @@ async fn a_store_that_stays_down_stops_the_start_with_a_clear_error() {
 #[actix_web::test]
 async fn postgres_statements_have_a_timeout() {
     let url = shared_postgres().create_database().await;
-    let pool = backend::database::connect_postgres(&url).await.unwrap();
+    let pool = backend::store::sqlite::connect_postgres(&url)
+        .await
+        .unwrap();
     let timeout: String = sqlx::query_scalar("SHOW statement_timeout")
         .fetch_one(&pool)
         .await
@@ -900,8 +902,8 @@ async fn postgres_statements_have_a_timeout() {
 /// states is its /64's: rotating addresses inside it buys no more.
 #[actix_web::test]
 async fn in_redis_an_ipv6_slash_64_shares_one_client_quota() {
-    use backend::state_store::{issue_for, Flow, RedisStateStore, StoreError};
-    let redis = backend::redis_pool::RedisPool::new(&shared_redis()).unwrap();
+    use backend::login::state::{issue_for, Flow, RedisStateStore, StoreError};
+    let redis = backend::store::redis_pool::RedisPool::new(&shared_redis()).unwrap();
     let prefix = format!("acapp-test-{}:", random_hex(4));
     let store = RedisStateStore::new(redis, &prefix, 1_000, 3);
     let ttl = Duration::from_secs(60);

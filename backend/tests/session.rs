@@ -9,7 +9,7 @@ use std::time::Duration;
 use std::num::NonZeroU32;
 
 use backend::config::LimitSettings;
-use backend::rate_limit::Rate;
+use backend::http::rate_limit::Rate;
 use backend::sessions::{SessionPolicy, Sessions};
 use serde_json::{json, Value};
 use support::{browser, captured_logs, spawn, spawn_with, Options};

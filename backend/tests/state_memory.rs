@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
-use backend::state_store::{consume, issue_for, Flow, MemoryStateStore};
+use backend::login::state::{consume, issue_for, Flow, MemoryStateStore};
 
 struct Counting;
 

@@ -279,7 +279,7 @@ fn resident_bytes() -> f64 {
 /// Resident memory per outstanding web state (the larger kind: it carries
 /// the browser nonce), at 1 million of them.
 fn state_memory() -> f64 {
-    use backend::state_store::{issue, Flow, MemoryStateStore};
+    use backend::login::state::{issue, Flow, MemoryStateStore};
     const STATES: usize = 1_000_000;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -5,7 +5,7 @@
 #![no_main]
 
 use acwing_oauth::Errcode;
-use backend::routes::parse_callback;
+use backend::http::routes::parse_callback;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -14,11 +14,11 @@ use std::time::Duration;
 use acwing_oauth::{AppId, AppSecret};
 use acwing_sim::{SimConfig, SimUser, Simulator};
 use backend::config::{AcwingMode, AcwingSettings, LimitSettings, MetricsSettings, Settings};
-use backend::database::Database;
-use backend::rate_limit::RateLimits;
+use backend::http::rate_limit::RateLimits;
+use backend::login::state::MemoryStateStore;
 use backend::secret::random_hex;
 use backend::startup::Application;
-use backend::state_store::MemoryStateStore;
+use backend::store::sqlite::Database;
 use serde_json::Value;
 use url::Url;
 

@@ -22,7 +22,7 @@ use actix_web::HttpRequest;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::client_ip::{limit_key, TrustedProxies};
+use crate::http::client_ip::{limit_key, TrustedProxies};
 
 /// One limit: a sustained rate and the burst allowed on top.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +124,7 @@ impl RateLimits {
         ]
     }
 
-    /// The client's address (see [`crate::client_ip`]). Without a peer
+    /// The client's address (see [`crate::http::client_ip`]). Without a peer
     /// address, which a TCP listener always has, every such request shares
     /// one budget rather than escaping the limit.
     pub fn client(&self, req: &HttpRequest) -> IpAddr {

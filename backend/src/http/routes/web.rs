@@ -4,11 +4,11 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse, ResponseError};
 use shared::api::{paths, Success, WebApplyCode};
 
 use super::{parse_callback, single_cookie, AppState};
-use crate::error::AppError;
-use crate::rate_limit::{Endpoint, RateLimited};
+use crate::http::error::AppError;
+use crate::http::rate_limit::{Endpoint, RateLimited};
+use crate::login::state::Flow;
 use crate::secret::{is_random_hex, random_hex};
 use crate::sessions::COOKIE_LIFETIME_SECS;
-use crate::state_store::Flow;
 
 /// Bytes of randomness in the browser-binding nonce.
 const NONCE_BYTES: usize = 16;

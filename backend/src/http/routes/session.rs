@@ -7,9 +7,9 @@ use shared::api::{Done, LogoutRequest, PlayerInfo, RefreshRequest, RefreshRespon
 use shared::ErrorCode;
 
 use super::{cookie_values, single_cookie, AppState};
-use crate::error::{json_problem, AppError};
-use crate::hardening::MAX_BODY_BYTES;
-use crate::rate_limit::Endpoint;
+use crate::http::error::{json_problem, AppError};
+use crate::http::hardening::MAX_BODY_BYTES;
+use crate::http::rate_limit::Endpoint;
 use crate::sessions::well_formed;
 
 const MAX_LOGOUT_TOKENS: usize = 4;

@@ -450,7 +450,7 @@ impl StateStore for MemoryStateStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state_store::{consume, issue, issue_for, StateRejection};
+    use crate::login::state::{consume, issue, issue_for, StateRejection};
 
     const TTL: Duration = Duration::from_secs(60);
 

@@ -6,9 +6,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use shared::api::{AcAppApplyCode, AcAppLogin, ErrorBody, Success};
 
 use super::{parse_callback, AppState};
-use crate::error::AppError;
-use crate::rate_limit::Endpoint;
-use crate::state_store::Flow;
+use crate::http::error::AppError;
+use crate::http::rate_limit::Endpoint;
+use crate::login::state::Flow;
 
 pub async fn apply_code(
     req: HttpRequest,

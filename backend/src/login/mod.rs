@@ -1,6 +1,9 @@
 //! The login use case, shared by both flows:
 //! consume state → exchange code → find or create the player.
 
+pub mod acwing;
+pub mod state;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,10 +12,10 @@ use shared::ErrorCode;
 
 use acwing_oauth::{AcwingClient, AuthCode, Errcode, TokenGrant};
 
-use crate::acwing::errcode_meaning;
-use crate::error::AppError;
+use crate::http::error::AppError;
+use crate::login::acwing::errcode_meaning;
 use crate::players::{Player, PlayerRepo};
-use crate::state_store::{self, Flow, StateStore};
+use state::{Flow, StateStore};
 
 /// What AcWing sends to `redirect_uri`: `code` and `state`, or a rejection
 /// as `errcode` and `errmsg`. Anyone can call redirect_uri, so every field
@@ -60,7 +63,7 @@ impl Login {
         callback: Callback,
         browser: Option<&str>,
     ) -> Result<Player, AppError> {
-        state_store::consume(&*self.states, callback.state.as_deref(), flow, browser).await??;
+        state::consume(&*self.states, callback.state.as_deref(), flow, browser).await??;
         if let Some(errcode) = callback.errcode.as_deref() {
             return Err(rejection(errcode, callback.errmsg.as_deref()));
         }

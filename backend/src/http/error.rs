@@ -10,10 +10,10 @@ use shared::ErrorCode;
 
 use acwing_oauth::Error as AcwingError;
 
-use crate::database::is_unreachable;
-use crate::rate_limit::RateLimited;
+use crate::http::rate_limit::RateLimited;
+use crate::login::state::{StateRejection, StoreError};
 use crate::sessions::SessionError;
-use crate::state_store::{StateRejection, StoreError};
+use crate::store::sqlite::is_unreachable;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -76,7 +76,7 @@ impl From<AcwingError> for AppError {
     fn from(err: AcwingError) -> Self {
         tracing::warn!(error = %err, "AcWing call failed");
         let message = match &err {
-            AcwingError::Api { code, .. } => match crate::acwing::error_code(&err) {
+            AcwingError::Api { code, .. } => match crate::login::acwing::error_code(&err) {
                 ErrorCode::CodeExpired => {
                     "The authorization code has expired or was already used; log in again."
                         .to_owned()
@@ -108,7 +108,7 @@ impl From<AcwingError> for AppError {
                     .to_owned()
             }
         };
-        AppError::new(crate::acwing::error_code(&err), message)
+        AppError::new(crate::login::acwing::error_code(&err), message)
     }
 }
 

@@ -9,8 +9,8 @@ use acwing_oauth::{AppId, AppSecret};
 use clap::Parser;
 use url::Url;
 
-use crate::client_ip::TrustedProxies;
-use crate::rate_limit::{ClientRates, Rate};
+use crate::http::client_ip::TrustedProxies;
+use crate::http::rate_limit::{ClientRates, Rate};
 
 /// The seed keeps a state for 2 h; ours may not live longer.
 const MAX_STATE_TTL: Duration = Duration::from_secs(2 * 60 * 60);
@@ -436,8 +436,8 @@ impl LimitSettings {
     /// tilt to fill the store, and a twentieth per /56 and a tenth per /48,
     /// so one IPv6 network holds a bounded share however many /64s it uses
     /// (see `StateShares`).
-    pub fn state_shares(&self) -> crate::state_store::StateShares {
-        crate::state_store::StateShares::of_cap(self.state_cap)
+    pub fn state_shares(&self) -> crate::login::state::StateShares {
+        crate::login::state::StateShares::of_cap(self.state_cap)
     }
 }
 

@@ -19,7 +19,7 @@
 
 use redis::Script;
 
-use crate::redis_pool::RedisPool;
+use crate::store::redis_pool::RedisPool;
 
 /// How long a revocation mark lives: until every credential of a family
 /// revoked now has expired. Refresh tokens are the longest-lived, 30 days

@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use redis::Script;
 
 use super::{BrowserTag, Flow, StateEntry, StateShares, StateStore, StoreError};
-use crate::redis_pool::RedisPool;
+use crate::store::redis_pool::RedisPool;
 
 /// Shared by INSERT and TAKE: `networks(prefix, client)` gives the keys
 /// of the sets a client's states are counted in, narrowest first:

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use shared::api::{paths, ErrorBody};
 use shared::ErrorCode;
 
-use crate::error::AppError;
+use crate::http::error::AppError;
 
 /// AcWing's callback carries a code, a state and perhaps an errmsg: a few
 /// hundred bytes. Twice a kilobyte is generous and keeps hostile values

@@ -17,11 +17,11 @@ use shared::api::paths;
 use url::Url;
 
 use crate::config::public_endpoint;
-use crate::error::AppError;
+use crate::http::error::AppError;
+use crate::http::rate_limit::{Endpoint, RateLimited, RateLimits};
+use crate::login::state::{self, Flow};
 use crate::login::{Callback, Login};
-use crate::rate_limit::{Endpoint, RateLimited, RateLimits};
 use crate::sessions::Sessions;
-use crate::state_store::{self, Flow};
 use acwing_oauth::AcwingClient;
 
 /// Everything the handlers share.
@@ -133,7 +133,7 @@ impl AppState {
     /// `origin`).
     pub fn from_own_site(&self, req: &HttpRequest) -> bool {
         let own = self.public_url.origin().ascii_serialization();
-        crate::origin::judge(req.headers(), &own) == crate::origin::Verdict::Ours
+        crate::http::origin::judge(req.headers(), &own) == crate::http::origin::Verdict::Ours
     }
 
     /// Charges the request to its client's `endpoint` budget; the client's
@@ -158,7 +158,7 @@ impl AppState {
     ) -> Result<String, AppError> {
         let client = self.rate_limit(req, Endpoint::ApplyCode)?;
         let ttl = self.login.state_ttl;
-        Ok(state_store::issue_for(&*self.login.states, flow, browser, Some(client), ttl).await?)
+        Ok(state::issue_for(&*self.login.states, flow, browser, Some(client), ttl).await?)
     }
 
     /// Path `/` and no Domain, as `__Host-` requires; `Secure` whenever

@@ -36,6 +36,8 @@
 //! with SQLITE_BUSY. Within the process, writes queue for the one writer
 //! connection (see `database`).
 
+pub mod redis;
+
 use std::time::Duration;
 
 use rand::RngCore;
@@ -43,17 +45,17 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::clock::unix_now;
-use crate::database::Database;
+use crate::http::rate_limit::{Rate, RateLimited, SessionRefreshLimit};
 use crate::players::{Player, PlayerRepo};
-use crate::rate_limit::{Rate, RateLimited, SessionRefreshLimit};
 use crate::secret::{random_hex, SessionToken};
-use crate::session_redis::{NewCredential, RedisSessions, RefreshPeek, Rotation};
+use crate::sessions::redis::{NewCredential, RedisSessions, RefreshPeek, Rotation};
+use crate::store::sqlite::Database;
 
 pub const COOKIE_LIFETIME_SECS: i64 = 14 * 24 * 3600;
 pub const REFRESH_LIFETIME_SECS: i64 = 30 * 24 * 3600;
 // A revocation mark in Redis must outlive every credential it names.
-const _: () = assert!(crate::session_redis::REVOKED_MARK_SECS >= REFRESH_LIFETIME_SECS);
-const _: () = assert!(crate::session_redis::REVOKED_MARK_SECS >= COOKIE_LIFETIME_SECS);
+const _: () = assert!(crate::sessions::redis::REVOKED_MARK_SECS >= REFRESH_LIFETIME_SECS);
+const _: () = assert!(crate::sessions::redis::REVOKED_MARK_SECS >= COOKIE_LIFETIME_SECS);
 /// Bytes in each of our credentials (hex-encoded: twice as many
 /// characters): the family id's 8, then 24 random ones.
 const TOKEN_BYTES: usize = 32;
@@ -104,14 +106,14 @@ impl From<sqlx::Error> for SessionError {
     fn from(err: sqlx::Error) -> Self {
         SessionError::Store(StoreFailure {
             store: "database",
-            unreachable: crate::database::is_unreachable(&err),
+            unreachable: crate::store::sqlite::is_unreachable(&err),
             source: Box::new(err),
         })
     }
 }
 
-impl From<redis::RedisError> for SessionError {
-    fn from(err: redis::RedisError) -> Self {
+impl From<::redis::RedisError> for SessionError {
+    fn from(err: ::redis::RedisError) -> Self {
         SessionError::Store(StoreFailure {
             store: "session store",
             unreachable: true,

@@ -118,7 +118,7 @@ pub fn limit_key(ip: IpAddr) -> IpAddr {
 }
 
 /// The prefix lengths an IPv6 client's login states are counted at, as
-/// well as its /64 (see `state_store::StateShares`), narrowest first.
+/// well as its /64 (see `login::state::StateShares`), narrowest first.
 pub const IPV6_STATE_LEVELS: [u8; 2] = [56, 48];
 
 /// Every network the login-state store counts `ip` against, narrowest
