@@ -3,40 +3,38 @@
 //! the `demo` feature (`cargo xtask run`, `cargo xtask serve`); a deployment
 //! build has neither this module nor the simulator.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 
 use acwing_sim::{SimConfig, SimOptions};
 use url::Url;
 
 pub use acwing_sim::Simulator;
 
-use crate::config::AcwingSettings;
-use acwing_oauth::{AppId, AppSecret};
+use crate::config::{DemoSettings, Settings, DEMO_APPID};
 
-use crate::secret::random_hex;
-
-pub const DEMO_APPID: &str = "1000";
-
-/// Starts the simulator with a fresh secret that exists only in this process.
-/// With `trunk_socket` (the dev loop), its AcApp window page reloads when
-/// trunk rebuilds.
-pub fn start_simulator(
-    bind: SocketAddr,
-    app_public_url: &Url,
-    trunk_socket: Option<String>,
-) -> std::io::Result<(Simulator, AcwingSettings)> {
-    let secret = random_hex(16);
-    let listener = TcpListener::bind(bind)?;
+/// Starts the simulator as `demo` asks, with the appid and secret of
+/// `settings.acwing`, and points `settings` at it: its address, and its
+/// origin among the allowed ones (it hosts the AcApp window). With a trunk
+/// socket (the dev loop), its AcApp window page reloads when trunk
+/// rebuilds.
+pub fn start_simulator(demo: &DemoSettings, settings: &mut Settings) -> std::io::Result<Simulator> {
+    let listener = TcpListener::bind(demo.simulator_bind)?;
     let simulator = Simulator::start_with(
         listener,
         SimConfig {
             appid: DEMO_APPID.to_owned(),
-            secret: secret.clone(),
+            secret: settings.acwing.secret.expose().to_owned(),
             users: SimConfig::demo_users(),
-            app_public_url: Some(app_public_url.as_str().trim_end_matches('/').to_owned()),
+            app_public_url: Some(
+                settings
+                    .public_url
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_owned(),
+            ),
         },
         SimOptions {
-            live_reload: trunk_socket,
+            live_reload: demo.trunk_socket.clone(),
             ..SimOptions::default()
         },
     )?;
@@ -47,11 +45,7 @@ pub fn start_simulator(
             simulator.add_user(user);
         }
     }
-    let base_url = Url::parse(&simulator.base_url()).map_err(std::io::Error::other)?;
-    let settings = AcwingSettings {
-        appid: AppId::parse(DEMO_APPID).map_err(std::io::Error::other)?,
-        secret: AppSecret::new(secret),
-        base_url,
-    };
-    Ok((simulator, settings))
+    settings.acwing.base_url = Url::parse(&simulator.base_url()).map_err(std::io::Error::other)?;
+    settings.allowed_origins.push(simulator.base_url());
+    Ok(simulator)
 }

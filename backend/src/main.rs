@@ -1,8 +1,7 @@
 use std::io::IsTerminal;
-use std::net::TcpListener;
 use std::process::ExitCode;
 
-use backend::config::{AcwingMode, Cli, Settings};
+use backend::config::{Cli, Launch};
 #[cfg(feature = "demo")]
 use backend::demo::{start_simulator, Simulator};
 use backend::startup::Application;
@@ -25,7 +24,7 @@ impl Simulator {
 
 fn main() -> ExitCode {
     let settings = match Cli::try_parse() {
-        Ok(cli) => cli.into_settings(),
+        Ok(cli) => cli.into_launch(),
         Err(err) if !err.use_stderr() => {
             let _ = err.print();
             return ExitCode::SUCCESS;
@@ -39,8 +38,8 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
-    let settings = match settings {
-        Ok(settings) => settings,
+    let launch = match settings {
+        Ok(launch) => launch,
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::from(EXIT_BAD_CONFIG);
@@ -52,7 +51,7 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stdout().is_terminal())
         .init();
     raise_open_file_limit();
-    match actix_web::rt::System::new().block_on(serve(settings)) {
+    match actix_web::rt::System::new().block_on(serve(launch)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -72,49 +71,29 @@ fn raise_open_file_limit() {
     }
 }
 
-async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
-    let (acwing, extra_origins, simulator) = match &settings.acwing {
-        AcwingMode::Real(acwing) => {
-            if acwing.in_clear() {
-                tracing::warn!(
-                    base_url = %acwing.base_url,
-                    "ACWING_BASE_URL is plain http to another host: the secret and players' codes cross the network unencrypted"
-                );
-            }
-            (acwing.clone(), Vec::new(), None::<Simulator>)
-        }
-        #[cfg(feature = "demo")]
-        AcwingMode::Demo(demo) => {
-            let bind = demo.simulator_bind;
-            let (simulator, acwing) = start_simulator(
-                bind,
-                &settings.public_url,
-                demo.trunk_socket.clone(),
-            )
-            .map_err(|e| {
-                format!("cannot start the AcWing simulator on {bind} (ACWING_SIMULATOR_BIND): {e}")
-            })?;
-            let mode = if demo.trunk_socket.is_some() {
-                "--dev"
-            } else {
-                "--demo"
-            };
-            tracing::warn!(
-                simulator = %simulator.base_url(),
-                "DEMO MODE ({mode}): logins go to the built-in AcWing simulator, not to AcWing; anyone can log in as anyone"
-            );
-            (acwing, vec![simulator.base_url()], Some(simulator))
-        }
+async fn serve(launch: Launch) -> Result<(), Box<dyn std::error::Error>> {
+    let behind_trunk = launch.behind_trunk();
+    #[cfg(feature = "demo")]
+    let (settings, simulator) = {
+        let mut settings = launch.settings;
+        let simulator = match &launch.demo {
+            Some(demo) => Some(start_demo(demo, &mut settings, behind_trunk)?),
+            None => None,
+        };
+        (settings, simulator)
     };
-    let bind = settings.bind;
-    let listen = move || {
-        TcpListener::bind(bind)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("on {bind} (ACAPP_BIND): {e}")))
-    };
-    let app = Application::build(&settings, &acwing, listen, &extra_origins).await?;
+    #[cfg(not(feature = "demo"))]
+    let (settings, simulator) = (launch.settings, None::<Simulator>);
+    if simulator.is_none() && settings.acwing.in_clear() {
+        tracing::warn!(
+            base_url = %settings.acwing.base_url,
+            "ACWING_BASE_URL is plain http to another host: the secret and players' codes cross the network unencrypted"
+        );
+    }
+    let app = Application::build(&settings).await?;
     let public = settings.public_url.as_str().trim_end_matches('/');
     println!("AcApp server listening on {}", settings.bind);
-    if settings.acwing.behind_trunk() {
+    if behind_trunk {
         // The public URL is trunk's, which may not answer yet: `cargo xtask
         // serve` prints it once it does.
         println!("  behind trunk serve at {public}/");
@@ -133,4 +112,22 @@ async fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     }
     app.run_until_stopped().await?;
     Ok(())
+}
+
+#[cfg(feature = "demo")]
+fn start_demo(
+    demo: &backend::config::DemoSettings,
+    settings: &mut backend::config::Settings,
+    behind_trunk: bool,
+) -> Result<Simulator, String> {
+    let bind = demo.simulator_bind;
+    let simulator = start_simulator(demo, settings).map_err(|e| {
+        format!("cannot start the AcWing simulator on {bind} (ACWING_SIMULATOR_BIND): {e}")
+    })?;
+    let mode = if behind_trunk { "--dev" } else { "--demo" };
+    tracing::warn!(
+        simulator = %simulator.base_url(),
+        "DEMO MODE ({mode}): logins go to the built-in AcWing simulator, not to AcWing; anyone can log in as anyone"
+    );
+    Ok(simulator)
 }

@@ -1,18 +1,16 @@
 //! Players, keyed by AcWing's openid, in SQLite or PostgreSQL through sqlx.
 //! Each statement is written once, with `$n` placeholders that both read,
-//! and run on whichever pool backs the repository (`on_pool!`).
+//! and runs on whichever database backs the players (`on_writer!`).
 //!
 //! Names are unique. A taken name gets the first free numbered variant; the
 //! unique index, not a read-then-write, decides, so concurrent first logins
 //! cannot race each other into a duplicate.
 
-use sqlx::{PgPool, SqlitePool};
-
 use acwing_oauth::{Profile, Username};
 
 use crate::clock::unix_now;
 use crate::secret::random_hex;
-use crate::store::sqlite::Database;
+use crate::store::{on_writer, SqlPool, StoreFailure};
 
 /// The longest name a player may have (AcWing's bound, kept by variants).
 const MAX_USERNAME_CHARS: usize = Username::MAX_CHARS;
@@ -36,12 +34,12 @@ pub struct Returning {
     pub profile_stale: bool,
 }
 
-/// Every query here writes, or must see the write it follows: SQLite's
-/// writer connection, or the PostgreSQL pool.
+/// The players' table. Every query here writes, or must see the write it
+/// follows, so all of them run on the writer (SQLite's one connection, or
+/// the PostgreSQL pool).
 #[derive(Clone)]
-pub enum PlayerRepo {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+pub struct Players {
+    sql: SqlPool,
 }
 
 /// The `attempt`-th name to try for `base`: itself, then `base_2`, …, each
@@ -62,41 +60,31 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 
 type ReturnRow = (i64, String, String, String, i64);
 
-/// Evaluates `$body` with `$pool` bound to the repository's pool. sqlx's
-/// SQLite and PostgreSQL pools are different types, so the one body is
-/// compiled once for each.
-macro_rules! on_pool {
-    ($repo:expr, $pool:ident => $body:expr) => {
-        match $repo {
-            PlayerRepo::Sqlite($pool) => $body,
-            PlayerRepo::Postgres($pool) => $body,
-        }
-    };
-}
-
-impl PlayerRepo {
-    pub fn in_sqlite(db: &Database) -> Self {
-        PlayerRepo::Sqlite(db.writer.clone())
+impl Players {
+    pub fn new(sql: SqlPool) -> Self {
+        Self { sql }
     }
 
-    pub async fn by_openid(&self, openid: &str) -> Result<Option<Player>, sqlx::Error> {
+    pub async fn by_openid(&self, openid: &str) -> Result<Option<Player>, StoreFailure> {
         const SQL: &str = "SELECT id, openid, username, photo FROM players WHERE openid = $1";
-        on_pool!(self, pool => sqlx::query_as(SQL).bind(openid).fetch_optional(pool).await)
+        on_writer!(&self.sql, pool => sqlx::query_as(SQL).bind(openid).fetch_optional(pool).await)
+            .map_err(StoreFailure::from)
     }
 
     /// A round trip, for readiness.
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
+    pub async fn ping(&self) -> Result<(), StoreFailure> {
+        on_writer!(&self.sql, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
+            .map_err(StoreFailure::from)
     }
 
     /// Records a returning player's login in one statement, which also
     /// tells whether the player exists at all.
-    pub async fn record_return(&self, openid: &str) -> Result<Option<Returning>, sqlx::Error> {
+    pub async fn record_return(&self, openid: &str) -> Result<Option<Returning>, StoreFailure> {
         // `$n` placeholders: SQLite reads them as numbered parameters too.
         const SQL: &str = "UPDATE players SET last_login_at = $1 WHERE openid = $2
              RETURNING id, openid, username, photo, profile_synced_at";
         let now = unix_now();
-        let row: Option<ReturnRow> = on_pool!(self, pool => {
+        let row: Option<ReturnRow> = on_writer!(&self.sql, pool => {
             sqlx::query_as(SQL)
                 .bind(now)
                 .bind(openid)
@@ -120,7 +108,7 @@ impl PlayerRepo {
     /// login created first. In both databases `ON CONFLICT (openid) DO
     /// NOTHING` makes a concurrent insert of the same openid wait for the
     /// first and then insert nothing, so exactly one player is made.
-    pub async fn create(&self, openid: &str, profile: &Profile) -> Result<Player, sqlx::Error> {
+    pub async fn create(&self, openid: &str, profile: &Profile) -> Result<Player, StoreFailure> {
         const SQL: &str = "INSERT INTO players (openid, username, photo, first_login_at,
                last_login_at, profile_synced_at)
              VALUES ($1, $2, $3, $4, $4, $4)
@@ -130,7 +118,7 @@ impl PlayerRepo {
         let photo = profile.photo_str().unwrap_or_default();
         for attempt in 1u32.. {
             let name = username_candidate(profile.username_or_default(), attempt);
-            let inserted: Result<Option<Player>, sqlx::Error> = on_pool!(self, pool => {
+            let inserted: Result<Option<Player>, sqlx::Error> = on_writer!(&self.sql, pool => {
                 sqlx::query_as(SQL)
                     .bind(openid)
                     .bind(&name)
@@ -148,18 +136,18 @@ impl PlayerRepo {
                         break;
                     }
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
         self.by_openid(openid)
             .await?
-            .ok_or(sqlx::Error::RowNotFound)
+            .ok_or_else(|| sqlx::Error::RowNotFound.into())
     }
 
     /// Stores a fresh name and photo from AcWing; what AcWing did not give
     /// (`None`) keeps its stored value. A name another player took
     /// meanwhile gets a numbered variant, as at creation.
-    pub async fn update_profile(&self, id: i64, profile: &Profile) -> Result<(), sqlx::Error> {
+    pub async fn update_profile(&self, id: i64, profile: &Profile) -> Result<(), StoreFailure> {
         const SQL: &str = "UPDATE players SET username = COALESCE($1, username),
                photo = COALESCE($2, photo), profile_synced_at = $3 WHERE id = $4";
         for attempt in 1u32.. {
@@ -167,7 +155,7 @@ impl PlayerRepo {
                 .username
                 .as_ref()
                 .map(|name| username_candidate(name.as_str(), attempt));
-            let updated = on_pool!(self, pool => {
+            let updated = on_writer!(&self.sql, pool => {
                 sqlx::query(SQL)
                     .bind(&name)
                     .bind(profile.photo_str())
@@ -179,7 +167,7 @@ impl PlayerRepo {
             });
             match updated {
                 Err(e) if is_unique_violation(&e) => continue,
-                other => return other,
+                other => return other.map_err(StoreFailure::from),
             }
         }
         Ok(())

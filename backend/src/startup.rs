@@ -12,7 +12,7 @@ use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use shared::api::paths;
 
-use crate::config::{redact_url, AcwingSettings, DatabaseKind, Settings};
+use crate::config::{DatabaseKind, Settings};
 use crate::http::connections::{self, ServerOptions};
 use crate::http::error::json_body_error;
 use crate::http::hardening::{self, content_security_policy, limit_request_line};
@@ -21,11 +21,12 @@ use crate::http::request_log::log_request;
 use crate::http::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls};
 use crate::login::state::{MemoryStateStore, RedisStateStore, StateStore};
 use crate::login::Login;
-use crate::players::PlayerRepo;
+use crate::players::Players;
 use crate::sessions::redis::RedisSessions;
+use crate::sessions::sql::SqlSessions;
 use crate::sessions::{SessionPolicy, Sessions};
-use crate::store::redis_pool::RedisPool;
-use crate::store::sqlite::{connect_postgres, Database, DatabaseError};
+use crate::store::wait::{connect_postgres_waiting, connect_redis, ConnectError};
+use crate::store::{Database, DatabaseError, SqlPool};
 
 const STATE_SWEEP_EVERY: Duration = Duration::from_secs(10);
 /// Forget rate-limited clients whose buckets have refilled.
@@ -36,12 +37,6 @@ const KEEP_ALIVE: Duration = Duration::from_secs(30);
 const SESSION_PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// A refresh body is a few hundred bytes; nothing we accept needs more.
 const JSON_BODY_LIMIT: usize = 4096;
-/// At start, Redis or PostgreSQL may still be coming up (a host booting, a
-/// rolling restart): the first connection is retried for this long.
-const STORE_WAIT: Duration = Duration::from_secs(30);
-/// The first pause between attempts; it doubles up to `RETRY_PAUSE_MAX`.
-const RETRY_PAUSE_FIRST: Duration = Duration::from_millis(250);
-const RETRY_PAUSE_MAX: Duration = Duration::from_secs(4);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -51,10 +46,8 @@ pub enum StartupError {
     Io(#[from] std::io::Error),
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] acwing_oauth::BuildError),
-    #[error("cannot connect to Redis at {url} (ACAPP_REDIS_URL): {reason}")]
-    Redis { url: String, reason: String },
-    #[error("cannot connect to PostgreSQL at {url} (ACAPP_DATABASE_URL): {reason}")]
-    Postgres { url: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] ConnectError),
 }
 
 pub struct Application {
@@ -67,17 +60,12 @@ pub struct Application {
 }
 
 impl Application {
-    /// `extra_origins` are allowed for CORS on top of the configured ones
-    /// (demo mode adds its simulator, which hosts the AcApp window).
-    /// `listen` is called once the stores are open: until then the port
-    /// refuses connections, so a load balancer tries another instance
-    /// rather than waiting on one that cannot answer yet.
-    pub async fn build(
-        settings: &Settings,
-        acwing: &AcwingSettings,
-        listen: impl FnOnce() -> std::io::Result<TcpListener>,
-        extra_origins: &[String],
-    ) -> Result<Self, StartupError> {
+    /// The server as `settings` describe it, its stores open, listening
+    /// on `settings.bind` (port 0: any free port, see `port`). It binds
+    /// only once the stores are open: until then the port refuses
+    /// connections, so a load balancer tries another instance rather than
+    /// waiting on one that cannot answer yet.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
         let limit_settings = &settings.limits;
         // Every labelled series /metrics promises exists, at zero, from now.
         crate::metrics::init();
@@ -95,7 +83,8 @@ impl Application {
             health_detail,
         } = stores;
         sessions.spawn_purger(SESSION_PURGE_EVERY);
-        let acwing_client = crate::login::acwing::client(acwing, settings.acwing_timeout)?;
+        let acwing_client =
+            crate::login::acwing::client(&settings.acwing, settings.acwing_timeout)?;
         let state = web::Data::new(AppState {
             urls: LoginUrls::new(&settings.public_url, &acwing_client),
             login: Login {
@@ -119,9 +108,10 @@ impl Application {
         let csp = csp_for(&settings.static_dir);
         let mut origins = settings.allowed_origins.clone();
         origins.push(settings.public_url.origin().ascii_serialization());
-        origins.extend_from_slice(extra_origins);
         let static_dir = web::Data::new(StaticDir(settings.static_dir.clone()));
-        let listener = listen()?;
+        let bind = settings.bind;
+        let listener = TcpListener::bind(bind)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("on {bind} (ACAPP_BIND): {e}")))?;
         let port = listener.local_addr()?.port();
         let options = ServerOptions {
             keep_alive: KEEP_ALIVE,
@@ -202,7 +192,7 @@ impl Application {
 
 /// Where players, sessions and login states live.
 struct Stores {
-    players: PlayerRepo,
+    players: Players,
     sessions: Sessions,
     states: Arc<dyn StateStore>,
     /// The same store when it is the in-process one, for tests that check
@@ -223,26 +213,19 @@ impl Stores {
             access_lifetime: settings.access_ttl,
             refresh_per_session: limits.refresh_per_session,
         };
-        let postgres = DatabaseKind::of(&settings.database_url) == Some(DatabaseKind::Postgres);
-        let Some(redis_url) = &settings.redis_url else {
-            let (players, sessions) = if postgres {
-                let pool = connect_postgres_waiting(&settings.database_url).await?;
-                (
-                    PlayerRepo::Postgres(pool.clone()),
-                    Sessions::in_postgres(pool, &session_policy),
-                )
+        let sql: SqlPool =
+            if DatabaseKind::of(&settings.database_url) == Some(DatabaseKind::Postgres) {
+                SqlPool::Postgres(connect_postgres_waiting(&settings.database_url).await?)
             } else {
-                let db = Database::connect(&settings.database_url).await?;
-                (
-                    PlayerRepo::in_sqlite(&db),
-                    Sessions::in_sqlite(&db, &session_policy),
-                )
+                Database::connect(&settings.database_url).await?.into()
             };
+        let players = Players::new(sql.clone());
+        let Some(redis_url) = &settings.redis_url else {
             let store = MemoryStateStore::with_shares(limits.state_cap, limits.state_shares());
             store.spawn_sweeper(STATE_SWEEP_EVERY);
             return Ok(Stores {
                 players,
-                sessions,
+                sessions: Sessions::new(SqlSessions::new(sql), &session_policy),
                 states: store.clone(),
                 memory_states: Some(store),
                 health_detail: None,
@@ -250,11 +233,6 @@ impl Stores {
         };
         let redis = connect_redis(redis_url).await?;
         let health_detail = crate::store::redis_pool::eviction_warning(&redis).await;
-        let players = if postgres {
-            PlayerRepo::Postgres(connect_postgres_waiting(&settings.database_url).await?)
-        } else {
-            PlayerRepo::in_sqlite(&Database::connect(&settings.database_url).await?)
-        };
         let prefix = &settings.redis_prefix;
         let store = Arc::new(RedisStateStore::with_shares(
             redis.clone(),
@@ -263,9 +241,8 @@ impl Stores {
             limits.state_shares(),
         ));
         Ok(Stores {
-            sessions: Sessions::in_redis(
-                RedisSessions::new(redis, prefix),
-                players.clone(),
+            sessions: Sessions::new(
+                RedisSessions::new(redis, prefix, players.clone()),
                 &session_policy,
             ),
             players,
@@ -286,110 +263,6 @@ fn shutdown_secs(timeout: Duration) -> u64 {
         secs
     };
     rounded.max(1)
-}
-
-/// Runs `attempt` until it succeeds, fails for good (`transient` says
-/// no), or `give_up_after` has passed, pausing 250 ms, 500 ms, … 4 s
-/// between attempts and logging each failure at warn, with the store's
-/// name and its URL, password redacted. The error is the last attempt's,
-/// with how long it was retried.
-async fn retrying<T, E, F, Fut>(
-    store: &str,
-    url: &str,
-    give_up_after: Duration,
-    transient: impl Fn(&E) -> bool,
-    mut attempt: F,
-) -> Result<T, String>
-where
-    E: std::fmt::Display,
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
-{
-    let started = std::time::Instant::now();
-    let mut pause = RETRY_PAUSE_FIRST;
-    let mut attempts = 0u32;
-    loop {
-        attempts += 1;
-        let err = match attempt().await {
-            Ok(value) => {
-                if attempts > 1 {
-                    tracing::info!(store, url = %redact_url(url), attempts, "connected");
-                }
-                return Ok(value);
-            }
-            Err(err) => err,
-        };
-        if !transient(&err) {
-            return Err(err.to_string());
-        }
-        if started.elapsed() + pause > give_up_after {
-            return Err(format!(
-                "{err} (still unreachable after {attempts} attempts in {:.0?})",
-                started.elapsed()
-            ));
-        }
-        tracing::warn!(
-            store,
-            url = %redact_url(url),
-            error = %err,
-            retry_in = ?pause,
-            "cannot reach {store} yet; retrying"
-        );
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(RETRY_PAUSE_MAX);
-    }
-}
-
-/// The migrated PostgreSQL pool, waiting up to `STORE_WAIT` for the
-/// server to come up.
-async fn connect_postgres_waiting(url: &str) -> Result<sqlx::PgPool, StartupError> {
-    retrying(
-        "PostgreSQL",
-        url,
-        STORE_WAIT,
-        DatabaseError::is_unreachable,
-        || connect_postgres(url),
-    )
-    .await
-    .map_err(|reason| StartupError::Postgres {
-        url: redact_url(url),
-        reason,
-    })
-}
-
-/// The instance's pool of Redis connections (see `redis_pool`: bounded
-/// size, and every command, connection attempt and wait for a connection
-/// bounded, so an outage costs a request about a second, never a hang).
-/// One connection is made and PINGed now, waiting up to `STORE_WAIT` for
-/// Redis to come up, so that a wrong URL or a Redis that stays down stops
-/// the start with a clear error.
-async fn connect_redis(url: &str) -> Result<RedisPool, StartupError> {
-    let failed = |reason: String| StartupError::Redis {
-        url: redact_url(url),
-        reason,
-    };
-    let pool = RedisPool::new(url).map_err(|err| failed(err.to_string()))?;
-    let ping = || async {
-        let mut conn = pool.get().await?;
-        redis::cmd("PING").query_async::<String>(&mut conn).await
-    };
-    retrying("Redis", url, STORE_WAIT, redis_unreachable, ping)
-        .await
-        .map_err(failed)?;
-    Ok(pool)
-}
-
-/// Whether Redis could not be reached, or is still loading its data, as
-/// opposed to refusing us (a wrong password, a bad database number).
-/// Worth waiting for at start: Redis is not (yet) there or still loading.
-/// Not `redis_pool::breaks_connection`, which also counts errors no wait
-/// can mend (and the redis crate counts a refused connection among those).
-fn redis_unreachable(err: &redis::RedisError) -> bool {
-    err.is_io_error()
-        || err.is_timeout()
-        || err.is_connection_refusal()
-        || err.is_connection_dropped()
-        || err.kind() == redis::ErrorKind::BusyLoadingError
 }
 
 /// `/metrics` alone, on a listener of its own: operators scrape it from
@@ -475,59 +348,5 @@ mod tests {
         assert_eq!(shutdown_secs(Duration::from_millis(1500)), 2);
         assert_eq!(shutdown_secs(Duration::from_millis(2001)), 3);
         assert_eq!(shutdown_secs(Duration::from_millis(200)), 1);
-    }
-
-    #[tokio::test]
-    async fn a_store_is_retried_until_it_answers_and_given_up_on_with_the_last_error() {
-        let mut calls = 0;
-        let value = retrying(
-            "PostgreSQL",
-            "postgres://u:redact-me@db/x",
-            Duration::from_secs(5),
-            |_: &String| true,
-            || {
-                calls += 1;
-                let outcome = if calls < 3 {
-                    Err("refused".to_owned())
-                } else {
-                    Ok(calls)
-                };
-                async move { outcome }
-            },
-        )
-        .await;
-        assert_eq!(value, Ok(3));
-
-        let started = std::time::Instant::now();
-        let err = retrying(
-            "Redis",
-            "redis://:redact-me@cache/0",
-            Duration::from_millis(600),
-            |_: &String| true,
-            || async { Err::<(), _>("connection refused".to_owned()) },
-        )
-        .await
-        .unwrap_err();
-        assert!(started.elapsed() < Duration::from_secs(2));
-        assert!(
-            err.contains("connection refused") && err.contains("attempts"),
-            "{err}"
-        );
-
-        // A refusal that waiting cannot cure (a wrong password) is final.
-        let mut calls = 0;
-        let err = retrying(
-            "PostgreSQL",
-            "postgres://u:p@db/x",
-            Duration::from_secs(5),
-            |_: &String| false,
-            || {
-                calls += 1;
-                async { Err::<(), _>("password authentication failed".to_owned()) }
-            },
-        )
-        .await
-        .unwrap_err();
-        assert_eq!((calls, err.as_str()), (1, "password authentication failed"));
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use acwing_sim::{Fault, SimConfig, Simulator};
 use backend::secret::random_hex;
-use backend::store::sqlite::Database;
+use backend::store::Database;
 use futures::future::join_all;
 use serde_json::Value;
 use support::process::{server_command, simulator_with_players, ServerProcess};

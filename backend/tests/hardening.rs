@@ -679,8 +679,9 @@ async fn metrics_are_off_the_apps_port_unless_asked_for() {
     let defaults =
         backend::config::Cli::try_parse_from(["acapp-server", "--appid", "1", "--secret", "s"])
             .unwrap()
-            .into_settings()
-            .unwrap();
+            .into_launch()
+            .unwrap()
+            .settings;
     assert_eq!(defaults.metrics, MetricsSettings::default());
     let none = spawn_with(Options {
         metrics: defaults.metrics,

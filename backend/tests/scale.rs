@@ -885,7 +885,7 @@ async fn a_store_that_stays_down_stops_the_start_with_a_clear_error() {
 #[actix_web::test]
 async fn postgres_statements_have_a_timeout() {
     let url = shared_postgres().create_database().await;
-    let pool = backend::store::sqlite::connect_postgres(&url)
+    let pool = backend::store::postgres::connect_postgres(&url)
         .await
         .unwrap();
     let timeout: String = sqlx::query_scalar("SHOW statement_timeout")

@@ -10,7 +10,9 @@ use std::num::NonZeroU32;
 
 use backend::config::LimitSettings;
 use backend::http::rate_limit::Rate;
+use backend::sessions::sql::SqlSessions;
 use backend::sessions::{SessionPolicy, Sessions};
+use backend::store::SqlPool;
 use serde_json::{json, Value};
 use support::{browser, captured_logs, spawn, spawn_with, Options};
 
@@ -447,12 +449,12 @@ async fn sql_sessions(app: &support::TestApp) -> Sessions {
         access_lifetime: Duration::from_secs(900),
         refresh_per_session: LimitSettings::default().refresh_per_session,
     };
-    if app.database_url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-        Sessions::in_postgres(pool, &policy)
+    let sql = if app.database_url.starts_with("postgres") {
+        SqlPool::Postgres(sqlx::PgPool::connect(&app.database_url).await.unwrap())
     } else {
-        Sessions::in_sqlite(&app.db().await, &policy)
-    }
+        SqlPool::from(app.db().await)
+    };
+    Sessions::new(SqlSessions::new(sql), &policy)
 }
 
 #[actix_web::test]

@@ -6,7 +6,7 @@
 //! `CHROME_BIN` and `CHROMEDRIVER` name the browser and its driver
 //! (default: Debian's `/usr/bin/chromium` and `chromedriver` on PATH).
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use acwing_oauth::{AppId, AppSecret};
 use acwing_sim::{SimConfig, Simulator};
-use backend::config::{AcwingMode, AcwingSettings, Settings};
+use backend::config::{AcwingSettings, Settings};
 use backend::secret::random_hex;
 use backend::startup::Application;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -119,8 +119,8 @@ pub async fn backend(options: &Options) -> Backend {
         "dist/ is not built: run `cargo xtask test` (or `cargo xtask dist`) first"
     );
     let secret = random_hex(16);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let app = format!("http://{}", listener.local_addr().unwrap());
+    let bind = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let app = format!("http://{bind}");
     let sim = Simulator::start(
         TcpListener::bind("127.0.0.1:0").unwrap(),
         SimConfig {
@@ -138,25 +138,23 @@ pub async fn backend(options: &Options) -> Backend {
     };
     let db = std::env::temp_dir().join(format!("acapp-e2e-{}.db", random_hex(8)));
     let settings = Settings {
-        acwing: AcwingMode::Real(acwing.clone()),
+        acwing,
         acwing_timeout: Duration::from_secs(5),
-        bind: listener.local_addr().unwrap(),
+        bind,
         public_url: Url::parse(&app).unwrap(),
         database_url: format!("sqlite://{}", db.display()),
         redis_url: None,
         redis_prefix: "acapp:".into(),
         shutdown_timeout: Duration::from_secs(5),
-        allowed_origins: vec!["https://www.acwing.com".into()],
+        // The simulator's origin plays www.acwing.com for the AcApp window.
+        allowed_origins: vec!["https://www.acwing.com".into(), sim.base_url()],
         state_ttl: Duration::from_secs(120),
         access_ttl: options.access_ttl,
         static_dir: dist,
         limits: Default::default(),
         metrics: Default::default(),
     };
-    // The simulator's origin plays www.acwing.com for the AcApp window.
-    let server = Application::build(&settings, &acwing, move || Ok(listener), &[sim.base_url()])
-        .await
-        .unwrap();
+    let server = Application::build(&settings).await.unwrap();
     actix_web::rt::spawn(server.run_until_stopped());
 
     Backend { app, sim, db }

@@ -8,12 +8,14 @@ use actix_web::{HttpResponse, ResponseError};
 use shared::api::ErrorBody;
 use shared::ErrorCode;
 
-use acwing_oauth::Error as AcwingError;
+use acwing_oauth::{Errcode, Error as AcwingError};
 
 use crate::http::rate_limit::RateLimited;
+use crate::login::acwing::{errcode_meaning, error_code};
 use crate::login::state::{StateRejection, StoreError};
+use crate::login::LoginError;
 use crate::sessions::SessionError;
-use crate::store::sqlite::is_unreachable;
+use crate::store::StoreFailure;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -76,7 +78,7 @@ impl From<AcwingError> for AppError {
     fn from(err: AcwingError) -> Self {
         tracing::warn!(error = %err, "AcWing call failed");
         let message = match &err {
-            AcwingError::Api { code, .. } => match crate::login::acwing::error_code(&err) {
+            AcwingError::Api { code, .. } => match error_code(&err) {
                 ErrorCode::CodeExpired => {
                     "The authorization code has expired or was already used; log in again."
                         .to_owned()
@@ -108,7 +110,7 @@ impl From<AcwingError> for AppError {
                     .to_owned()
             }
         };
-        AppError::new(crate::login::acwing::error_code(&err), message)
+        AppError::new(error_code(&err), message)
     }
 }
 
@@ -167,34 +169,56 @@ impl From<RateLimited> for AppError {
     }
 }
 
-impl From<sqlx::Error> for AppError {
-    fn from(err: sqlx::Error) -> Self {
-        tracing::error!(error = %err, "database error");
-        if is_unreachable(&err) {
-            return AppError::store_unavailable("database");
+impl From<StoreFailure> for AppError {
+    fn from(failure: StoreFailure) -> Self {
+        let source = std::error::Error::source(&failure).map(ToString::to_string);
+        tracing::error!(store = failure.store, error = source, "store error");
+        if failure.unreachable {
+            AppError::store_unavailable(failure.store)
+        } else {
+            AppError::new(
+                ErrorCode::Internal,
+                "The server could not reach its database; try again shortly.",
+            )
         }
-        AppError::new(
-            ErrorCode::Internal,
-            "The server could not reach its database; try again shortly.",
-        )
+    }
+}
+
+impl From<LoginError> for AppError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::State(rejection) => rejection.into(),
+            LoginError::StateStore(err) => err.into(),
+            LoginError::Rejected(errcode) => rejected(&errcode),
+            LoginError::MissingCode => AppError::new(
+                ErrorCode::MissingCode,
+                "AcWing called back without an authorization code.",
+            ),
+            LoginError::Acwing(err) => err.into(),
+            LoginError::Players(failure) => failure.into(),
+        }
+    }
+}
+
+/// An errcode AcWing called back with. Whoever calls redirect_uri chose
+/// it, so only what it means is said, never the text itself.
+fn rejected(errcode: &Errcode) -> AppError {
+    match errcode_meaning(errcode) {
+        ErrorCode::UserRejected => AppError::new(
+            ErrorCode::UserRejected,
+            "The player declined the authorization on AcWing.",
+        ),
+        code => AppError::new(
+            code,
+            format!("AcWing called back with errcode {errcode} instead of a code."),
+        ),
     }
 }
 
 impl From<SessionError> for AppError {
     fn from(err: SessionError) -> Self {
         match err {
-            SessionError::Store(failure) => {
-                let source = std::error::Error::source(&failure).map(ToString::to_string);
-                tracing::error!(store = failure.store, error = source, "session store error");
-                if failure.unreachable {
-                    AppError::store_unavailable(failure.store)
-                } else {
-                    AppError::new(
-                        ErrorCode::Internal,
-                        "The server could not reach its database; try again shortly.",
-                    )
-                }
-            }
+            SessionError::Store(failure) => failure.into(),
             SessionError::Reused => {
                 tracing::warn!("a used refresh token was presented again; session revoked");
                 AppError::new(
@@ -254,6 +278,21 @@ pub fn json_problem(err: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_reject_maps_to_user_rejected() {
+        let said = |errcode: &str| rejected(&Errcode::parse(errcode));
+        assert_eq!(said(Errcode::USER_REJECT).code, ErrorCode::UserRejected);
+        assert_eq!(said("40001").code, ErrorCode::CodeExpired);
+        assert_eq!(said("99999").code, ErrorCode::AcwingError);
+    }
+
+    #[test]
+    fn a_hostile_errcode_is_never_repeated() {
+        let err = rejected(&Errcode::parse("<b>pwned</b>"));
+        assert!(!err.message.contains("pwned"), "{}", err.message);
+        assert!(!err.message.contains("script"), "{}", err.message);
+    }
 
     #[test]
     fn a_bad_json_body_is_described_without_its_content() {

@@ -8,14 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use shared::ErrorCode;
 
 use acwing_oauth::{AcwingClient, AuthCode, Errcode, TokenGrant};
+use state::{Flow, StateRejection, StateStore, StoreError};
 
-use crate::http::error::AppError;
-use crate::login::acwing::errcode_meaning;
-use crate::players::{Player, PlayerRepo};
-use state::{Flow, StateStore};
+use crate::players::{Player, Players};
+use crate::store::StoreFailure;
 
 /// What AcWing sends to `redirect_uri`: `code` and `state`, or a rejection
 /// as `errcode` and `errmsg`. Anyone can call redirect_uri, so every field
@@ -46,11 +44,30 @@ impl std::fmt::Debug for Callback {
     }
 }
 
+/// Why a login failed. The HTTP edge turns each into an error code and a
+/// message a player can read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("the state was refused: {0}")]
+    State(#[from] StateRejection),
+    #[error("the state store refused: {0}")]
+    StateStore(#[from] StoreError),
+    /// AcWing called back with this errcode instead of a code.
+    #[error("AcWing called back with errcode {0}")]
+    Rejected(Errcode),
+    #[error("AcWing called back without an authorization code")]
+    MissingCode,
+    #[error(transparent)]
+    Acwing(#[from] acwing_oauth::Error),
+    #[error(transparent)]
+    Players(#[from] StoreFailure),
+}
+
 #[derive(Clone)]
 pub struct Login {
     pub states: Arc<dyn StateStore>,
     pub acwing: AcwingClient,
-    pub players: PlayerRepo,
+    pub players: Players,
     pub state_ttl: Duration,
 }
 
@@ -62,7 +79,7 @@ impl Login {
         flow: Flow,
         callback: Callback,
         browser: Option<&str>,
-    ) -> Result<Player, AppError> {
+    ) -> Result<Player, LoginError> {
         state::consume(&*self.states, callback.state.as_deref(), flow, browser).await??;
         if let Some(errcode) = callback.errcode.as_deref() {
             return Err(rejection(errcode, callback.errmsg.as_deref()));
@@ -71,12 +88,7 @@ impl Login {
             .code
             .filter(|c| !c.is_empty())
             .map(AuthCode::new)
-            .ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::MissingCode,
-                    "AcWing called back without an authorization code.",
-                )
-            })?;
+            .ok_or(LoginError::MissingCode)?;
         let grant = self.acwing.exchange_code(&code).await?;
         if let Some(returning) = self.players.record_return(grant.openid.as_str()).await? {
             tracing::Span::current().record("player", returning.player.id);
@@ -107,12 +119,12 @@ impl Login {
                     .getinfo(&grant.access_token, &grant.openid)
                     .await?;
                 login.players.update_profile(player_id, &profile).await?;
-                Ok::<_, AppError>(())
+                Ok::<_, LoginError>(())
             };
             match outcome.await {
                 Ok(()) => tracing::info!(player = player_id, "profile refreshed from AcWing"),
                 Err(err) => {
-                    tracing::warn!(player = player_id, error = %err.code, "profile refresh failed")
+                    tracing::warn!(player = player_id, error = %err, "profile refresh failed")
                 }
             }
         });
@@ -122,53 +134,23 @@ impl Login {
 /// An errcode that came with a valid state. Neither it nor the errmsg is
 /// ever repeated: the log gets the errcode as a bounded integer, and only
 /// the errmsg's length, since whoever calls redirect_uri writes it.
-fn rejection(errcode: &str, errmsg: Option<&str>) -> AppError {
+fn rejection(errcode: &str, errmsg: Option<&str>) -> LoginError {
     let errcode = Errcode::parse(errcode);
     crate::metrics::acwing_error(errcode.as_str());
-    match errcode_meaning(&errcode) {
-        ErrorCode::UserRejected => AppError::new(
-            ErrorCode::UserRejected,
-            "The player declined the authorization on AcWing.",
-        ),
-        code => {
-            let errmsg_chars = errmsg.map_or(0, |m| m.chars().count());
-            tracing::warn!(
-                errcode = errcode.as_str(),
-                errmsg_chars,
-                "AcWing called back with an error"
-            );
-            AppError::new(
-                code,
-                format!("AcWing called back with errcode {errcode} instead of a code."),
-            )
-        }
+    if errcode != Errcode::UserReject {
+        let errmsg_chars = errmsg.map_or(0, |m| m.chars().count());
+        tracing::warn!(
+            errcode = errcode.as_str(),
+            errmsg_chars,
+            "AcWing called back with an error"
+        );
     }
+    LoginError::Rejected(errcode)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    const ERRCODE_USER_REJECT: &str = Errcode::USER_REJECT;
-
-    #[test]
-    fn user_reject_maps_to_user_rejected() {
-        assert_eq!(
-            rejection(ERRCODE_USER_REJECT, None).code,
-            ErrorCode::UserRejected
-        );
-        assert_eq!(
-            rejection("40001", Some("code expired")).code,
-            ErrorCode::CodeExpired
-        );
-        assert_eq!(rejection("99999", Some("x")).code, ErrorCode::AcwingError);
-    }
-
-    #[test]
-    fn a_hostile_errcode_is_never_repeated() {
-        let err = rejection("<b>pwned</b>", Some("<script>"));
-        assert!(!err.message.contains("pwned"), "{}", err.message);
-        assert!(!err.message.contains("script"), "{}", err.message);
-    }
 
     #[test]
     fn debug_redacts_the_code() {

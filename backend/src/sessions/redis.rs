@@ -17,9 +17,13 @@
 //! player answers `unauthorized`. A credential written before the openid
 //! was stored (it has none) is refused the same way: log in again.
 
+use async_trait::async_trait;
 use redis::Script;
 
+use super::{NewCredential, Purged, RefreshPeek, Rotation, SessionStore};
+use crate::players::{Player, Players};
 use crate::store::redis_pool::RedisPool;
+use crate::store::StoreFailure;
 
 /// How long a revocation mark lives: until every credential of a family
 /// revoked now has expired. Refresh tokens are the longest-lived, 30 days
@@ -131,25 +135,11 @@ end
 return 0
 "#;
 
-/// What a read says of a refresh token, before anything is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RefreshPeek {
-    pub family: i64,
-    pub used: bool,
-    pub revoked: bool,
-}
-
-/// What a refresh did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Rotation {
-    Claimed,
-    Reused,
-    Invalid,
-}
-
 #[derive(Clone)]
 pub struct RedisSessions {
     redis: RedisPool,
+    /// This instance's own players, found by the openid a credential names.
+    players: Players,
     prefix: String,
     revoke: Script,
     revoke_live_family: Script,
@@ -159,21 +149,11 @@ pub struct RedisSessions {
     peek_refresh: Script,
 }
 
-/// A credential to write.
-pub struct NewCredential<'a> {
-    pub hash: &'a str,
-    pub kind: &'static str,
-    /// When it stops authenticating (unix s).
-    pub expires_at: i64,
-    /// How long its key lives: an access token's outlives the token (see
-    /// `Sessions`).
-    pub key_ttl_secs: i64,
-}
-
 impl RedisSessions {
-    pub fn new(redis: RedisPool, prefix: &str) -> Self {
+    pub fn new(redis: RedisPool, prefix: &str, players: Players) -> Self {
         Self {
             redis,
+            players,
             prefix: prefix.to_owned(),
             revoke: Script::new(REVOKE),
             revoke_live_family: Script::new(REVOKE_LIVE_FAMILY),
@@ -199,14 +179,14 @@ impl RedisSessions {
     /// Writes a family's credentials, for the player `openid`, in one
     /// script; `replacing` (a credential's hash) has its family revoked in
     /// the same script, at `now`.
-    pub async fn start(
+    async fn write_family(
         &self,
         family: i64,
         openid: &str,
         credentials: &[NewCredential<'_>],
         replacing: Option<&str>,
         now: i64,
-    ) -> Result<(), redis::RedisError> {
+    ) -> Result<(), StoreFailure> {
         let family_ttl = credentials
             .iter()
             .map(|c| c.key_ttl_secs)
@@ -237,60 +217,69 @@ impl RedisSessions {
         invocation.invoke_async::<i64>(&mut redis).await?;
         Ok(())
     }
+}
 
-    /// Ends the family of credential `hash`, or else `named` (the family
-    /// the token carries) if it is live.
-    pub async fn revoke(
-        &self,
-        hash: &str,
-        named: Option<i64>,
-        now: i64,
-    ) -> Result<(), redis::RedisError> {
+#[async_trait]
+impl SessionStore for RedisSessions {
+    async fn ping(&self) -> Result<(), StoreFailure> {
         let mut redis = self.redis.get().await?;
-        self.revoke
-            .key(self.cred(hash))
-            .key(named.map(|f| self.family(f)).unwrap_or_default())
-            .arg(self.revoked_prefix())
-            .arg(now)
-            .arg(REVOKED_MARK_SECS)
-            .arg(named.map(|f| f.to_string()).unwrap_or_default())
-            .invoke_async::<i64>(&mut redis)
-            .await?;
+        redis::cmd("PING").query_async::<String>(&mut redis).await?;
         Ok(())
     }
 
-    /// Revokes `family` if it is live; whether it did.
-    pub async fn revoke_family(&self, family: i64, now: i64) -> Result<bool, redis::RedisError> {
-        let mut redis = self.redis.get().await?;
-        let revoked: i64 = self
-            .revoke_live_family
-            .key(self.family(family))
-            .arg(self.revoked_prefix())
-            .arg(family)
-            .arg(now)
-            .arg(REVOKED_MARK_SECS)
-            .invoke_async(&mut redis)
-            .await?;
-        Ok(revoked == 1)
+    async fn start_web(
+        &self,
+        family: i64,
+        player: &Player,
+        cookie: &NewCredential<'_>,
+        replacing: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreFailure> {
+        self.write_family(
+            family,
+            &player.openid,
+            std::slice::from_ref(cookie),
+            replacing,
+            now,
+        )
+        .await
     }
 
-    /// The openid of the player behind a live cookie or access token.
-    pub async fn authenticate(
+    async fn start_pair(
         &self,
-        hash: &str,
+        family: i64,
+        player: &Player,
+        pair: &[NewCredential<'_>; 2],
         now: i64,
-    ) -> Result<Option<String>, redis::RedisError> {
+    ) -> Result<(), StoreFailure> {
+        self.write_family(family, &player.openid, pair, None, now)
+            .await
+    }
+
+    /// Two round trips: the credential, then the player by its openid in
+    /// this instance's database (a player it does not know: `None`).
+    async fn authenticate(&self, hash: &str, now: i64) -> Result<Option<Player>, StoreFailure> {
         let mut redis = self.redis.get().await?;
-        self.authenticate
+        let openid: Option<String> = self
+            .authenticate
             .key(self.cred(hash))
             .arg(self.revoked_prefix())
             .arg(now)
             .invoke_async(&mut redis)
-            .await
+            .await?;
+        drop(redis);
+        match openid {
+            Some(openid) => self.players.by_openid(&openid).await,
+            None => Ok(None),
+        }
     }
 
-    /// Refresh token `hash` as it stands, read only.
-    pub async fn peek_refresh(&self, hash: &str) -> Result<Option<RefreshPeek>, redis::RedisError> {
+    /// Expiry is Redis's own: an expired credential has no key.
+    async fn peek_refresh(
+        &self,
+        hash: &str,
+        _now: i64,
+    ) -> Result<Option<RefreshPeek>, StoreFailure> {
         let mut redis = self.redis.get().await?;
         let peek: Option<(String, i64, i64)> = self
             .peek_refresh
@@ -308,16 +297,14 @@ impl RedisSessions {
         }))
     }
 
-    /// Claims refresh token `hash` of `family` and writes the new pair,
-    /// atomically.
-    pub async fn rotate(
+    async fn rotate(
         &self,
         hash: &str,
         family: i64,
-        access: &NewCredential<'_>,
-        refresh: &NewCredential<'_>,
+        pair: &[NewCredential<'_>; 2],
         now: i64,
-    ) -> Result<Rotation, redis::RedisError> {
+    ) -> Result<Rotation, StoreFailure> {
+        let [access, refresh] = pair;
         let mut redis = self.redis.get().await?;
         let outcome: Vec<i64> = self
             .rotate
@@ -341,10 +328,37 @@ impl RedisSessions {
         })
     }
 
-    /// A round trip, for readiness.
-    pub async fn ping(&self) -> Result<(), redis::RedisError> {
+    async fn revoke(&self, hash: &str, named: Option<i64>, now: i64) -> Result<(), StoreFailure> {
         let mut redis = self.redis.get().await?;
-        redis::cmd("PING").query_async::<String>(&mut redis).await?;
+        self.revoke
+            .key(self.cred(hash))
+            .key(named.map(|f| self.family(f)).unwrap_or_default())
+            .arg(self.revoked_prefix())
+            .arg(now)
+            .arg(REVOKED_MARK_SECS)
+            .arg(named.map(|f| f.to_string()).unwrap_or_default())
+            .invoke_async::<i64>(&mut redis)
+            .await?;
         Ok(())
+    }
+
+    async fn revoke_family(&self, family: i64, now: i64) -> Result<bool, StoreFailure> {
+        let mut redis = self.redis.get().await?;
+        let revoked: i64 = self
+            .revoke_live_family
+            .key(self.family(family))
+            .arg(self.revoked_prefix())
+            .arg(family)
+            .arg(now)
+            .arg(REVOKED_MARK_SECS)
+            .invoke_async(&mut redis)
+            .await?;
+        Ok(revoked == 1)
+    }
+
+    /// Nothing to do: keys expire by themselves, credentials and
+    /// revocation marks alike.
+    async fn purge(&self, _now: i64) -> Result<Purged, StoreFailure> {
+        Ok(Purged::default())
     }
 }

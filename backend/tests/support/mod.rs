@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use acwing_oauth::{AppId, AppSecret};
 use acwing_sim::{SimConfig, SimUser, Simulator};
-use backend::config::{AcwingMode, AcwingSettings, LimitSettings, MetricsSettings, Settings};
+use backend::config::{AcwingSettings, LimitSettings, MetricsSettings, Settings};
 use backend::http::rate_limit::RateLimits;
 use backend::login::state::MemoryStateStore;
 use backend::secret::random_hex;
 use backend::startup::Application;
-use backend::store::sqlite::Database;
+use backend::store::Database;
 use serde_json::Value;
 use url::Url;
 
@@ -235,9 +235,8 @@ pub async fn spawn_with(options: Options) -> TestApp {
         },
     )
     .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let address = format!("http://127.0.0.1:{port}");
+    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], services::free_port()));
+    let address = format!("http://{bind}");
     let db = std::env::temp_dir().join(format!("acapp-test-{}.db", random_hex(8)));
     let stores = match options.stores {
         Some(stores) => stores,
@@ -249,9 +248,9 @@ pub async fn spawn_with(options: Options) -> TestApp {
         base_url: Url::parse(&options.acwing_base_url.unwrap_or_else(|| sim.base_url())).unwrap(),
     };
     let settings = Settings {
-        acwing: AcwingMode::Real(acwing.clone()),
+        acwing: acwing.clone(),
         acwing_timeout: options.acwing_timeout,
-        bind: listener.local_addr().unwrap(),
+        bind,
         public_url: Url::parse(options.public_url.as_deref().unwrap_or(&address)).unwrap(),
         database_url: stores
             .database_url
@@ -272,9 +271,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         limits: options.limits,
         metrics: options.metrics.clone(),
     };
-    let app = Application::build(&settings, &acwing, move || Ok(listener), &[])
-        .await
-        .expect("the app starts");
+    let app = Application::build(&settings).await.expect("the app starts");
     // With Redis there is no in-process store; an empty one stands in, and
     // the tests that inspect it skip themselves (`states_in_process`).
     let states = app.states().unwrap_or_else(|| MemoryStateStore::new(100));

@@ -1,0 +1,366 @@
+//! Credentials in SQLite or PostgreSQL: the tables `session_credentials`
+//! and `revoked_families` (`migrations/`, `migrations-postgres/`), with the
+//! same statements on both (`$n` placeholders, `ON CONFLICT … DO NOTHING`).
+//!
+//! Reads that decide whether a write is needed run on SQLite's reader
+//! connections, so a flood of bad tokens never queues at the one writer.
+//!
+//! A refresh reads and writes, so on SQLite it runs in a `BEGIN IMMEDIATE`
+//! transaction: it takes the write lock up front, so even a writer outside
+//! this process makes it wait (the busy timeout) instead of failing with
+//! SQLITE_BUSY. On PostgreSQL the claim's conditional UPDATE takes the
+//! row's lock, so a concurrent claim of the same token waits for the first
+//! to commit, then re-checks its WHERE against the claimed row, and fails.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{NewCredential, Purged, RefreshPeek, Rotation, SessionStore};
+use crate::players::Player;
+use crate::store::{on_reader, on_writer, SqlPool, StoreFailure};
+
+/// Credentials of a revoked session are kept this long, then purged.
+const REVOKED_KEPT_SECS: i64 = 24 * 3600;
+/// Rows one purge statement deletes: a short write, so a login waiting for
+/// the writer waits for one batch at most, never for the whole purge.
+const PURGE_BATCH: i64 = 500;
+/// Between two batches the writer is free for whoever queued meanwhile.
+const PURGE_PAUSE: Duration = Duration::from_millis(5);
+
+/// Revokes the family `token_hash` belongs to; a no-op for unknown tokens.
+/// Both SQLite and PostgreSQL read this (`ON CONFLICT … DO NOTHING`, `$n`).
+const REVOKE_FAMILY: &str = "INSERT INTO revoked_families (family, revoked_at)
+     SELECT family, $1 FROM session_credentials WHERE token_hash = $2
+     ON CONFLICT (family) DO NOTHING";
+/// The family a logout would end: the credential's, unless it is revoked
+/// already, or the credential has expired and nothing in its family can be
+/// refreshed any more (then the session is over by itself). An expired
+/// access token still names a family that a live refresh token keeps
+/// going: a laptop that slept through its access token's lifetime can
+/// still log out.
+const FIND_LIVE_FAMILY: &str = "SELECT c.family FROM session_credentials c
+     WHERE c.token_hash = $1
+       AND NOT EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = c.family)
+       AND (c.expires_at > $2 OR EXISTS (SELECT 1 FROM session_credentials f
+              WHERE f.family = c.family AND f.kind = 'refresh'
+                AND f.used_at IS NULL AND f.expires_at > $2))";
+/// Whether family $1 is live: some credential of it unexpired, and it is
+/// not revoked.
+const FAMILY_IS_LIVE: &str = "SELECT 1 FROM session_credentials c
+     WHERE c.family = $1 AND c.expires_at > $2
+       AND NOT EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = $1)
+     LIMIT 1";
+const REVOKE_KNOWN_FAMILY: &str = "INSERT INTO revoked_families (family, revoked_at)
+     VALUES ($1, $2) ON CONFLICT (family) DO NOTHING";
+/// A refresh token as a read sees it: its family, whether it was used, and
+/// whether its family is revoked. Expired or unknown: no row.
+const PEEK_REFRESH: &str = "SELECT c.family, c.used_at IS NOT NULL,
+       EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = c.family)
+     FROM session_credentials c
+     WHERE c.token_hash = $1 AND c.kind = 'refresh' AND c.expires_at > $2";
+/// After a claim of generation $2: what came before it is no longer needed.
+const DROP_OLDER_GENERATIONS: &str =
+    "DELETE FROM session_credentials WHERE family = $1 AND generation < $2";
+
+/// Revokes the family of a refresh token that was already used: its
+/// second use means that the player or a thief holds a copy.
+const REVOKE_REUSED: &str = "INSERT INTO revoked_families (family, revoked_at)
+     SELECT family, $1 FROM session_credentials
+     WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NOT NULL
+     ON CONFLICT (family) DO NOTHING";
+
+/// Claims a live, unused refresh token of a family not revoked; returns
+/// its family, player and generation, or nothing.
+const CLAIM_REFRESH: &str = "UPDATE session_credentials SET used_at = $1
+     WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL AND expires_at > $1
+       AND NOT EXISTS (SELECT 1 FROM revoked_families r
+                       WHERE r.family = session_credentials.family)
+     RETURNING family, player_id, generation";
+/// Up to $3 credentials that are expired, or of families revoked before
+/// $2. An expired access token stays while its family has a live refresh
+/// token, so that logging out with it still ends the family.
+const PURGE_CREDENTIALS: &str = "DELETE FROM session_credentials WHERE token_hash IN
+       (SELECT c.token_hash FROM session_credentials c
+        WHERE (c.expires_at <= $1 AND NOT (c.kind = 'access' AND EXISTS
+                 (SELECT 1 FROM session_credentials f
+                  WHERE f.family = c.family AND f.kind = 'refresh'
+                    AND f.used_at IS NULL AND f.expires_at > $1)))
+           OR c.family IN (SELECT family FROM revoked_families WHERE revoked_at <= $2)
+        LIMIT $3)";
+/// Up to $1 revocations that name no credential any more.
+const PURGE_FAMILIES: &str = "DELETE FROM revoked_families WHERE family IN
+       (SELECT r.family FROM revoked_families r WHERE NOT EXISTS
+          (SELECT 1 FROM session_credentials c WHERE c.family = r.family)
+        LIMIT $1)";
+const INSERT_COOKIE: &str =
+    "INSERT INTO session_credentials (token_hash, family, player_id, kind, expires_at)
+     VALUES ($1, $2, $3, 'cookie', $4)";
+/// A family's access and refresh tokens, in one statement.
+const INSERT_PAIR: &str = "INSERT INTO session_credentials
+       (token_hash, family, player_id, kind, expires_at, generation)
+     VALUES ($1, $2, $3, 'access', $4, $7), ($5, $2, $3, 'refresh', $6, $7)";
+
+/// Sessions in the SQL database beside the players they name.
+#[derive(Clone)]
+pub struct SqlSessions {
+    sql: SqlPool,
+}
+
+impl SqlSessions {
+    pub fn new(sql: SqlPool) -> Self {
+        Self { sql }
+    }
+
+    /// Writes the revocation of `family`.
+    async fn record_revocation(&self, family: i64, now: i64) -> Result<(), StoreFailure> {
+        on_writer!(&self.sql, pool => {
+            sqlx::query(REVOKE_KNOWN_FAMILY)
+                .bind(family)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
+/// Binds a pair's hashes and expiries to `INSERT_PAIR`.
+macro_rules! insert_pair {
+    ($pair:expr, $family:expr, $player_id:expr, $generation:expr) => {{
+        let [access, refresh] = $pair;
+        sqlx::query(INSERT_PAIR)
+            .bind(access.hash)
+            .bind($family)
+            .bind($player_id)
+            .bind(access.expires_at)
+            .bind(refresh.hash)
+            .bind(refresh.expires_at)
+            .bind($generation)
+    }};
+}
+
+#[async_trait]
+impl SessionStore for SqlSessions {
+    async fn ping(&self) -> Result<(), StoreFailure> {
+        on_reader!(&self.sql, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    async fn start_web(
+        &self,
+        family: i64,
+        player: &Player,
+        cookie: &NewCredential<'_>,
+        replacing: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreFailure> {
+        on_writer!(&self.sql, pool => {
+            let insert = sqlx::query(INSERT_COOKIE)
+                .bind(cookie.hash)
+                .bind(family)
+                .bind(player.id)
+                .bind(cookie.expires_at);
+            match replacing {
+                Some(old_hash) => {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query(REVOKE_FAMILY)
+                        .bind(now)
+                        .bind(old_hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    insert.execute(&mut *tx).await?;
+                    tx.commit().await?;
+                }
+                None => {
+                    insert.execute(pool).await?;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn start_pair(
+        &self,
+        family: i64,
+        player: &Player,
+        pair: &[NewCredential<'_>; 2],
+        _now: i64,
+    ) -> Result<(), StoreFailure> {
+        on_writer!(&self.sql, pool => {
+            insert_pair!(pair, family, player.id, 0i64).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    async fn authenticate(&self, hash: &str, now: i64) -> Result<Option<Player>, StoreFailure> {
+        const AUTHENTICATE: &str = "SELECT p.id, p.openid, p.username, p.photo
+             FROM session_credentials c JOIN players p ON p.id = c.player_id
+             WHERE c.token_hash = $1 AND c.kind IN ('cookie', 'access') AND c.expires_at > $2
+               AND NOT EXISTS (SELECT 1 FROM revoked_families r WHERE r.family = c.family)";
+        Ok(on_reader!(&self.sql, pool => sqlx::query_as(AUTHENTICATE)
+            .bind(hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?))
+    }
+
+    async fn peek_refresh(
+        &self,
+        hash: &str,
+        now: i64,
+    ) -> Result<Option<RefreshPeek>, StoreFailure> {
+        let row: Option<(i64, bool, bool)> = on_reader!(&self.sql, pool => {
+            sqlx::query_as(PEEK_REFRESH)
+                .bind(hash)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(family, used, revoked)| RefreshPeek {
+            family,
+            used,
+            revoked,
+        }))
+    }
+
+    async fn rotate(
+        &self,
+        hash: &str,
+        _family: i64,
+        pair: &[NewCredential<'_>; 2],
+        now: i64,
+    ) -> Result<Rotation, StoreFailure> {
+        // The claim, and the revocation when the claim fails, inside the
+        // transaction `$tx`, on either database.
+        macro_rules! claim_in {
+            ($tx:ident) => {{
+                let claimed: Option<(i64, i64, i64)> = sqlx::query_as(CLAIM_REFRESH)
+                    .bind(now)
+                    .bind(hash)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                let Some((family, player_id, generation)) = claimed else {
+                    let reused = sqlx::query(REVOKE_REUSED)
+                        .bind(now)
+                        .bind(hash)
+                        .execute(&mut *$tx)
+                        .await?;
+                    $tx.commit().await?;
+                    return Ok(if reused.rows_affected() > 0 {
+                        Rotation::Reused
+                    } else {
+                        Rotation::Invalid
+                    });
+                };
+                sqlx::query(DROP_OLDER_GENERATIONS)
+                    .bind(family)
+                    .bind(generation)
+                    .execute(&mut *$tx)
+                    .await?;
+                insert_pair!(pair, family, player_id, generation.saturating_add(1))
+                    .execute(&mut *$tx)
+                    .await?;
+                $tx.commit().await?;
+                Ok(Rotation::Claimed)
+            }};
+        }
+        match &self.sql {
+            // IMMEDIATE takes SQLite's write lock at once: a deferred
+            // transaction that reads and then writes fails with SQLITE_BUSY
+            // when another write lands in between.
+            SqlPool::Sqlite { writer, .. } => {
+                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+                claim_in!(tx)
+            }
+            // READ COMMITTED (the default). Of two concurrent claims of one
+            // token, the second UPDATE waits for the first's row lock; once
+            // the first commits it re-evaluates its WHERE against the
+            // claimed row (`used_at` is set) and updates nothing. Its next
+            // statement takes a fresh snapshot, sees the first's commit, and
+            // so revokes the family as reuse.
+            SqlPool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                claim_in!(tx)
+            }
+        }
+    }
+
+    async fn revoke(&self, hash: &str, named: Option<i64>, now: i64) -> Result<(), StoreFailure> {
+        let family = on_reader!(&self.sql, pool => {
+            sqlx::query_as::<_, (i64,)>(FIND_LIVE_FAMILY)
+                .bind(hash)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+                .map(|(family,)| family)
+        });
+        match family {
+            Some(family) => self.record_revocation(family, now).await?,
+            None => {
+                if let Some(family) = named {
+                    self.revoke_family(family, now).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A read decides, so a family that is not live costs no write.
+    async fn revoke_family(&self, family: i64, now: i64) -> Result<bool, StoreFailure> {
+        let live: Option<(i32,)> = on_reader!(&self.sql, pool => {
+            sqlx::query_as(FAMILY_IS_LIVE)
+                .bind(family)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+        });
+        if live.is_none() {
+            return Ok(false);
+        }
+        self.record_revocation(family, now).await?;
+        Ok(true)
+    }
+
+    /// Deletes expired credentials, those of families revoked over a day
+    /// ago, and revocations that no longer name any credential, in batches
+    /// of `PURGE_BATCH` rows: each batch is a short write of its own, and
+    /// between batches the writer is free, so no request waits behind a
+    /// long purge.
+    async fn purge(&self, now: i64) -> Result<Purged, StoreFailure> {
+        let revoked_before = now.saturating_sub(REVOKED_KEPT_SECS);
+        // Runs a statement that deletes at most `PURGE_BATCH` rows until a
+        // batch comes back short: (rows deleted, statements run).
+        macro_rules! in_batches {
+            ($pool:ident, $statement:expr) => {{
+                let (mut rows, mut batches) = (0u64, 0u64);
+                loop {
+                    let deleted = $statement.execute($pool).await?.rows_affected();
+                    rows += deleted;
+                    batches += 1;
+                    if deleted < PURGE_BATCH as u64 {
+                        break (rows, batches);
+                    }
+                    tokio::time::sleep(PURGE_PAUSE).await;
+                }
+            }};
+        }
+        Ok(on_writer!(&self.sql, pool => {
+            let (credentials, batches) = in_batches!(
+                pool,
+                sqlx::query(PURGE_CREDENTIALS)
+                    .bind(now)
+                    .bind(revoked_before)
+                    .bind(PURGE_BATCH)
+            );
+            let (families, more) = in_batches!(pool, sqlx::query(PURGE_FAMILIES).bind(PURGE_BATCH));
+            Purged {
+                credentials,
+                families,
+                batches: batches + more,
+            }
+        }))
+    }
+}
