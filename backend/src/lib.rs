@@ -1,6 +1,7 @@
 //! The AcApp's server. ARCHITECTURE.md at the repository's root maps its
 //! modules; each folder here is one concern.
 
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 #[cfg(feature = "demo")]
@@ -9,6 +10,7 @@ pub mod http;
 pub mod login;
 pub mod metrics;
 pub mod players;
+pub mod rate;
 pub mod secret;
 pub mod sessions;
 pub mod startup;

@@ -19,7 +19,7 @@ use crate::http::hardening::{self, content_security_policy, limit_request_line};
 use crate::http::rate_limit::RateLimits;
 use crate::http::request_log::log_request;
 use crate::http::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls};
-use crate::login::state::{MemoryStateStore, RedisStateStore, StateStore};
+use crate::login::state::{MemoryStateStore, RedisStateStore, StateShares, StateStore};
 use crate::login::Login;
 use crate::players::Players;
 use crate::sessions::redis::RedisSessions;
@@ -221,7 +221,10 @@ impl Stores {
             };
         let players = Players::new(sql.clone());
         let Some(redis_url) = &settings.redis_url else {
-            let store = MemoryStateStore::with_shares(limits.state_cap, limits.state_shares());
+            let store = MemoryStateStore::with_shares(
+                limits.state_cap,
+                StateShares::of_cap(limits.state_cap),
+            );
             store.spawn_sweeper(STATE_SWEEP_EVERY);
             return Ok(Stores {
                 players,
@@ -238,7 +241,7 @@ impl Stores {
             redis.clone(),
             prefix,
             limits.state_cap,
-            limits.state_shares(),
+            StateShares::of_cap(limits.state_cap),
         ));
         Ok(Stores {
             sessions: Sessions::new(

@@ -7,9 +7,9 @@ mod support;
 use std::num::NonZeroU32;
 use std::time::Instant;
 
+use backend::client_ip::TrustedProxies;
 use backend::config::LimitSettings;
-use backend::http::client_ip::TrustedProxies;
-use backend::http::rate_limit::Rate;
+use backend::rate::Rate;
 use futures::future::join_all;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
@@ -270,12 +270,7 @@ async fn an_apply_code_flood_never_exceeds_the_cap_and_others_still_log_in() {
         ..Options::default()
     })
     .await;
-    let per_client = LimitSettings {
-        state_cap: 500,
-        ..LimitSettings::default()
-    }
-    .state_shares()
-    .per_client;
+    let per_client = backend::login::state::StateShares::of_cap(500).per_client;
     // A player starts logging in before the flood.
     let (_, _, body) = get_from(&app, APPLY_ACAPP, "203.0.113.1").await;
     let early_state = json(&body)["state"].as_str().unwrap().to_owned();

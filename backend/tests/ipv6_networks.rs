@@ -10,10 +10,10 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
+use backend::client_ip::{state_networks, TrustedProxies};
 use backend::config::LimitSettings;
-use backend::http::client_ip::{state_networks, TrustedProxies};
-use backend::http::rate_limit::Rate;
 use backend::login::state::{issue_for, Flow, RedisStateStore, StateShares, StoreError};
+use backend::rate::Rate;
 use backend::secret::random_hex;
 use futures::stream::{self, StreamExt};
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -72,7 +72,7 @@ fn browser_at(client: IpAddr) -> reqwest::Client {
 /// /64s of one /48, then finishes that login.
 async fn a_flood_from_one_48_leaves_another_networks_login_alone(app: TestApp) {
     let started = Instant::now();
-    let shares = limits().state_shares();
+    let shares = StateShares::of_cap(limits().state_cap);
     assert_eq!(
         (shares.per_client, shares.per_56, shares.per_48),
         (40, 100, 200)

@@ -7,8 +7,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use backend::client_ip::TrustedProxies;
 use backend::config::LimitSettings;
-use backend::http::client_ip::TrustedProxies;
 use futures::future::join_all;
 use support::{browser, spawn_with, Options};
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use std::num::NonZeroU32;
 
 use backend::config::LimitSettings;
-use backend::http::rate_limit::Rate;
+use backend::rate::Rate;
 use backend::sessions::sql::SqlSessions;
 use backend::sessions::{SessionPolicy, Sessions};
 use backend::store::SqlPool;

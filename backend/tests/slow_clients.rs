@@ -6,8 +6,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use backend::client_ip::TrustedProxies;
 use backend::config::LimitSettings;
-use backend::http::client_ip::TrustedProxies;
 use shared::api::paths;
 use support::{spawn, spawn_with, Options, TestApp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

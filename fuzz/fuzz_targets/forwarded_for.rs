@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use backend::http::client_ip::{limit_key, TrustedProxies};
+use backend::client_ip::{limit_key, TrustedProxies};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,14 +12,13 @@ use clap::Parser;
 use url::Url;
 
 use super::parse::{http_url, normalise_origin, parse_duration, parse_secret, postgres_tls_mode};
-use super::settings::{
-    redact_url, AcwingSettings, DatabaseKind, LimitSettings, MetricsSettings, Settings,
-};
 #[cfg(feature = "demo")]
 use super::settings::{trunk_socket, DemoSettings, TRUNK_SERVE_URL};
+use super::settings::{AcwingSettings, DatabaseKind, LimitSettings, MetricsSettings, Settings};
 use super::{ConfigError, Launch};
-use crate::http::client_ip::TrustedProxies;
-use crate::http::rate_limit::Rate;
+use crate::client_ip::TrustedProxies;
+use crate::rate::Rate;
+use crate::store::redact_url;
 
 /// The seed keeps a state for 2 h; ours may not live longer.
 const MAX_STATE_TTL: Duration = Duration::from_secs(2 * 60 * 60);
@@ -450,7 +449,13 @@ mod tests {
         let plain = cli(&["--demo"]).into_launch().unwrap();
         assert!(!plain.behind_trunk());
         // The simulator's own origin joins the allowed ones once it listens.
-        assert!(plain.settings.allowed_origins.is_empty());
+        let simulator = plain
+            .settings
+            .acwing
+            .base_url
+            .origin()
+            .ascii_serialization();
+        assert!(!plain.settings.allowed_origins.contains(&simulator));
         let elsewhere = cli(&["--dev", "--public-url", "https://dev.example:9443"])
             .into_launch()
             .unwrap();

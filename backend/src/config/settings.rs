@@ -9,8 +9,9 @@ use std::time::Duration;
 use acwing_oauth::{AppId, AppSecret};
 use url::Url;
 
-use crate::http::client_ip::TrustedProxies;
-use crate::http::rate_limit::{ClientRates, Rate};
+use crate::client_ip::TrustedProxies;
+use crate::rate::Rate;
+use crate::store::redact_url;
 
 #[derive(Debug, Clone)]
 pub struct AcwingSettings {
@@ -141,26 +142,6 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-/// The URL with its password (and user name) replaced, for logs and
-/// error messages.
-pub fn redact_url(raw: &str) -> String {
-    match Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() || !url.username().is_empty() => {
-            let _ = url.set_password(None);
-            let _ = url.set_username("");
-            let bare = url.to_string();
-            let scheme = url.scheme();
-            // Written by hand: `Url` would percent-encode the brackets.
-            match bare.strip_prefix(&format!("{scheme}://")) {
-                Some(rest) => format!("{scheme}://<redacted>@{rest}"),
-                None => "<unparsable URL>".to_owned(),
-            }
-        }
-        Ok(url) => url.to_string(),
-        Err(_) => "<unparsable URL>".to_owned(),
-    }
-}
-
 /// Which database holds the players.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseKind {
@@ -245,15 +226,16 @@ impl LimitSettings {
             logout: self.logout,
         }
     }
+}
 
-    /// Live states one network may hold, at each level: a fiftieth of the
-    /// cap per IPv4 address or IPv6 /64, so it takes fifty addresses at full
-    /// tilt to fill the store, and a twentieth per /56 and a tenth per /48,
-    /// so one IPv6 network holds a bounded share however many /64s it uses
-    /// (see `StateShares`).
-    pub fn state_shares(&self) -> crate::login::state::StateShares {
-        crate::login::state::StateShares::of_cap(self.state_cap)
-    }
+/// Each endpoint's rate, per client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientRates {
+    pub apply_code: Rate,
+    pub receive_code: Rate,
+    pub getinfo: Rate,
+    pub refresh: Rate,
+    pub logout: Rate,
 }
 
 /// `public_url` with `path` appended, `path` starting with `/`.

@@ -30,7 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
-use crate::http::client_ip::{limit_key, TrustedProxies};
+use crate::client_ip::{limit_key, TrustedProxies};
 
 /// From a request's first byte to its last. Our largest request is a 4 KiB body; a client that
 /// cannot send that in 10 s is not one we can serve anyway.

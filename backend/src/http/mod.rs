@@ -1,7 +1,6 @@
 //! The HTTP edge: the listener, the headers and limits every request meets,
 //! who the client is, and the thin handlers in `routes/`.
 
-pub mod client_ip;
 pub mod connections;
 pub mod error;
 pub mod hardening;

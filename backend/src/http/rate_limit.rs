@@ -13,45 +13,17 @@
 //! bucket that refills at `per_minute` and holds `burst`.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::num::NonZeroU32;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::DefaultKeyedRateLimiter;
 
-use crate::http::client_ip::{limit_key, TrustedProxies};
-
-/// One limit: a sustained rate and the burst allowed on top.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    pub per_minute: NonZeroU32,
-    pub burst: NonZeroU32,
-}
-
-impl Rate {
-    pub const fn new(per_minute: NonZeroU32, burst: NonZeroU32) -> Self {
-        Self { per_minute, burst }
-    }
-}
-
-/// A request over its client's limit; `retry_after` is when one more
-/// request would be allowed.
-#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
-#[error("too many requests from this client; retry in {retry_after:?}")]
-pub struct RateLimited {
-    pub retry_after: Duration,
-}
-
-impl RateLimited {
-    /// Whole seconds for `Retry-After`, never 0 (a client told "0" retries
-    /// at once and is refused again).
-    pub fn retry_after_secs(&self) -> u64 {
-        self.retry_after.as_secs_f64().ceil().max(1.0) as u64
-    }
-}
+use crate::client_ip::{limit_key, TrustedProxies};
+pub use crate::config::ClientRates;
+use crate::rate::{keyed, limited};
+pub use crate::rate::{Rate, RateLimited};
 
 /// What a client is charged for; each has its own budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,26 +42,6 @@ pub struct RateLimits {
     refresh: DefaultKeyedRateLimiter<IpAddr>,
     logout: DefaultKeyedRateLimiter<IpAddr>,
     proxies: TrustedProxies,
-}
-
-fn keyed<K: std::hash::Hash + Eq + Clone>(rate: Rate) -> DefaultKeyedRateLimiter<K> {
-    governor::RateLimiter::keyed(Quota::per_minute(rate.per_minute).allow_burst(rate.burst))
-}
-
-fn limited(not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> RateLimited {
-    RateLimited {
-        retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-    }
-}
-
-/// Each endpoint's rate, per client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientRates {
-    pub apply_code: Rate,
-    pub receive_code: Rate,
-    pub getinfo: Rate,
-    pub refresh: Rate,
-    pub logout: Rate,
 }
 
 impl RateLimits {
@@ -124,7 +76,7 @@ impl RateLimits {
         ]
     }
 
-    /// The client's address (see [`crate::http::client_ip`]). Without a peer
+    /// The client's address (see [`crate::client_ip`]). Without a peer
     /// address, which a TCP listener always has, every such request shares
     /// one budget rather than escaping the limit.
     pub fn client(&self, req: &HttpRequest) -> IpAddr {
@@ -178,35 +130,10 @@ impl RateLimits {
     }
 }
 
-/// How often one session may refresh, wherever its requests come from: a
-/// client that refreshes in a loop gains nothing, and a stolen refresh
-/// token cannot be spun faster than the player's own app would.
-/// Per instance (with several, each counts its own share).
-pub struct SessionRefreshLimit {
-    limiter: DefaultKeyedRateLimiter<i64>,
-}
-
-impl SessionRefreshLimit {
-    pub fn new(rate: Rate) -> Self {
-        Self {
-            limiter: keyed(rate),
-        }
-    }
-
-    /// Charges one refresh to the session `family`.
-    pub fn check(&self, family: i64) -> Result<(), RateLimited> {
-        self.limiter.check_key(&family).map_err(limited)
-    }
-
-    /// Forgets sessions whose budget has refilled.
-    pub fn forget_idle(&self) {
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::num::NonZeroU32;
+
     use super::*;
 
     fn rate(per_minute: u32, burst: u32) -> Rate {
@@ -243,16 +170,6 @@ mod tests {
         limits.check(Endpoint::ApplyCode, b).unwrap();
         limits.check(Endpoint::ReceiveCode, a).unwrap();
         limits.check(Endpoint::Refresh, a).unwrap();
-    }
-
-    #[test]
-    fn a_session_that_refreshes_in_a_loop_is_held_back_and_others_are_not() {
-        let limit = SessionRefreshLimit::new(rate(6, 2));
-        limit.check(7).unwrap();
-        limit.check(7).unwrap();
-        let refused = limit.check(7).unwrap_err();
-        assert!(refused.retry_after > Duration::from_secs(5), "{refused:?}");
-        limit.check(8).unwrap();
     }
 
     #[test]

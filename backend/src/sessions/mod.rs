@@ -28,6 +28,7 @@
 //! openid.
 
 pub mod redis;
+mod refresh_budget;
 pub mod sql;
 
 use std::sync::Arc;
@@ -38,10 +39,11 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::clock::unix_now;
-use crate::http::rate_limit::{Rate, RateLimited, SessionRefreshLimit};
 use crate::players::Player;
+use crate::rate::{Rate, RateLimited};
 use crate::secret::{random_hex, SessionToken};
 use crate::store::StoreFailure;
+use refresh_budget::SessionRefreshLimit;
 
 pub const COOKIE_LIFETIME_SECS: i64 = 14 * 24 * 3600;
 pub const REFRESH_LIFETIME_SECS: i64 = 30 * 24 * 3600;

@@ -9,8 +9,29 @@ pub mod sqlite;
 pub mod wait;
 
 use sqlx::{PgPool, SqlitePool};
+use url::Url;
 
 pub use sqlite::Database;
+
+/// The URL with its password (and user name) replaced, for logs and
+/// error messages.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() || !url.username().is_empty() => {
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+            let bare = url.to_string();
+            let scheme = url.scheme();
+            // Written by hand: `Url` would percent-encode the brackets.
+            match bare.strip_prefix(&format!("{scheme}://")) {
+                Some(rest) => format!("{scheme}://<redacted>@{rest}"),
+                None => "<unparsable URL>".to_owned(),
+            }
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {

@@ -7,9 +7,9 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use super::postgres::connect_postgres;
+use super::redact_url;
 use super::redis_pool::RedisPool;
 use super::DatabaseError;
-use crate::config::redact_url;
 
 /// At start, Redis or PostgreSQL may still be coming up (a host booting, a
 /// rolling restart): the first connection is retried for this long.

@@ -184,7 +184,7 @@ pub async fn issue_for(
         flow,
         browser: browser.as_deref().map(BrowserTag::of),
         expires_at: Instant::now() + ttl,
-        client: client.map(crate::http::client_ip::limit_key),
+        client: client.map(crate::client_ip::limit_key),
     };
     store.insert(state.clone(), entry).await?;
     Ok(state)
