@@ -20,6 +20,15 @@ impl Rate {
     pub const fn new(per_minute: NonZeroU32, burst: NonZeroU32) -> Self {
         Self { per_minute, burst }
     }
+
+    /// A rate written as plain numbers, for our defaults and tests. Zero is
+    /// never a rate; in a constant it fails the build.
+    pub const fn of(per_minute: u32, burst: u32) -> Self {
+        match (NonZeroU32::new(per_minute), NonZeroU32::new(burst)) {
+            (Some(per_minute), Some(burst)) => Self::new(per_minute, burst),
+            _ => panic!("a rate is never zero"),
+        }
+    }
 }
 
 /// A request over its client's limit; `retry_after` is when one more

@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::num::NonZeroU32;
 use std::time::Instant;
 
 use backend::client_ip::TrustedProxies;
@@ -19,13 +18,6 @@ const APPLY_WEB: &str = "/settings/acwing/web/apply_code/";
 const APPLY_ACAPP: &str = "/settings/acwing/acapp/apply_code/";
 const RECEIVE_WEB: &str = "/settings/acwing/web/receive_code/";
 const RECEIVE_ACAPP: &str = "/settings/acwing/acapp/receive_code/";
-
-fn rate(per_minute: u32, burst: u32) -> Rate {
-    Rate::new(
-        NonZeroU32::new(per_minute).unwrap(),
-        NonZeroU32::new(burst).unwrap(),
-    )
-}
 
 /// Limits for a test, with loopback as the trusted proxy so that
 /// `X-Forwarded-For` can stand for many clients.
@@ -62,7 +54,7 @@ fn retry_after(headers: &HeaderMap) -> u64 {
 #[actix_web::test]
 async fn a_flood_of_apply_codes_from_one_address_is_cut_off_with_429() {
     let app = spawn_with(Options {
-        limits: limits(rate(60, 20), rate(60, 20)),
+        limits: limits(Rate::of(60, 20), Rate::of(60, 20)),
         ..Options::default()
     })
     .await;
@@ -146,7 +138,7 @@ async fn the_default_limits_let_a_classroom_behind_one_nat_log_in() {
 #[actix_web::test]
 async fn acapp_receive_code_over_the_limit_keeps_http_200() {
     let app = spawn_with(Options {
-        limits: limits(rate(60, 20), rate(1, 2)),
+        limits: limits(Rate::of(60, 20), Rate::of(1, 2)),
         ..Options::default()
     })
     .await;
@@ -177,7 +169,7 @@ async fn acapp_receive_code_over_the_limit_keeps_http_200() {
 #[actix_web::test]
 async fn receive_code_with_unknown_states_counts_against_the_client() {
     let app = spawn_with(Options {
-        limits: limits(rate(60, 20), rate(1, 5)),
+        limits: limits(Rate::of(60, 20), Rate::of(1, 5)),
         ..Options::default()
     })
     .await;
@@ -229,7 +221,7 @@ async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
     // No trusted proxy: a changing header buys nothing.
     let app = spawn_with(Options {
         limits: LimitSettings {
-            apply_code: rate(1, 3),
+            apply_code: Rate::of(1, 3),
             ..LimitSettings::default()
         },
         ..Options::default()
@@ -245,7 +237,7 @@ async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
     // Loopback trusted: the rightmost untrusted entry is the client, and a
     // forged entry to its left changes nothing.
     let app = spawn_with(Options {
-        limits: limits(rate(1, 3), rate(1, 3)),
+        limits: limits(Rate::of(1, 3), Rate::of(1, 3)),
         ..Options::default()
     })
     .await;
@@ -265,7 +257,7 @@ async fn an_apply_code_flood_never_exceeds_the_cap_and_others_still_log_in() {
     let app = spawn_with(Options {
         limits: LimitSettings {
             state_cap: 500,
-            ..limits(rate(6000, 1000), rate(6000, 1000))
+            ..limits(Rate::of(6000, 1000), Rate::of(6000, 1000))
         },
         ..Options::default()
     })

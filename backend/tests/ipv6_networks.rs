@@ -7,7 +7,6 @@
 mod support;
 
 use std::net::{IpAddr, Ipv6Addr};
-use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use backend::client_ip::{state_networks, TrustedProxies};
@@ -28,13 +27,6 @@ const CAP: usize = 2_000;
 /// The whole scenario, server start to the last assert.
 const TIME_LIMIT: Duration = Duration::from_secs(180);
 
-fn rate(per_minute: u32, burst: u32) -> Rate {
-    Rate::new(
-        NonZeroU32::new(per_minute).unwrap(),
-        NonZeroU32::new(burst).unwrap(),
-    )
-}
-
 /// `ACAPP_STATE_CAP=2000`, loopback as the trusted proxy (so that
 /// `X-Forwarded-For` stands for many clients), and rate limits that let
 /// every /64 ask its 45 times: only the state shares refuse anything.
@@ -42,8 +34,8 @@ fn limits() -> LimitSettings {
     LimitSettings {
         state_cap: CAP,
         trusted_proxies: TrustedProxies::parse("127.0.0.1").unwrap(),
-        apply_code: rate(60_000, 1_000),
-        receive_code: rate(60_000, 1_000),
+        apply_code: Rate::of(60_000, 1_000),
+        receive_code: Rate::of(60_000, 1_000),
         ..LimitSettings::default()
     }
 }

@@ -6,8 +6,6 @@ use std::process::Command;
 
 use std::time::Duration;
 
-use std::num::NonZeroU32;
-
 use backend::config::LimitSettings;
 use backend::rate::Rate;
 use backend::sessions::sql::SqlSessions;
@@ -499,10 +497,7 @@ async fn refresh_chain(app: &support::TestApp, mut token: String, times: usize) 
 }
 
 fn unlimited_refreshes() -> LimitSettings {
-    let plenty = Rate::new(
-        NonZeroU32::new(1_000_000).unwrap(),
-        NonZeroU32::new(100_000).unwrap(),
-    );
+    let plenty = Rate::of(1_000_000, 100_000);
     LimitSettings {
         refresh: plenty,
         refresh_per_session: plenty,
@@ -541,10 +536,7 @@ async fn three_thousand_refreshes_of_one_session_store_a_constant_number_of_cred
 async fn a_session_refreshing_in_a_loop_is_held_back_and_keeps_its_token() {
     let app = spawn_with(Options {
         limits: LimitSettings {
-            refresh_per_session: Rate::new(
-                NonZeroU32::new(60).unwrap(),
-                NonZeroU32::new(3).unwrap(),
-            ),
+            refresh_per_session: Rate::of(60, 3),
             ..LimitSettings::default()
         },
         ..Options::default()

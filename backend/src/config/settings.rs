@@ -2,7 +2,6 @@
 //! passwords kept out of `Debug`.
 
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -184,26 +183,20 @@ impl Default for LimitSettings {
     /// 300 a minute, each login being one apply_code and one
     /// receive_code); a flood of thousands a second is cut off.
     fn default() -> Self {
-        const fn rate(per_minute: u32, burst: u32) -> Rate {
-            match (NonZeroU32::new(per_minute), NonZeroU32::new(burst)) {
-                (Some(per_minute), Some(burst)) => Rate::new(per_minute, burst),
-                _ => panic!("a rate is never zero"),
-            }
-        }
         Self {
             trusted_proxies: TrustedProxies::default(),
-            apply_code: rate(300, 150),
-            receive_code: rate(300, 150),
+            apply_code: Rate::of(300, 150),
+            receive_code: Rate::of(300, 150),
             state_cap: 100_000,
             // A player's page load asks getinfo once; the AcApp refreshes
             // every few minutes and logs out once. A classroom of 150 behind
             // one NAT doing all of it at once stays within each burst.
-            getinfo: rate(600, 300),
-            refresh: rate(300, 150),
-            logout: rate(120, 60),
+            getinfo: Rate::of(600, 300),
+            refresh: Rate::of(300, 150),
+            logout: Rate::of(120, 60),
             // One session refreshes every few minutes (its access token
             // lives 15); a burst of 10 covers a reconnecting tab's retries.
-            refresh_per_session: rate(6, 10),
+            refresh_per_session: Rate::of(6, 10),
             // Browsers open about six connections to a site: 1,024 leaves
             // room for a school or a café of a hundred and fifty busy
             // players behind one NAT, and for a thousand requests in flight

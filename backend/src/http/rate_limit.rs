@@ -132,19 +132,11 @@ impl RateLimits {
 
 #[cfg(test)]
 mod tests {
-    use std::num::NonZeroU32;
 
     use super::*;
 
-    fn rate(per_minute: u32, burst: u32) -> Rate {
-        Rate::new(
-            NonZeroU32::new(per_minute).unwrap(),
-            NonZeroU32::new(burst).unwrap(),
-        )
-    }
-
     fn limits(apply_code: Rate, receive_code: Rate) -> Arc<RateLimits> {
-        let other = rate(60, 10);
+        let other = Rate::of(60, 10);
         let rates = ClientRates {
             apply_code,
             receive_code,
@@ -157,7 +149,7 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_the_client_waits_and_others_do_not() {
-        let limits = limits(rate(60, 3), rate(60, 3));
+        let limits = limits(Rate::of(60, 3), Rate::of(60, 3));
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
@@ -175,7 +167,7 @@ mod tests {
     #[test]
     fn clients_are_forgotten_once_their_bucket_refills() {
         // One request a millisecond: any bucket is full again at once.
-        let limits = limits(rate(60_000, 1), rate(60_000, 1));
+        let limits = limits(Rate::of(60_000, 1), Rate::of(60_000, 1));
         for i in 0..1000u32 {
             let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
             limits.check(Endpoint::ApplyCode, client).unwrap();
@@ -188,7 +180,7 @@ mod tests {
 
     #[test]
     fn addresses_in_one_ipv6_64_share_a_budget() {
-        let limits = limits(rate(1, 1), rate(1, 1));
+        let limits = limits(Rate::of(1, 1), Rate::of(1, 1));
         limits
             .check(Endpoint::ApplyCode, "2001:db8::1".parse().unwrap())
             .unwrap();

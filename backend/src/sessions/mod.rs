@@ -446,12 +446,7 @@ mod tests {
 
     #[test]
     fn a_short_access_lifetime_widens_the_refresh_budget() {
-        let rate = |per_minute, burst| {
-            Rate::new(
-                std::num::NonZeroU32::new(per_minute).unwrap(),
-                std::num::NonZeroU32::new(burst).unwrap(),
-            )
-        };
+        let rate = Rate::of;
         let policy = |secs| SessionPolicy {
             access_lifetime: Duration::from_secs(secs),
             refresh_per_session: rate(6, 10),

@@ -33,21 +33,13 @@ impl SessionRefreshLimit {
 
 #[cfg(test)]
 mod tests {
-    use std::num::NonZeroU32;
     use std::time::Duration;
 
     use super::*;
 
-    fn rate(per_minute: u32, burst: u32) -> Rate {
-        Rate::new(
-            NonZeroU32::new(per_minute).unwrap(),
-            NonZeroU32::new(burst).unwrap(),
-        )
-    }
-
     #[test]
     fn a_session_that_refreshes_in_a_loop_is_held_back_and_others_are_not() {
-        let limit = SessionRefreshLimit::new(rate(6, 2));
+        let limit = SessionRefreshLimit::new(Rate::of(6, 2));
         limit.check(7).unwrap();
         limit.check(7).unwrap();
         let refused = limit.check(7).unwrap_err();
