@@ -18,7 +18,8 @@ use backend::state_store::{issue_for, Flow, RedisStateStore, StateShares, StoreE
 use futures::stream::{self, StreamExt};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
-use support::{shared_redis, spawn_with, Options, StoreUrls, TestApp};
+use support::{spawn_with, Options, StoreUrls, TestApp};
+use testkit::services::shared_redis;
 
 const APPLY_ACAPP: &str = "/settings/acwing/acapp/apply_code/";
 /// The flood: this many /64s of one /48, each asking this many times.
@@ -155,7 +156,7 @@ async fn one_ipv6_48_cannot_churn_out_another_networks_login_in_redis() {
     let app = spawn_with(Options {
         limits: limits(),
         stores: Some(StoreUrls {
-            redis_url: Some(shared_redis()),
+            redis_url: Some(shared_redis().url()),
             redis_prefix: Some(format!("t{}:", random_hex(6))),
             database_url: None,
         }),
@@ -176,7 +177,7 @@ async fn one_ipv6_48_cannot_churn_out_another_networks_login_in_redis() {
 /// from all of them.
 #[actix_web::test]
 async fn in_redis_each_level_has_its_set_and_taking_a_state_empties_them() {
-    let url = shared_redis();
+    let url = shared_redis().url();
     let pool = backend::redis_pool::RedisPool::new(&url).unwrap();
     let prefix = format!("t{}:", random_hex(6));
     let one_each = StateShares {

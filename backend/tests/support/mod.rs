@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 pub mod process;
-pub mod services;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -20,6 +19,7 @@ use backend::secret::random_hex;
 use backend::startup::Application;
 use backend::state_store::MemoryStateStore;
 use serde_json::Value;
+use testkit::services::{shared_postgres, shared_redis};
 use url::Url;
 
 pub const APPID: &str = "4242";
@@ -125,19 +125,6 @@ pub fn skip_unless_embedded(why: &str) -> bool {
     skip
 }
 
-/// One redis-server for the whole test binary; each app gets its own key
-/// prefix. It stops when the binary exits (see `services`).
-pub fn shared_redis() -> String {
-    static REDIS: OnceLock<services::Redis> = OnceLock::new();
-    REDIS.get_or_init(services::Redis::start_shared).url()
-}
-
-/// One PostgreSQL for the whole test binary; each app gets its own database.
-pub fn shared_postgres() -> &'static services::Postgres {
-    static PG: OnceLock<services::Postgres> = OnceLock::new();
-    PG.get_or_init(services::Postgres::start_shared)
-}
-
 /// Explicit stores, for tests that run their own Redis or PostgreSQL (to
 /// stop them) or share them between two apps.
 #[derive(Debug, Clone, Default)]
@@ -193,12 +180,12 @@ pub async fn default_stores() -> StoreUrls {
     match store_kind() {
         StoreKind::Embedded => StoreUrls::default(),
         StoreKind::Redis => StoreUrls {
-            redis_url: Some(shared_redis()),
+            redis_url: Some(shared_redis().url()),
             redis_prefix: prefix,
             database_url: None,
         },
         StoreKind::RedisPostgres => StoreUrls {
-            redis_url: Some(shared_redis()),
+            redis_url: Some(shared_redis().url()),
             redis_prefix: prefix,
             database_url: Some(shared_postgres().create_database().await),
         },
