@@ -15,8 +15,10 @@ use backend::secret::random_hex;
 use backend::store::Database;
 use futures::future::join_all;
 use serde_json::Value;
-use support::process::{server_command, simulator_with_players, ServerProcess};
+use support::process::{server_command, simulator_with_players, HEALTHY_WITHIN};
 use support::{browser, spawn_with, Options, TestApp, APPID};
+use testkit::ports::free_port;
+use testkit::process::ServerProcess;
 
 const APPLY_ACAPP: &str = "/settings/acwing/acapp/apply_code/";
 const RECEIVE_ACAPP: &str = "/settings/acwing/acapp/receive_code/";
@@ -180,7 +182,7 @@ fn start_server(
         .env("ACAPP_APPLY_CODE_BURST", "100000")
         .env("ACAPP_RECEIVE_CODE_PER_MINUTE", "1000000")
         .env("ACAPP_RECEIVE_CODE_BURST", "100000");
-    ServerProcess::spawn(command, port)
+    ServerProcess::spawn(command, port).unwrap()
 }
 
 enum Outcome {
@@ -223,10 +225,10 @@ async fn login(client: &reqwest::Client, address: &str, acwing: &Simulator, i: u
 async fn kill_9_in_the_middle_of_1000_logins_loses_and_duplicates_no_player() {
     let secret = random_hex(16);
     let acwing = simulator_with_players(&secret, "k", LOGINS);
-    let port = support::services::free_port();
+    let port = free_port();
     let db = std::env::temp_dir().join(format!("acapp-kill-{}.db", random_hex(8)));
     let mut server = start_server(port, &db, &acwing, &secret);
-    let first_start = server.until_healthy().await;
+    let first_start = server.until_healthy(HEALTHY_WITHIN).await.unwrap();
 
     // 1000 concurrent first logins; SIGKILL once a fifth have succeeded.
     let client = reqwest::Client::builder()
@@ -275,7 +277,7 @@ async fn kill_9_in_the_middle_of_1000_logins_loses_and_duplicates_no_player() {
     // Restart on the same database.
     let restarted = Instant::now();
     let mut server = start_server(port, &db, &acwing, &secret);
-    let recovery = server.until_healthy().await;
+    let recovery = server.until_healthy(HEALTHY_WITHIN).await.unwrap();
     println!(
         "first start {first_start:?}; after SIGKILL, healthy again in {recovery:?} ({:?} with the spawn)",
         restarted.elapsed()

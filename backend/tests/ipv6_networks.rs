@@ -17,7 +17,8 @@ use backend::secret::random_hex;
 use futures::stream::{self, StreamExt};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
-use support::{shared_redis, spawn_with, Options, StoreUrls, TestApp};
+use support::{spawn_with, Options, StoreUrls, TestApp};
+use testkit::services::shared_redis;
 
 const APPLY_ACAPP: &str = "/settings/acwing/acapp/apply_code/";
 /// The flood: this many /64s of one /48, each asking this many times.
@@ -147,7 +148,7 @@ async fn one_ipv6_48_cannot_churn_out_another_networks_login_in_redis() {
     let app = spawn_with(Options {
         limits: limits(),
         stores: Some(StoreUrls {
-            redis_url: Some(shared_redis()),
+            redis_url: Some(shared_redis().url()),
             redis_prefix: Some(format!("t{}:", random_hex(6))),
             database_url: None,
         }),
@@ -168,7 +169,7 @@ async fn one_ipv6_48_cannot_churn_out_another_networks_login_in_redis() {
 /// from all of them.
 #[actix_web::test]
 async fn in_redis_each_level_has_its_set_and_taking_a_state_empties_them() {
-    let url = shared_redis();
+    let url = shared_redis().url();
     let pool = backend::store::redis_pool::RedisPool::new(&url).unwrap();
     let prefix = format!("t{}:", random_hex(6));
     let one_each = StateShares {

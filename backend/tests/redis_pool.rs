@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use backend::store::redis_pool::{RedisPool, MAX_CONNECTIONS};
 use futures::future::join_all;
-use support::services::Redis;
+use testkit::services::Redis;
 
 async fn ping(pool: &RedisPool) -> Result<String, redis::RedisError> {
     let mut conn = pool.get().await?;

@@ -1,6 +1,6 @@
 //! Several instances on shared stores, store outages (PostgreSQL alone
 //! too), `/metrics`, and readiness. Each test starts the real `redis-server` and PostgreSQL it
-//! needs (see `support::services`), whatever `ACAPP_TEST_STORES` says.
+//! needs (see `testkit::services`), whatever `ACAPP_TEST_STORES` says.
 
 mod support;
 
@@ -10,11 +10,11 @@ use backend::secret::random_hex;
 use futures::future::join_all;
 use serde_json::Value;
 use shared::ErrorCode;
-use support::process::{server_command, simulator_with_players, ServerProcess};
-use support::services::{free_port, Postgres, Redis};
-use support::{
-    browser, metric, shared_postgres, shared_redis, spawn_with, Options, StoreUrls, TestApp,
-};
+use support::process::{server_command, simulator_with_players, HEALTHY_WITHIN};
+use support::{browser, metric, spawn_with, Options, StoreUrls, TestApp};
+use testkit::ports::free_port;
+use testkit::process::ServerProcess;
+use testkit::services::{shared_postgres, shared_redis, Postgres, Redis};
 
 const APPLY_ACAPP: &str = "/settings/acwing/acapp/apply_code/";
 const RECEIVE_ACAPP: &str = "/settings/acwing/acapp/receive_code/";
@@ -25,7 +25,7 @@ const RECOVERY_LIMIT: Duration = Duration::from_secs(15);
 /// two instances behind a load balancer.
 async fn two_instances() -> (TestApp, TestApp) {
     let stores = StoreUrls {
-        redis_url: Some(shared_redis()),
+        redis_url: Some(shared_redis().url()),
         redis_prefix: Some(format!("pair{}:", backend::secret::random_hex(4))),
         database_url: Some(shared_postgres().create_database().await),
     };
@@ -299,7 +299,7 @@ async fn a_postgres_outage_is_store_unavailable_and_service_resumes_after_restar
     let database_url = pg.create_database().await;
     let app = spawn_with(Options {
         stores: Some(StoreUrls {
-            redis_url: Some(shared_redis()),
+            redis_url: Some(shared_redis().url()),
             redis_prefix: Some(format!("pg{}:", backend::secret::random_hex(4))),
             database_url: Some(database_url),
         }),
@@ -487,7 +487,7 @@ async fn metrics_count_logins_upstream_latency_errcodes_and_states() {
 
 #[actix_web::test]
 async fn states_and_credentials_expire_in_redis_by_themselves() {
-    let redis_url = shared_redis();
+    let redis_url = shared_redis().url();
     let prefix = format!("ttl{}:", backend::secret::random_hex(4));
     let app = spawn_with(Options {
         state_ttl: Duration::from_secs(2),
@@ -574,8 +574,8 @@ async fn a_fresh_instance_shows_every_metric_family_at_zero() {
     let metrics_port = free_port();
     let mut command = server_command(port, &db, &acwing, &secret);
     command.env("ACAPP_METRICS_BIND", format!("127.0.0.1:{metrics_port}"));
-    let mut server = ServerProcess::spawn(command, port);
-    server.until_healthy().await;
+    let mut server = ServerProcess::spawn(command, port).unwrap();
+    server.until_healthy(HEALTHY_WITHIN).await.unwrap();
     let on_app_port = reqwest::get(format!("{}/metrics", server.address))
         .await
         .unwrap();
@@ -628,7 +628,7 @@ async fn a_fresh_instance_shows_every_metric_family_at_zero() {
 #[actix_web::test]
 async fn a_token_never_resolves_to_another_player_on_an_instance_with_its_own_database() {
     let stores = StoreUrls {
-        redis_url: Some(shared_redis()),
+        redis_url: Some(shared_redis().url()),
         redis_prefix: Some(format!("own{}:", random_hex(4))),
         database_url: None,
     };
@@ -903,7 +903,7 @@ async fn postgres_statements_have_a_timeout() {
 #[actix_web::test]
 async fn in_redis_an_ipv6_slash_64_shares_one_client_quota() {
     use backend::login::state::{issue_for, Flow, RedisStateStore, StoreError};
-    let redis = backend::store::redis_pool::RedisPool::new(&shared_redis()).unwrap();
+    let redis = backend::store::redis_pool::RedisPool::new(&shared_redis().url()).unwrap();
     let prefix = format!("acapp-test-{}:", random_hex(4));
     let store = RedisStateStore::new(redis, &prefix, 1_000, 3);
     let ttl = Duration::from_secs(60);

@@ -1098,7 +1098,7 @@ async fn redis_writes(url: &str) -> i64 {
 async fn unknown_malformed_expired_and_revoked_tokens_cost_no_write() {
     // With Redis, a server of its own, so that its write counter counts
     // this app alone.
-    let own_redis = (!support::sessions_in_sql()).then(support::services::Redis::start);
+    let own_redis = (!support::sessions_in_sql()).then(testkit::services::Redis::start);
     let mut stores = support::default_stores().await;
     if let Some(redis) = &own_redis {
         stores.redis_url = Some(redis.url());

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use acwing_sim::Fault;
 use backend::secret::random_hex;
 use futures::future::join_all;
-use support::process::{server_command, simulator_with_players, ServerProcess};
+use support::process::{server_command, simulator_with_players, HEALTHY_WITHIN};
+use testkit::ports::free_port;
+use testkit::process::ServerProcess;
 
 const LOGINS: usize = 40;
 /// Each AcWing call takes this long, so logins are surely in flight.
@@ -19,12 +21,12 @@ const ACWING_LATENCY: Duration = Duration::from_millis(700);
 async fn sigterm_lets_logins_in_flight_finish_and_accepts_nothing_new() {
     let secret = random_hex(16);
     let acwing = simulator_with_players(&secret, "t", LOGINS);
-    let port = support::services::free_port();
+    let port = free_port();
     let db = std::env::temp_dir().join(format!("acapp-term-{}.db", random_hex(8)));
     let mut command = server_command(port, &db, &acwing, &secret);
     command.env("ACAPP_SHUTDOWN_TIMEOUT", "20");
-    let mut server = ServerProcess::spawn(command, port);
-    server.until_healthy().await;
+    let mut server = ServerProcess::spawn(command, port).unwrap();
+    server.until_healthy(HEALTHY_WITHIN).await.unwrap();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -32,20 +34,20 @@ async fn sigterm_lets_logins_in_flight_finish_and_accepts_nothing_new() {
     // Every login has its state before the slow part begins.
     let mut states = Vec::new();
     for _ in 0..LOGINS {
-        states.push(server.acapp_state(&client).await);
+        states.push(acapp_state(&server, &client).await);
     }
     acwing.set_fault(Some(Fault::Latency(ACWING_LATENCY)));
     let logins = join_all(states.iter().enumerate().map(|(i, state)| {
         let (client, server, acwing) = (&client, &server, &acwing);
         async move {
             let code = acwing.issue_code(&format!("openid-t{i}")).unwrap();
-            server.acapp_callback(client, &code, state).await
+            acapp_callback(server, client, &code, state).await
         }
     }));
     let terminate = async {
         // The logins are now waiting on AcWing (at least 700 ms each).
         tokio::time::sleep(Duration::from_millis(300)).await;
-        server.sigterm();
+        server.sigterm().unwrap();
         let signalled = Instant::now();
         // The listener closes at once: nothing new is accepted.
         let mut refused_after = None;
@@ -96,26 +98,64 @@ async fn sigterm_lets_logins_in_flight_finish_and_accepts_nothing_new() {
 async fn a_shutdown_timeout_between_whole_seconds_is_rounded_up() {
     let secret = random_hex(16);
     let acwing = simulator_with_players(&secret, "r", 1);
-    let port = support::services::free_port();
+    let port = free_port();
     let db = std::env::temp_dir().join(format!("acapp-round-{}.db", random_hex(8)));
     let mut command = server_command(port, &db, &acwing, &secret);
     command.env("ACAPP_SHUTDOWN_TIMEOUT", "1900ms");
-    let mut server = ServerProcess::spawn(command, port);
-    server.until_healthy().await;
+    let mut server = ServerProcess::spawn(command, port).unwrap();
+    server.until_healthy(HEALTHY_WITHIN).await.unwrap();
     let client = reqwest::Client::new();
-    let state = server.acapp_state(&client).await;
+    let state = acapp_state(&server, &client).await;
     // A new player: the code exchange and getinfo, 700 ms each.
     acwing.set_fault(Some(Fault::Latency(ACWING_LATENCY)));
     let code = acwing.issue_code("openid-r0").unwrap();
-    let login = server.acapp_callback(&client, &code, &state);
+    let login = acapp_callback(&server, &client, &code, &state);
     let terminate = async {
         // The request is surely in (it then waits 1.4 s on AcWing).
         tokio::time::sleep(Duration::from_millis(300)).await;
-        server.sigterm();
+        server.sigterm().unwrap();
     };
     let (body, ()) = futures::join!(login, terminate);
     assert_eq!(body["result"], "success", "cut off by the shutdown: {body}");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}
+
+/// A fresh AcApp state from apply_code.
+async fn acapp_state(server: &ServerProcess, client: &reqwest::Client) -> String {
+    let apply: serde_json::Value = client
+        .get(format!(
+            "{}/settings/acwing/acapp/apply_code/",
+            server.address
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    apply["state"].as_str().unwrap().to_owned()
+}
+
+/// AcWing's call to the AcApp redirect_uri: its JSON, or what went wrong
+/// instead, as a string.
+async fn acapp_callback(
+    server: &ServerProcess,
+    client: &reqwest::Client,
+    code: &str,
+    state: &str,
+) -> serde_json::Value {
+    let response = client
+        .get(format!(
+            "{}/settings/acwing/acapp/receive_code/",
+            server.address
+        ))
+        .query(&[("code", code), ("state", state)])
+        .send()
+        .await;
+    match response {
+        Ok(r) => r.json().await.unwrap_or(serde_json::Value::Null),
+        Err(e) => serde_json::Value::String(format!("no answer: {e}")),
     }
 }

@@ -1,19 +1,22 @@
 //! The system under test: the release server and the simulator, each in its
 //! own process, so that `/proc` accounts each one's CPU on its own.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use testkit::ports::free_port;
+use testkit::process::{server_command, AcwingApp, ServerProcess, SimulatorProcess};
 
 pub const APPID: &str = "1000";
+/// How long the server may take to answer `/healthz`.
+const READY_WITHIN: Duration = Duration::from_secs(20);
 
 pub struct Stack {
     pub backend_url: String,
     pub sim_url: String,
-    backend: Child,
-    sim: Child,
+    backend: ServerProcess,
+    sim: SimulatorProcess,
     dir: PathBuf,
 }
 
@@ -23,49 +26,33 @@ pub struct Binaries<'a> {
     pub dist: &'a Path,
 }
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 impl Stack {
     pub async fn start(bins: &Binaries<'_>) -> Result<Stack, String> {
         let dir = std::env::temp_dir().join(format!("acapp-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let secret = backend::secret::random_hex(16);
 
-        let mut sim = Command::new(bins.sim)
-            .args(["--bind", "127.0.0.1:0", "--appid", APPID, "--workers", "1"])
+        let mut sim = Command::new(bins.sim);
+        sim.args(["--bind", "127.0.0.1:0", "--appid", APPID, "--workers", "1"])
             .args(["--any-user", "--control"])
             .env("ACWING_SIM_SECRET", &secret)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bins.sim.display()))?;
-        let mut first = String::new();
-        let stdout = sim.stdout.take().ok_or("the simulator has no stdout")?;
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .map_err(|e| e.to_string())?;
-        let sim_url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .ok_or_else(|| format!("the simulator said {first:?}"))?
-            .to_owned();
+            .stderr(Stdio::null());
+        let sim = SimulatorProcess::spawn(sim).map_err(|e| e.to_string())?;
+        let sim_url = sim.url.clone();
 
-        let port = free_port().map_err(|e| e.to_string())?;
-        let backend_url = format!("http://127.0.0.1:{port}");
-        let log = std::fs::File::create(dir.join("backend.log")).map_err(|e| e.to_string())?;
-        let backend = Command::new(bins.backend)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("ACWING_APPID", APPID)
-            .env("ACWING_SECRET", &secret)
-            .env("ACWING_BASE_URL", &sim_url)
-            .env("ACAPP_BIND", format!("127.0.0.1:{port}"))
-            .env(
-                "ACAPP_DATABASE_URL",
-                format!("sqlite://{}", dir.join("bench.db").display()),
-            )
+        let port = free_port();
+        let log = dir.join("backend.log");
+        let mut backend = server_command(
+            bins.backend,
+            port,
+            &dir.join("bench.db"),
+            &AcwingApp {
+                appid: APPID,
+                secret: &secret,
+                base_url: &sim_url,
+            },
+        );
+        backend
             .env("ACAPP_STATIC_DIR", bins.dist)
             // Every request comes from 127.0.0.1: the per-client limits
             // would measure the rate limiter, not a login.
@@ -79,38 +66,18 @@ impl Stack {
                 "ACAPP_ALLOWED_ORIGINS",
                 format!("https://www.acwing.com,{sim_url}"),
             )
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bins.backend.display()))?;
-        let stack = Stack {
-            backend_url,
+            .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?);
+        let mut backend = ServerProcess::spawn(backend, port).map_err(|e| e.to_string())?;
+        if let Err(e) = backend.until_healthy(READY_WITHIN).await {
+            return Err(format!("{e}; see {}", log.display()));
+        }
+        Ok(Stack {
+            backend_url: backend.address.clone(),
             sim_url,
             backend,
             sim,
             dir,
-        };
-        stack.wait_ready().await?;
-        Ok(stack)
-    }
-
-    async fn wait_ready(&self) -> Result<(), String> {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            let health = client
-                .get(format!("{}/healthz", self.backend_url))
-                .send()
-                .await;
-            if health.is_ok_and(|r| r.status().is_success()) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Err(format!(
-            "the backend did not answer /healthz within 20 s; see {}",
-            self.dir.join("backend.log").display()
-        ))
+        })
     }
 
     pub async fn set_latency(&self, ms: u64) -> Result<(), String> {
@@ -127,20 +94,19 @@ impl Stack {
     }
 
     pub fn backend_cpu(&self) -> f64 {
-        cpu_seconds(self.backend.id())
+        cpu_seconds(self.backend.child.id())
     }
 
     pub fn sim_cpu(&self) -> f64 {
-        cpu_seconds(self.sim.id())
+        cpu_seconds(self.sim.child.id())
     }
 }
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        for child in [&mut self.backend, &mut self.sim] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        // Before the folder goes: the server writes its database there.
+        self.backend.kill();
+        self.sim.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -4,12 +4,11 @@
 //! Chromium first; without them these tests fail, they do not skip.
 //!
 //! `CHROME_BIN` and `CHROMEDRIVER` name the browser and its driver
-//! (default: Debian's `/usr/bin/chromium` and `chromedriver` on PATH).
+//! (default: Debian's `/usr/bin/chromium` and `chromedriver` on PATH); see
+//! `testkit::chromium`.
 
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use acwing_oauth::{AppId, AppSecret};
@@ -17,7 +16,8 @@ use acwing_sim::{SimConfig, Simulator};
 use backend::config::{AcwingSettings, Settings};
 use backend::secret::random_hex;
 use backend::startup::Application;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
+use testkit::chromium::{self, ChromeDriver};
 use url::Url;
 
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -30,12 +30,13 @@ pub fn workspace() -> PathBuf {
 }
 
 pub struct Stack {
+    /// Held for its drop, which runs even when a test panics: first of the
+    /// fields, it stops chromedriver and its Chromium and removes the
+    /// browser profile.
+    _driver: ChromeDriver,
     /// `s.app` and `s.sim` reach through to it; None for [`browser`].
     pub server: Option<Backend>,
     pub client: Client,
-    driver: Child,
-    /// Chromium's profile, removed on drop.
-    profile: PathBuf,
 }
 
 impl std::ops::Deref for Stack {
@@ -44,15 +45,6 @@ impl std::ops::Deref for Stack {
         self.server
             .as_ref()
             .expect("a browser-only stack has no backend")
-    }
-}
-
-/// Runs even when a test panics: chromedriver runs in its own process
-/// group, which the Chromium it starts joins, so one signal stops both.
-impl Drop for Stack {
-    fn drop(&mut self) {
-        stop(&mut self.driver);
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -69,20 +61,6 @@ impl Default for Options {
             access_ttl: Duration::from_secs(900),
         }
     }
-}
-
-fn env_path(var: &str, default: &str) -> PathBuf {
-    std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(default))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 pub async fn start() -> Stack {
@@ -119,7 +97,7 @@ pub async fn backend(options: &Options) -> Backend {
         "dist/ is not built: run `cargo xtask test` (or `cargo xtask dist`) first"
     );
     let secret = random_hex(16);
-    let bind = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let bind = SocketAddr::from(([127, 0, 0, 1], testkit::ports::free_port()));
     let app = format!("http://{bind}");
     let sim = Simulator::start(
         TcpListener::bind("127.0.0.1:0").unwrap(),
@@ -137,22 +115,15 @@ pub async fn backend(options: &Options) -> Backend {
         base_url: Url::parse(&sim.base_url()).unwrap(),
     };
     let db = std::env::temp_dir().join(format!("acapp-e2e-{}.db", random_hex(8)));
+    let baseline = testkit::settings::for_tests(acwing, bind, format!("sqlite://{}", db.display()));
+    let mut allowed_origins = baseline.allowed_origins.clone();
+    // The simulator's origin plays www.acwing.com for the AcApp window.
+    allowed_origins.push(sim.base_url());
     let settings = Settings {
-        acwing,
-        acwing_timeout: Duration::from_secs(5),
-        bind,
-        public_url: Url::parse(&app).unwrap(),
-        database_url: format!("sqlite://{}", db.display()),
-        redis_url: None,
-        redis_prefix: "acapp:".into(),
-        shutdown_timeout: Duration::from_secs(5),
-        // The simulator's origin plays www.acwing.com for the AcApp window.
-        allowed_origins: vec!["https://www.acwing.com".into(), sim.base_url()],
-        state_ttl: Duration::from_secs(120),
+        allowed_origins,
         access_ttl: options.access_ttl,
         static_dir: dist,
-        limits: Default::default(),
-        metrics: Default::default(),
+        ..baseline
     };
     let server = Application::build(&settings).await.unwrap();
     actix_web::rt::spawn(server.run_until_stopped());
@@ -172,92 +143,16 @@ pub async fn browser() -> Stack {
 }
 
 async fn with_browser(server: Option<Backend>) -> Stack {
-    let port = free_port();
-    let driver_bin = env_path("CHROMEDRIVER", "chromedriver");
-    let driver = Command::new(&driver_bin)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start {} ({e}): install chromium-driver or set CHROMEDRIVER",
-                driver_bin.display()
-            )
-        });
-    let profile = std::env::temp_dir().join(format!("acapp-chrome-{}", random_hex(8)));
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": env_path("CHROME_BIN", "/usr/bin/chromium"),
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1024,720",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }
-    });
-    let caps = caps.as_object().unwrap().clone();
-    // Two TLS backends end up linked; pick one. The driver is plain http.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    // Stops chromedriver and its Chromium if no session comes up either.
-    let mut guard = DriverGuard {
-        driver: Some(driver),
-        profile: Some(profile),
+    let options = chromium::Options {
+        window_size: Some((1024, 720)),
     };
-    let mut client = None;
-    let mut last_error = String::new();
-    for _ in 0..50 {
-        match ClientBuilder::rustls()
-            .expect("rustls client")
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => {
-                client = Some(c);
-                break;
-            }
-            Err(e) => {
-                last_error = e.to_string();
-                tokio::time::sleep(Duration::from_millis(200)).await
-            }
-        }
-    }
-    let client = client.unwrap_or_else(|| panic!("no browser session: {last_error}"));
+    let (client, driver) = chromium::start(&options)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     Stack {
+        _driver: driver,
         server,
         client,
-        driver: guard.driver.take().expect("set above"),
-        profile: guard.profile.take().expect("set above"),
-    }
-}
-
-/// Chromium started by chromedriver joins chromedriver's process group
-/// (`process_group(0)` at spawn): killing the group stops both.
-fn stop(driver: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", driver.id())])
-        .stderr(Stdio::null())
-        .status();
-    let _ = driver.kill();
-    let _ = driver.wait();
-}
-
-struct DriverGuard {
-    driver: Option<Child>,
-    profile: Option<PathBuf>,
-}
-
-impl Drop for DriverGuard {
-    fn drop(&mut self) {
-        if let Some(driver) = &mut self.driver {
-            stop(driver);
-        }
-        if let Some(profile) = &self.profile {
-            let _ = std::fs::remove_dir_all(profile);
-        }
     }
 }
 

@@ -5,15 +5,16 @@
 //!
 //! `cargo xtask test` runs it after building what serve needs, so serve
 //! starts in seconds. It needs trunk installed (`cargo xtask setup`) and the
-//! three ports free. The edited file is restored when the test ends, panics
-//! included; a run killed outright is repaired by the next one from its
-//! backup in `target/devloop-test/`.
+//! three ports free. The edit is made in a copy of the frontend in
+//! `target/devloop-test/checkout/`, which trunk builds and watches
+//! (`cargo xtask serve --trunk-root`), never in the checkout: a run killed
+//! outright leaves the checkout as it was.
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use e2e::{browser, workspace, Stack};
 
@@ -33,6 +34,100 @@ fn scratch() -> PathBuf {
     workspace().join("target").join("devloop-test")
 }
 
+/// What trunk needs to build the frontend besides the root manifest: its
+/// config and pre_build hook, the crates it builds, and what makes cargo
+/// build them exactly as in the checkout (the lock file, the toolchain,
+/// cargo's config), so that the checkout's wasm build is reused.
+const COPIED: &[&str] = &[
+    "Cargo.lock",
+    "rust-toolchain.toml",
+    ".cargo/config.toml",
+    "Trunk.toml",
+    "xtask/trunk-tools.sh",
+    "frontend",
+    "shared",
+];
+
+/// A copy of what trunk builds, for the test to edit: made fresh by each
+/// run (a killed run's is replaced), removed when the test ends.
+struct FrontendCopy {
+    root: PathBuf,
+}
+
+impl FrontendCopy {
+    fn new() -> FrontendCopy {
+        let root = scratch().join("checkout");
+        if root.exists() {
+            std::fs::remove_dir_all(&root).unwrap();
+        }
+        for path in COPIED {
+            copy_keeping_times(&workspace().join(path), &root.join(path));
+        }
+        std::fs::write(root.join("Cargo.toml"), frontend_workspace()).unwrap();
+        FrontendCopy { root }
+    }
+}
+
+impl Drop for FrontendCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// The checkout's workspace manifest with only the two crates trunk builds
+/// as members: the others are not copied. The rest (the dependencies all
+/// members inherit, the profiles, the lints) stays as it is, so that cargo
+/// builds the frontend with the same flags.
+fn frontend_workspace() -> String {
+    let manifest = std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap();
+    let mut members = 0;
+    let lines: Vec<&str> = manifest
+        .lines()
+        .filter(|line| !line.starts_with("default-members"))
+        .map(|line| {
+            if line.starts_with("members") {
+                members += 1;
+                r#"members = ["shared", "frontend"]"#
+            } else {
+                line
+            }
+        })
+        .collect();
+    assert_eq!(members, 1, "one `members = [...]` line in Cargo.toml");
+    lines.join("\n") + "\n"
+}
+
+/// Copies a file or a folder, keeping each file's modification time: cargo
+/// judges by those whether its build of the checkout is still current.
+fn copy_keeping_times(from: &Path, to: &Path) {
+    let metadata = std::fs::metadata(from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    if metadata.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let name = entry.unwrap().file_name();
+            copy_keeping_times(&from.join(&name), &to.join(&name));
+        }
+    } else {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+        let modified: SystemTime = metadata.modified().unwrap();
+        File::options()
+            .write(true)
+            .open(to)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+    }
+}
+
+/// Says, in trunk's target folder (shared with the checkout's serve), that
+/// it may hold a build of the edited copy; `cargo xtask serve` drops that
+/// build if a killed run leaves this behind (see `edited_copy_marker` in
+/// xtask/src/serve.rs).
+fn edited_copy_marker() -> PathBuf {
+    workspace().join("target").join("trunk").join("edited-copy")
+}
+
 /// `cargo xtask serve` in its own process group: trunk, the backend and
 /// any cargo it started stop with it, on drop and so on panic too.
 struct Serve {
@@ -41,7 +136,8 @@ struct Serve {
 }
 
 impl Serve {
-    fn start() -> Serve {
+    /// `cargo xtask serve --trunk-root <trunk_root>`.
+    fn start(trunk_root: &Path) -> Serve {
         stop_leftover();
         for port in [8080, 8000, 8001] {
             assert!(
@@ -54,7 +150,8 @@ impl Serve {
         let err = out.try_clone().unwrap();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let child = Command::new(cargo)
-            .args(["xtask", "serve"])
+            .args(["xtask", "serve", "--trunk-root"])
+            .arg(trunk_root)
             .current_dir(workspace())
             .stdin(Stdio::null())
             .stdout(out)
@@ -151,48 +248,6 @@ fn stop_leftover() {
     let _ = std::fs::remove_file(pid_file());
 }
 
-/// A source file as it was: put back on drop (so on panic too), and from a
-/// backup by the next run if this one was killed before it could.
-struct Restore {
-    path: PathBuf,
-    backup: PathBuf,
-    original: String,
-}
-
-impl Restore {
-    fn new(relative: &str) -> Restore {
-        let path = workspace().join(relative);
-        let backup = scratch().join(Path::new(relative).file_name().unwrap());
-        if let Ok(left) = std::fs::read_to_string(&backup) {
-            // A previous run died mid-edit.
-            std::fs::write(&path, left).unwrap();
-        }
-        let original = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&backup, &original).unwrap();
-        Restore {
-            path,
-            backup,
-            original,
-        }
-    }
-
-    fn write(&self, text: &str) {
-        std::fs::write(&self.path, text).unwrap();
-    }
-
-    fn restore(&self) {
-        std::fs::write(&self.path, &self.original).unwrap();
-    }
-}
-
-impl Drop for Restore {
-    fn drop(&mut self) {
-        if std::fs::write(&self.path, &self.original).is_ok() {
-            let _ = std::fs::remove_file(&self.backup);
-        }
-    }
-}
-
 async fn body_has(s: &Stack, text: &str, within: Duration) {
     let text = serde_json::to_string(text).unwrap();
     s.until(
@@ -215,7 +270,13 @@ async fn body_lacks(s: &Stack, text: &str, within: Duration) {
 async fn serve_reloads_both_pages_after_an_edit_and_logins_trigger_no_rebuild() {
     std::fs::create_dir_all(scratch()).unwrap();
     let started = Instant::now();
-    let mut serve = Serve::start();
+    let checkout_source = std::fs::read_to_string(workspace().join(SOURCE)).unwrap();
+    let copy = FrontendCopy::new();
+    eprintln!(
+        "copied what trunk builds in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut serve = Serve::start(&copy.root);
     serve.wait_ready().await;
 
     // Two browsers: the web page through trunk, the simulated AcApp window.
@@ -231,20 +292,22 @@ async fn serve_reloads_both_pages_after_an_edit_and_logins_trigger_no_rebuild() 
         .await;
 
     // An edit: both pages show it, reloaded by trunk, not by us.
-    let source = Restore::new(SOURCE);
-    let edited = source
-        .original
+    let source = copy.root.join(SOURCE);
+    let original = std::fs::read_to_string(&source).unwrap();
+    let edited = original
         .replace(&format!("\"{BUTTON}\""), &format!("\"{BUTTON}{EDITED}\""))
         .replace(&format!("\"{BUSY}\""), &format!("\"{BUSY}{EDITED}\""));
-    assert_ne!(
-        edited, source.original,
-        "{SOURCE} no longer has the strings"
-    );
+    assert_ne!(edited, original, "{SOURCE} no longer has the strings");
     for s in [&web, &window] {
         s.js("window.devloopMarker = 1; return 1;").await;
     }
+    std::fs::write(
+        edited_copy_marker(),
+        "a build of the dev-loop test's edited copy\n",
+    )
+    .unwrap();
     let edit = Instant::now();
-    source.write(&edited);
+    std::fs::write(&source, &edited).unwrap();
     body_has(&web, &format!("{BUTTON}{EDITED}"), REBUILD_WITHIN).await;
     let on_web = edit.elapsed();
     body_has(&window, &format!("{BUSY}{EDITED}"), REBUILD_WITHIN).await;
@@ -262,12 +325,11 @@ async fn serve_reloads_both_pages_after_an_edit_and_logins_trigger_no_rebuild() 
     }
 
     // Undone: both back as they were.
-    source.restore();
+    std::fs::write(&source, &original).unwrap();
     body_lacks(&web, EDITED, REBUILD_WITHIN).await;
     body_has(&web, BUTTON, REBUILD_WITHIN).await;
     body_lacks(&window, EDITED, REBUILD_WITHIN).await;
     body_has(&window, BUSY, REBUILD_WITHIN).await;
-    drop(source);
     window
         .until("document.body.dataset.liveReload === 'open'", LOGIN_WITHIN)
         .await;
@@ -285,6 +347,8 @@ async fn serve_reloads_both_pages_after_an_edit_and_logins_trigger_no_rebuild() 
         );
         builds = now;
     }
+    // trunk's last build was of the unedited source.
+    std::fs::remove_file(edited_copy_marker()).unwrap();
 
     // Logins in both, through trunk on 8080: nothing they write may rebuild.
     window.js("window.devloopMarker = 2; return 1;").await;
@@ -333,6 +397,11 @@ async fn serve_reloads_both_pages_after_an_edit_and_logins_trigger_no_rebuild() 
     web.close().await;
     window.close().await;
     drop(serve);
+    assert_eq!(
+        std::fs::read_to_string(workspace().join(SOURCE)).unwrap(),
+        checkout_source,
+        "the checkout's {SOURCE} is as it was: only the copy was edited"
+    );
     eprintln!(
         "dev-loop check took {:.0} s",
         started.elapsed().as_secs_f64()

@@ -6,7 +6,9 @@
 //! - `test [lint|unit|stores|e2e|fuzz] [--no-e2e]`: every check, or one stage.
 //! - `dist`: the frontend bundle in `dist/`, with its sizes.
 //! - `setup`: the pinned tools, where a bare `trunk serve` finds them.
-//! - `serve`: the frontend dev loop, the backend (`--dev`) behind `trunk serve`.
+//! - `serve [--trunk-root DIR]`: the frontend dev loop, the backend (`--dev`)
+//!   behind `trunk serve`, which builds this checkout's frontend or the copy
+//!   in DIR.
 //! - `bench [--quick]`: release builds under load; a report in `target/bench/`.
 
 mod bench;
@@ -33,7 +35,8 @@ const USAGE: &str = "usage: cargo xtask <run|test|dist|setup|serve|bench>
         e2e     the bundle, the browser tests and the dev loop; --no-e2e skips the browser
   dist  build the frontend bundle into dist/ and print its sizes
   setup install the pinned tools (trunk too) and link them where a bare `trunk serve` finds them
-  serve the frontend dev loop: the backend (--dev) behind `trunk serve` (hot reload)
+  serve [--trunk-root DIR]  the frontend dev loop: the backend (--dev) behind `trunk serve`
+        (hot reload); with --trunk-root, trunk builds and watches the copy of the frontend in DIR
   bench [--quick]  build in release mode and benchmark; writes target/bench/report.md";
 
 /// The stages of `cargo xtask test`, in the order a full run takes them.
@@ -99,7 +102,7 @@ fn main() -> ExitCode {
         Some("test") => test_args(rest).and_then(|(stages, no_e2e)| test(&stages, no_e2e)),
         Some("dist") => dist().map(|_| ()),
         Some("setup") => setup(),
-        Some("serve") => serve::serve(),
+        Some("serve") => serve::serve(rest),
         Some("bench") => bench::bench(rest.iter().any(|a| a == "--quick")),
         _ => Err(USAGE.to_owned()),
     };

@@ -6,6 +6,10 @@
 //! wasm frontend. They run at the same time (their logs in
 //! `target/serve-logs/`, one progress line every few seconds), and the URLs
 //! are printed once each of them answers, not before.
+//!
+//! `--trunk-root DIR` has trunk build and watch a copy of the frontend in
+//! DIR instead of this checkout's (the dev-loop test edits such a copy);
+//! the backend, the logs and the build caches stay this checkout's.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -31,8 +35,56 @@ pub fn trunk_target_dir() -> PathBuf {
     root().join("target").join("trunk")
 }
 
-pub fn serve() -> Result {
+/// Left in trunk's target folder while it may hold a build of an edited
+/// copy of the frontend (by the dev-loop test, `e2e/tests/devloop.rs`, which
+/// shares the folder to stay fast), and removed once the unedited source is
+/// built again. Cargo judges by modification times: such a build is newer
+/// than the checkout's files, so it would pass as up to date for them.
+fn edited_copy_marker() -> PathBuf {
+    trunk_target_dir().join("edited-copy")
+}
+
+/// If a run that edited a copy was killed before it could undo its edit,
+/// drops the frontend crate's build (seconds to redo; its dependencies stay).
+fn forget_an_edited_copy() -> Result {
+    let marker = edited_copy_marker();
+    if !marker.exists() {
+        return Ok(());
+    }
+    step("dropping the frontend build of an edited copy (a dev-loop test was killed mid-edit)");
+    let mut clean = cargo(&[
+        "clean",
+        "--package",
+        "frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]);
+    clean.env("CARGO_TARGET_DIR", trunk_target_dir());
+    crate::sh(clean)?;
+    std::fs::remove_file(&marker).map_err(|e| format!("cannot remove {}: {e}", marker.display()))
+}
+
+/// Where trunk runs: this checkout, or the folder after `--trunk-root`.
+fn trunk_root(args: &[String]) -> Result<PathBuf> {
+    let dir = match args {
+        [] => return Ok(root()),
+        [flag, dir] if flag == "--trunk-root" => {
+            std::path::absolute(dir).map_err(|e| format!("--trunk-root {dir}: {e}"))?
+        }
+        _ => return Err("usage: cargo xtask serve [--trunk-root DIR]".into()),
+    };
+    if !dir.join("Trunk.toml").is_file() {
+        return Err(format!(
+            "--trunk-root {}: no Trunk.toml there; it takes a copy of this checkout's frontend/, shared/, Trunk.toml and what cargo needs to build them",
+            dir.display()
+        ));
+    }
+    Ok(dir)
+}
+
+pub fn serve(args: &[String]) -> Result {
     let started = Instant::now();
+    let trunk_root = trunk_root(args)?;
     for (addr, what) in [
         (APP, "trunk"),
         (BACKEND, "the backend"),
@@ -68,7 +120,8 @@ pub fn serve() -> Result {
             &logs.join("trunk-install.log"),
         )?);
     }
-    let [backend, frontend] = builds();
+    forget_an_edited_copy()?;
+    let [backend, frontend] = builds(&trunk_root);
     jobs.push(Job::start("backend", backend, &logs.join("backend.log"))?);
     jobs.push(Job::start(
         "frontend (wasm)",
@@ -96,7 +149,7 @@ pub fn serve() -> Result {
     let mut trunk_serve = Command::new(&trunk);
     trunk_serve
         .arg("serve")
-        .current_dir(root())
+        .current_dir(&trunk_root)
         .env("CARGO_TARGET_DIR", trunk_target_dir());
     let trunk_serve = Guard(
         trunk_serve
@@ -106,8 +159,13 @@ pub fn serve() -> Result {
     let mut children = [("the backend", backend), ("trunk", trunk_serve)];
     wait_until_up(&mut children, started)?;
     let bar = "=".repeat(72);
+    let sources = if trunk_root == root() {
+        String::new()
+    } else {
+        format!("{}/", trunk_root.display())
+    };
     eprintln!(
-        "\n{bar}\nReady in {}:\n  web:                http://{APP}/\n  AcApp window:       http://{SIMULATOR}/acapp/\nEdits under frontend/ (index.html included) and shared/ rebuild and reload both. Ctrl-C stops everything.\n{bar}\n",
+        "\n{bar}\nReady in {}:\n  web:                http://{APP}/\n  AcApp window:       http://{SIMULATOR}/acapp/\nEdits under {sources}frontend/ (index.html included) and {sources}shared/ rebuild and reload both. Ctrl-C stops everything.\n{bar}\n",
         elapsed(started)
     );
     let [_, (_, trunk_serve)] = &mut children;
@@ -116,9 +174,9 @@ pub fn serve() -> Result {
 }
 
 /// What serve builds before it starts anything: the backend (debug), and
-/// the very wasm build trunk runs, so that trunk's first build is only
-/// wasm-bindgen.
-fn builds() -> [Command; 2] {
+/// the very wasm build trunk runs in `trunk_root`, so that trunk's first
+/// build is only wasm-bindgen.
+fn builds(trunk_root: &Path) -> [Command; 2] {
     // `--dev` is demo mode, which only a build with the feature has.
     let backend = cargo(&[
         "build",
@@ -133,16 +191,18 @@ fn builds() -> [Command; 2] {
         "build",
         "--target=wasm32-unknown-unknown",
         "--manifest-path",
-        "frontend/Cargo.toml",
     ]);
-    frontend.env("CARGO_TARGET_DIR", trunk_target_dir());
+    frontend
+        .arg(trunk_root.join("frontend/Cargo.toml"))
+        .env("CARGO_TARGET_DIR", trunk_target_dir());
     [backend, frontend]
 }
 
 /// serve's builds, one after the other, for `cargo xtask test`: the
 /// dev-loop test then starts serve in seconds.
 pub fn build_for_serve() -> Result {
-    for build in builds() {
+    forget_an_edited_copy()?;
+    for build in builds(&root()) {
         crate::sh(build)?;
     }
     Ok(())
@@ -485,6 +545,26 @@ fn bare_path() -> Result<std::ffi::OsString> {
 #[cfg(test)]
 mod tests {
     use crate::tools;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn trunk_runs_in_this_checkout_or_in_a_folder_with_a_trunk_toml() {
+        let root = crate::root();
+        assert_eq!(super::trunk_root(&[]).unwrap(), root);
+        let here = root.display().to_string();
+        assert_eq!(
+            super::trunk_root(&args(&["--trunk-root", &here])).unwrap(),
+            root
+        );
+        let frontend = root.join("frontend").display().to_string();
+        let error = super::trunk_root(&args(&["--trunk-root", &frontend])).unwrap_err();
+        assert!(error.contains("no Trunk.toml"), "{error}");
+        assert!(super::trunk_root(&args(&["--trunk-root"])).is_err());
+        assert!(super::trunk_root(&args(&["--release"])).is_err());
+    }
 
     /// Trunk.toml names the tool versions twice (for trunk and for its
     /// hook); both must be the ones xtask installs.

@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 pub mod process;
-pub mod services;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -20,6 +19,7 @@ use backend::secret::random_hex;
 use backend::startup::Application;
 use backend::store::Database;
 use serde_json::Value;
+use testkit::services::{shared_postgres, shared_redis};
 use url::Url;
 
 pub const APPID: &str = "4242";
@@ -125,19 +125,6 @@ pub fn skip_unless_embedded(why: &str) -> bool {
     skip
 }
 
-/// One redis-server for the whole test binary; each app gets its own key
-/// prefix. It stops when the binary exits (see `services`).
-pub fn shared_redis() -> String {
-    static REDIS: OnceLock<services::Redis> = OnceLock::new();
-    REDIS.get_or_init(services::Redis::start_shared).url()
-}
-
-/// One PostgreSQL for the whole test binary; each app gets its own database.
-pub fn shared_postgres() -> &'static services::Postgres {
-    static PG: OnceLock<services::Postgres> = OnceLock::new();
-    PG.get_or_init(services::Postgres::start_shared)
-}
-
 /// Explicit stores, for tests that run their own Redis or PostgreSQL (to
 /// stop them) or share them between two apps.
 #[derive(Debug, Clone, Default)]
@@ -193,12 +180,12 @@ pub async fn default_stores() -> StoreUrls {
     match store_kind() {
         StoreKind::Embedded => StoreUrls::default(),
         StoreKind::Redis => StoreUrls {
-            redis_url: Some(shared_redis()),
+            redis_url: Some(shared_redis().url()),
             redis_prefix: prefix,
             database_url: None,
         },
         StoreKind::RedisPostgres => StoreUrls {
-            redis_url: Some(shared_redis()),
+            redis_url: Some(shared_redis().url()),
             redis_prefix: prefix,
             database_url: Some(shared_postgres().create_database().await),
         },
@@ -235,7 +222,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         },
     )
     .unwrap();
-    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], services::free_port()));
+    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], testkit::ports::free_port()));
     let address = format!("http://{bind}");
     let db = std::env::temp_dir().join(format!("acapp-test-{}.db", random_hex(8)));
     let stores = match options.stores {
@@ -247,29 +234,25 @@ pub async fn spawn_with(options: Options) -> TestApp {
         secret: AppSecret::new(secret.clone()),
         base_url: Url::parse(&options.acwing_base_url.unwrap_or_else(|| sim.base_url())).unwrap(),
     };
+    let database_url = stores
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", db.display()));
+    let baseline = testkit::settings::for_tests(acwing.clone(), bind, database_url);
     let settings = Settings {
-        acwing: acwing.clone(),
         acwing_timeout: options.acwing_timeout,
-        bind,
         public_url: Url::parse(options.public_url.as_deref().unwrap_or(&address)).unwrap(),
-        database_url: stores
-            .database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", db.display())),
         redis_url: stores.redis_url.clone(),
         redis_prefix: stores
             .redis_prefix
             .clone()
-            .unwrap_or_else(|| "acapp:".into()),
-        shutdown_timeout: Duration::from_secs(5),
-        allowed_origins: vec!["https://www.acwing.com".into()],
+            .unwrap_or(baseline.redis_prefix.clone()),
         state_ttl: options.state_ttl,
         access_ttl: options.access_ttl,
-        static_dir: options
-            .static_dir
-            .unwrap_or_else(|| std::env::temp_dir().join("acapp-no-dist")),
+        static_dir: options.static_dir.unwrap_or(baseline.static_dir.clone()),
         limits: options.limits,
         metrics: options.metrics.clone(),
+        ..baseline
     };
     let app = Application::build(&settings).await.expect("the app starts");
     // With Redis there is no in-process store; an empty one stands in, and

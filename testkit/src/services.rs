@@ -1,33 +1,31 @@
-//! Real `redis-server` and PostgreSQL (Debian's packages) for the tests: on
-//! loopback, on a free port, in a temporary directory.
+//! Real `redis-server` and PostgreSQL (Debian's packages) for tests: on
+//! loopback, on a free port, in a temporary directory. `cargo xtask test`
+//! installs them; PostgreSQL runs as `nobody` when the tests run as root.
 //!
 //! Each server runs under a small `sh` watchdog whose stdin is a pipe from
 //! this process: when the pipe closes (the service is stopped or dropped,
 //! or the test binary exits, panics or is killed) the watchdog stops the
 //! server. So no server outlives its test binary.
+//!
+//! Everything here panics on failure, with what went wrong: it is for tests,
+//! which cannot go on without their server.
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use backend::secret::random_hex;
+use crate::names;
+use crate::ports::free_port;
 
 /// Debian's PostgreSQL binaries (`postgresql` package), newest first.
 const PG_VERSIONS: &[&str] = &["17", "16", "15", "14", "13"];
 /// PostgreSQL refuses to run as root; as root the tests run it as nobody.
 const NOBODY: u32 = 65534;
 const START_TIMEOUT: Duration = Duration::from_secs(20);
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn running_as_root() -> bool {
     std::fs::metadata("/proc/self")
@@ -36,7 +34,7 @@ fn running_as_root() -> bool {
 }
 
 fn temp_dir(kind: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("acapp-{kind}-{}", random_hex(6)));
+    let dir = std::env::temp_dir().join(format!("acapp-{kind}-{}", names::unique()));
     std::fs::create_dir_all(&dir).unwrap();
     if running_as_root() {
         std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
@@ -111,8 +109,10 @@ impl Drop for Watched {
     }
 }
 
-/// A `redis-server` with no persistence.
+/// A `redis-server` with no persistence, stopped and its directory removed
+/// when dropped.
 pub struct Redis {
+    /// Where it listens on 127.0.0.1; the same after a restart.
     pub port: u16,
     dir: PathBuf,
     process: Option<Watched>,
@@ -123,46 +123,42 @@ pub struct Redis {
 }
 
 impl Redis {
+    /// Starts one on a free port and waits until it listens.
     pub fn start() -> Redis {
-        Self::start_as(false)
+        Self::launch(false, &[])
     }
 
     /// With more configuration, for example `--rename-command GETDEL ""`
     /// to stand in for a Redis older than the command.
     pub fn start_with(extra_args: &[&str]) -> Redis {
+        Self::launch(false, extra_args)
+    }
+
+    /// For a static, which is never dropped: stopped, and its directory
+    /// deleted, when the test binary exits.
+    fn start_shared() -> Redis {
+        Self::launch(true, &[])
+    }
+
+    fn launch(shared: bool, extra_args: &[&str]) -> Redis {
         let mut redis = Redis {
             port: free_port(),
             dir: temp_dir("redis"),
             process: None,
-            shared: false,
+            shared,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         };
         redis.restart();
         redis
     }
 
-    /// For a static: stopped, and its directory deleted, when the test
-    /// binary exits.
-    pub fn start_shared() -> Redis {
-        Self::start_as(true)
-    }
-
-    fn start_as(shared: bool) -> Redis {
-        let mut redis = Redis {
-            port: free_port(),
-            dir: temp_dir("redis"),
-            process: None,
-            shared,
-            extra_args: Vec::new(),
-        };
-        redis.restart();
-        redis
-    }
-
+    /// `redis://127.0.0.1:<port>/`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// Stops it and waits until it has exited; its port then refuses
+    /// connections until [`Redis::restart`].
     pub fn stop(&mut self) {
         if let Some(mut process) = self.process.take() {
             process.stop();
@@ -206,8 +202,10 @@ impl Drop for Redis {
     }
 }
 
-/// A PostgreSQL cluster with trust authentication on loopback only.
+/// A PostgreSQL cluster with trust authentication for the user `acapp`, on
+/// loopback only, stopped and its directory removed when dropped.
 pub struct Postgres {
+    /// Where it listens on 127.0.0.1; the same after a restart.
     pub port: u16,
     dir: PathBuf,
     bin: PathBuf,
@@ -227,13 +225,15 @@ fn pg_bin() -> PathBuf {
 }
 
 impl Postgres {
+    /// Creates a cluster in a new temporary directory, starts it on a free
+    /// port and waits until it listens.
     pub fn start() -> Postgres {
         Self::start_as(false)
     }
 
-    /// For a static: stopped, and its directory deleted, when the test
-    /// binary exits.
-    pub fn start_shared() -> Postgres {
+    /// For a static, which is never dropped: stopped, and its directory
+    /// deleted, when the test binary exits.
+    fn start_shared() -> Postgres {
         Self::start_as(true)
     }
 
@@ -276,15 +276,13 @@ impl Postgres {
         pg
     }
 
-    /// The cluster's maintenance database.
-    pub fn admin_url(&self) -> String {
-        format!("postgres://acapp@127.0.0.1:{}/postgres", self.port)
-    }
-
+    /// The URL of one of its databases.
     pub fn url_of(&self, database: &str) -> String {
         format!("postgres://acapp@127.0.0.1:{}/{database}", self.port)
     }
 
+    /// Stops it (fast shutdown) and waits until it has exited; the data
+    /// stays for [`Postgres::restart`].
     pub fn stop(&mut self) {
         if let Some(mut process) = self.process.take() {
             process.stop();
@@ -320,25 +318,32 @@ impl Postgres {
     }
 
     /// A new, empty database; its URL.
+    ///
+    /// Made with the cluster's own `createdb`, so that this crate needs no
+    /// PostgreSQL driver; on a blocking thread, so that servers running on
+    /// the caller's runtime keep answering meanwhile.
     pub async fn create_database(&self) -> String {
-        let name = format!("acapp_{}", random_hex(6));
+        let name = format!("acapp_{}", names::unique());
         let started = Instant::now();
         loop {
-            // Listening is not ready: it may still be starting up.
-            match sqlx::PgPool::connect(&self.admin_url()).await {
-                Ok(admin) => {
-                    sqlx::query(&format!("CREATE DATABASE {name}"))
-                        .execute(&admin)
-                        .await
-                        .unwrap();
-                    admin.close().await;
-                    return self.url_of(&name);
-                }
-                Err(err) => {
-                    assert!(started.elapsed() < START_TIMEOUT, "postgres: {err}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+            let mut createdb = Command::new(self.bin.join("createdb"));
+            createdb
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .args(["-U", "acapp", &name]);
+            let out = tokio::task::spawn_blocking(move || createdb.output())
+                .await
+                .expect("createdb's thread")
+                .expect("createdb runs (Debian's postgresql package ships it)");
+            if out.status.success() {
+                return self.url_of(&name);
             }
+            // Listening is not ready: it may still be starting up.
+            assert!(
+                started.elapsed() < START_TIMEOUT,
+                "createdb {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
@@ -347,5 +352,94 @@ impl Drop for Postgres {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One `redis-server` for the whole test binary, started on first use and
+/// stopped when the binary exits. Tests that share it keep apart by key
+/// prefix.
+pub fn shared_redis() -> &'static Redis {
+    static REDIS: OnceLock<Redis> = OnceLock::new();
+    REDIS.get_or_init(Redis::start_shared)
+}
+
+/// One PostgreSQL for the whole test binary, started on first use and
+/// stopped when the binary exits. Tests that share it keep apart by
+/// database ([`Postgres::create_database`]).
+pub fn shared_postgres() -> &'static Postgres {
+    static PG: OnceLock<Postgres> = OnceLock::new();
+    PG.get_or_init(Postgres::start_shared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::io::Read;
+
+    /// Redis's answer to a PING sent over a fresh connection.
+    fn ping(port: u16) -> std::io::Result<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        stream.write_all(b"PING\r\n")?;
+        let mut answer = [0u8; 7];
+        stream.read_exact(&mut answer)?;
+        Ok(String::from_utf8_lossy(&answer).into_owned())
+    }
+
+    #[test]
+    fn redis_stops_and_restarts_on_its_port() {
+        let mut redis = Redis::start();
+        assert_eq!(redis.url(), format!("redis://127.0.0.1:{}/", redis.port));
+        assert_eq!(ping(redis.port).unwrap(), "+PONG\r\n");
+        redis.stop();
+        assert!(ping(redis.port).is_err(), "stopped");
+        redis.restart();
+        assert_eq!(ping(redis.port).unwrap(), "+PONG\r\n");
+        let dir = redis.dir.clone();
+        drop(redis);
+        assert!(!dir.exists(), "its directory is removed");
+    }
+
+    #[test]
+    fn the_shared_redis_is_one_server() {
+        let first = shared_redis();
+        assert!(std::ptr::eq(first, shared_redis()));
+        assert_eq!(ping(first.port).unwrap(), "+PONG\r\n");
+    }
+
+    /// `select current_database()` through the cluster's own psql.
+    fn current_database(pg: &Postgres, url: &str) -> String {
+        let out = Command::new(pg.bin.join("psql"))
+            .args([url, "-tAc", "select current_database()"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    #[tokio::test]
+    async fn postgres_creates_databases_and_keeps_them_across_a_restart() {
+        let mut pg = Postgres::start();
+        let (a, b) = (pg.create_database().await, pg.create_database().await);
+        assert_ne!(a, b);
+        let name = a.rsplit('/').next().unwrap().to_owned();
+        assert_eq!(a, pg.url_of(&name));
+        assert_eq!(current_database(&pg, &a), name);
+        pg.stop();
+        assert!(
+            TcpStream::connect(("127.0.0.1", pg.port)).is_err(),
+            "stopped"
+        );
+        pg.restart();
+        // Listening comes before accepting sessions: createdb's retry
+        // waits for that, psql would not.
+        let c = pg.create_database().await;
+        assert_ne!(c, a);
+        assert_eq!(current_database(&pg, &a), name, "the data survived");
     }
 }
