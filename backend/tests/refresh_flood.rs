@@ -3,6 +3,7 @@
 //! In a binary of its own: it saturates the machine on purpose, and would
 //! starve the other suites' tests running beside it.
 
+#[path = "api/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

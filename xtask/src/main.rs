@@ -321,7 +321,9 @@ fn unit() -> Result {
         "demo",
         "--lib",
         "--test",
-        "session",
+        "api",
+        "--",
+        "session::",
     ]))?;
     step("frontend unit tests (pure logic, native)");
     sh(cargo(&["test", "--package", "frontend", "--lib"]))

@@ -2,8 +2,6 @@
 //! reused, bounded in time while Redis is down, and refilled with fresh
 //! connections after Redis restarts.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use backend::store::redis_pool::{RedisPool, MAX_CONNECTIONS};

@@ -2,14 +2,12 @@
 //! one, a body that trickles in, too many connections from one address, and the legitimate slow
 //! cases that must not be cut (keep-alive pauses, a handler waiting on a slow AcWing).
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{spawn, spawn_with, Options, TestApp};
 use backend::client_ip::TrustedProxies;
 use backend::config::LimitSettings;
 use shared::api::paths;
-use support::{spawn, spawn_with, Options, TestApp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout};

@@ -498,3 +498,21 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
         .filter(|l| !l.starts_with('#'))
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
+
+/// receive_code at `app` for `state`, with a code from `app`'s AcWing.
+pub async fn receive_at(app: &TestApp, state: &str, openid: &str) -> Value {
+    let code = app.sim.issue_code(openid).unwrap();
+    let response = browser()
+        .get(app.url("/settings/acwing/acapp/receive_code/"))
+        .query(&[("code", code.as_str()), ("state", state)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "the AcApp answer contract");
+    response.json().await.unwrap()
+}
+
+/// `/healthz`: its status and body.
+pub async fn healthz(app: &TestApp) -> (u16, Value) {
+    app.get_json(&browser(), "/healthz").await
+}

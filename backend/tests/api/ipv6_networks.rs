@@ -4,11 +4,10 @@
 //! server over loopback, with the in-process store and with Redis; the
 //! flood is bounded in count and time.
 
-mod support;
-
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use crate::support::{spawn_with, Options, StoreUrls, TestApp};
 use backend::client_ip::{state_networks, TrustedProxies};
 use backend::config::LimitSettings;
 use backend::login::state::{issue_for, Flow, RedisStateStore, StateShares, StoreError};
@@ -17,7 +16,6 @@ use backend::secret::random_hex;
 use futures::stream::{self, StreamExt};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
-use support::{spawn_with, Options, StoreUrls, TestApp};
 use testkit::services::shared_redis;
 
 const APPLY_ACAPP: &str = "/settings/acwing/acapp/apply_code/";
@@ -111,7 +109,7 @@ async fn a_flood_from_one_48_leaves_another_networks_login_alone(app: TestApp) {
     assert_eq!(ok, shares.per_48, "the /48's share, and no more");
     assert_eq!(ok + refused, FLOOD_64S as usize * PER_64);
     assert_eq!(app.states_held().await, shares.per_48 + 1);
-    if support::states_in_process() {
+    if crate::support::states_in_process() {
         assert_eq!(app.states.evicted(), 0, "nobody was pushed out");
     }
 

@@ -2,17 +2,15 @@
 //! rate limits, the trusted-proxy rule, the bounded state store under a
 //! flood, headers, and malformed requests. Floods are bounded in count.
 
-mod support;
-
 use std::time::Instant;
 
+use crate::support::{browser, spawn, spawn_with, Options, TestApp};
 use backend::client_ip::TrustedProxies;
 use backend::config::LimitSettings;
 use backend::rate::Rate;
 use futures::future::join_all;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use support::{browser, spawn, spawn_with, Options, TestApp};
 
 const APPLY_WEB: &str = "/settings/acwing/web/apply_code/";
 const APPLY_ACAPP: &str = "/settings/acwing/acapp/apply_code/";
@@ -283,7 +281,7 @@ async fn an_apply_code_flood_never_exceeds_the_cap_and_others_still_log_in() {
             && retry_after(headers) >= 1));
     // Redis keeps no eviction count; there the early state working below
     // shows that nobody was evicted.
-    if support::states_in_process() {
+    if crate::support::states_in_process() {
         assert_eq!(app.states.evicted(), 0);
     }
     let code = app.sim.issue_code("openid-yxc").unwrap();
@@ -309,7 +307,7 @@ async fn an_apply_code_flood_never_exceeds_the_cap_and_others_still_log_in() {
     // 3,000 answered with a cap of 500: the oldest went.
     let held = app.states_held().await;
     assert!(held <= 500, "{held} states");
-    if support::states_in_process() {
+    if crate::support::states_in_process() {
         assert!(app.states.evicted() > 0);
     }
     println!("{flood} apply_codes from many addresses: {held} states held");

@@ -1,18 +1,16 @@
 //! getinfo, refresh, logout, CORS, secrecy and configuration errors.
 
-mod support;
-
 use std::process::Command;
 
 use std::time::Duration;
 
+use crate::support::{browser, captured_logs, spawn, spawn_with, Options};
 use backend::config::LimitSettings;
 use backend::rate::Rate;
 use backend::sessions::sql::SqlSessions;
 use backend::sessions::{SessionPolicy, Sessions};
 use backend::store::SqlPool;
 use serde_json::{json, Value};
-use support::{browser, captured_logs, spawn, spawn_with, Options};
 
 /// A client with no cookie jar, for requests whose cookies a test writes.
 fn bare() -> reqwest::Client {
@@ -39,7 +37,7 @@ fn cookie_pair(set_cookies: &[String], name: &str) -> Option<String> {
         .map(|c| c.split(';').next().unwrap().to_owned())
 }
 
-async fn refresh(app: &support::TestApp, token: &str) -> (u16, Value) {
+async fn refresh(app: &crate::support::TestApp, token: &str) -> (u16, Value) {
     let response = browser()
         .post(app.url("/settings/token/refresh/"))
         .json(&json!({ "refresh": token }))
@@ -219,7 +217,7 @@ async fn two_session_cookies_are_unauthorized() {
 
 /// A web login up to AcWing's redirect, without a cookie jar: the
 /// `acapp_login_browser=…` pair apply_code set, and the callback URL.
-async fn consented_without_jar(app: &support::TestApp, openid: &str) -> (String, String) {
+async fn consented_without_jar(app: &crate::support::TestApp, openid: &str) -> (String, String) {
     let apply = bare()
         .get(app.url("/settings/acwing/web/apply_code/"))
         .send()
@@ -232,7 +230,7 @@ async fn consented_without_jar(app: &support::TestApp, openid: &str) -> (String,
 }
 
 /// A whole web login without a cookie jar; returns `acapp_session=…`.
-async fn login_cookie(app: &support::TestApp, openid: &str) -> String {
+async fn login_cookie(app: &crate::support::TestApp, openid: &str) -> String {
     let (binding, callback) = consented_without_jar(app, openid).await;
     let response = bare()
         .get(&callback)
@@ -382,7 +380,7 @@ async fn a_new_web_login_in_the_same_browser_ends_the_old_session() {
 
 #[actix_web::test]
 async fn expired_and_long_revoked_credentials_are_purged() {
-    if !support::sessions_in_sql() {
+    if !crate::support::sessions_in_sql() {
         eprintln!("skipped: Redis expires credentials itself; this purges SQL tables");
         return;
     }
@@ -442,7 +440,7 @@ async fn expired_and_long_revoked_credentials_are_purged() {
 }
 
 /// The app's SQL session store, opened beside it.
-async fn sql_sessions(app: &support::TestApp) -> Sessions {
+async fn sql_sessions(app: &crate::support::TestApp) -> Sessions {
     let policy = SessionPolicy {
         access_lifetime: Duration::from_secs(900),
         refresh_per_session: LimitSettings::default().refresh_per_session,
@@ -457,7 +455,7 @@ async fn sql_sessions(app: &support::TestApp) -> Sessions {
 
 #[actix_web::test]
 async fn the_purge_deletes_in_small_batches() {
-    if !support::sessions_in_sql() {
+    if !crate::support::sessions_in_sql() {
         eprintln!("skipped: Redis expires credentials itself; this purges SQL tables");
         return;
     }
@@ -485,7 +483,7 @@ async fn the_purge_deletes_in_small_batches() {
 }
 
 /// Refreshes `token` `times` times in a row; the last pair.
-async fn refresh_chain(app: &support::TestApp, mut token: String, times: usize) -> Value {
+async fn refresh_chain(app: &crate::support::TestApp, mut token: String, times: usize) -> Value {
     let mut last = Value::Null;
     for i in 0..times {
         let (status, body) = refresh(app, &token).await;
@@ -1098,8 +1096,8 @@ async fn redis_writes(url: &str) -> i64 {
 async fn unknown_malformed_expired_and_revoked_tokens_cost_no_write() {
     // With Redis, a server of its own, so that its write counter counts
     // this app alone.
-    let own_redis = (!support::sessions_in_sql()).then(testkit::services::Redis::start);
-    let mut stores = support::default_stores().await;
+    let own_redis = (!crate::support::sessions_in_sql()).then(testkit::services::Redis::start);
+    let mut stores = crate::support::default_stores().await;
     if let Some(redis) = &own_redis {
         stores.redis_url = Some(redis.url());
     }
@@ -1339,7 +1337,7 @@ async fn a_refresh_token_the_session_no_longer_stores_is_still_reuse() {
 
 #[actix_web::test]
 async fn readiness_probes_the_stores_once_a_second_however_many_ask() {
-    if !support::sessions_in_sql() {
+    if !crate::support::sessions_in_sql() {
         eprintln!("skipped: counts SQL statements; the Redis probe is a PING");
         return;
     }

@@ -1,15 +1,13 @@
 //! Graceful shutdown of the real `acapp-server` binary: SIGTERM while
 //! logins wait on a slow AcWing.
 
-mod support;
-
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use crate::support::process::{server_command, simulator_with_players, HEALTHY_WITHIN};
 use acwing_sim::Fault;
 use backend::secret::random_hex;
 use futures::future::join_all;
-use support::process::{server_command, simulator_with_players, HEALTHY_WITHIN};
 use testkit::ports::free_port;
 use testkit::process::ServerProcess;
 

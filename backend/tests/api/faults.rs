@@ -3,20 +3,18 @@
 //! Every player gets a clear answer; nothing is lost, duplicated or
 //! half-written. Recovery times are printed (`--nocapture`), not asserted.
 
-mod support;
-
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::process::{server_command, simulator_with_players, HEALTHY_WITHIN};
+use crate::support::{browser, spawn_with, Options, TestApp, APPID};
 use acwing_sim::{Fault, SimConfig, Simulator};
 use backend::secret::random_hex;
 use backend::store::Database;
 use futures::future::join_all;
 use serde_json::Value;
-use support::process::{server_command, simulator_with_players, HEALTHY_WITHIN};
-use support::{browser, spawn_with, Options, TestApp, APPID};
 use testkit::ports::free_port;
 use testkit::process::ServerProcess;
 

@@ -1,12 +1,10 @@
 //! Both login flows end to end, against the simulator over real HTTP.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{browser, spawn, spawn_with, Options};
 use acwing_sim::SimUser;
 use acwing_sim::{Endpoint, Fault};
-use support::{browser, spawn, spawn_with, Options};
 
 fn login_error(location: &str) -> &str {
     location
@@ -20,7 +18,7 @@ async fn web_flow_logs_the_browser_in_with_a_cookie() {
     let apply = app.web_apply(&app.browser).await;
     assert_eq!(apply.path(), "/third_party/api/oauth2/web/authorize/");
     let query: std::collections::HashMap<_, _> = apply.query_pairs().into_owned().collect();
-    assert_eq!(query["appid"], support::APPID);
+    assert_eq!(query["appid"], crate::support::APPID);
     assert_eq!(query["scope"], "userinfo");
     assert_eq!(
         query["redirect_uri"],
@@ -189,7 +187,7 @@ async fn an_errcode_with_a_forged_state_is_invalid_state_and_never_echoed() {
     assert!(!plain.to_string().contains(marker), "{plain}");
     assert_eq!(body["error"], "acwing_error");
     assert!(!body.to_string().contains("pwned"), "{body}");
-    let logs = String::from_utf8(support::captured_logs().lock().unwrap().clone()).unwrap();
+    let logs = String::from_utf8(crate::support::captured_logs().lock().unwrap().clone()).unwrap();
     assert!(
         !logs.contains(hostile),
         "the log carries the errmsg verbatim"
@@ -518,7 +516,7 @@ async fn a_stale_profile_is_refreshed_in_the_background() {
 
 #[actix_web::test]
 async fn no_acwing_token_is_ever_stored() {
-    if support::skip_unless_embedded("reads the SQLite file byte for byte") {
+    if crate::support::skip_unless_embedded("reads the SQLite file byte for byte") {
         return;
     }
     let app = spawn().await;
@@ -546,7 +544,7 @@ async fn no_acwing_token_is_ever_stored() {
 }
 
 /// The statements one receive_code request ran, from sqlx's own debug log.
-async fn statements_of_one_login(app: &support::TestApp, openid: &str) -> Vec<String> {
+async fn statements_of_one_login(app: &crate::support::TestApp, openid: &str) -> Vec<String> {
     let (state, redirect_uri) = app.acapp_apply().await;
     let code = app.sim.issue_code(openid).unwrap();
     let response = browser()
@@ -561,7 +559,7 @@ async fn statements_of_one_login(app: &support::TestApp, openid: &str) -> Vec<St
         .to_owned();
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["result"], "success");
-    let logs = String::from_utf8(support::captured_logs().lock().unwrap().clone()).unwrap();
+    let logs = String::from_utf8(crate::support::captured_logs().lock().unwrap().clone()).unwrap();
     logs.lines()
         .filter(|l| l.contains(&format!("request{{id={id}")) && l.contains("sqlx::query"))
         .map(str::to_owned)
@@ -570,7 +568,7 @@ async fn statements_of_one_login(app: &support::TestApp, openid: &str) -> Vec<St
 
 #[actix_web::test]
 async fn a_login_is_one_player_write_and_one_session_insert() {
-    if !support::sessions_in_sql() {
+    if !crate::support::sessions_in_sql() {
         eprintln!("skipped: counts SQL statements; with Redis a session is one script");
         return;
     }
@@ -613,7 +611,7 @@ async fn a_login_is_one_player_write_and_one_session_insert() {
     let response = client.get(callback).send().await.unwrap();
     assert_eq!(response.headers()["location"], "/");
     let id = response.headers()["x-request-id"].to_str().unwrap();
-    let logs = String::from_utf8(support::captured_logs().lock().unwrap().clone()).unwrap();
+    let logs = String::from_utf8(crate::support::captured_logs().lock().unwrap().clone()).unwrap();
     let replacing: Vec<String> = logs
         .lines()
         .filter(|l| l.contains(&format!("request{{id={id}")) && l.contains("sqlx::query"))
@@ -672,7 +670,7 @@ async fn a_throttled_getinfo_is_acwing_unavailable_and_makes_no_player() {
 }
 
 /// The player's name and photo, as getinfo shows them now.
-async fn profile_after_refresh(app: &support::TestApp, access: &str) -> (String, String) {
+async fn profile_after_refresh(app: &crate::support::TestApp, access: &str) -> (String, String) {
     let me: serde_json::Value = browser()
         .get(app.url("/settings/getinfo/"))
         .bearer_auth(access)
