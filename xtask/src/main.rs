@@ -320,6 +320,13 @@ fn unit() -> Result {
         "--features",
         "demo",
         "--lib",
+    ]))?;
+    sh(cargo(&[
+        "test",
+        "--package",
+        "backend",
+        "--features",
+        "demo",
         "--test",
         "api",
         "--",
