@@ -1,112 +1,246 @@
-//! A pool of Redis connections (deadpool), shared by the state store and
-//! the session store of one instance.
+//! The Redis connections of one instance, shared by its state store and
+//! its session store.
 //!
-//! Each pooled connection is a redis-rs multiplexed connection with
-//! connect and response timeouts, so while Redis is down a request fails
-//! within about a second (`store_unavailable`) instead of hanging. A
-//! connection that fails with an I/O error, a timeout or a dropped link is
-//! taken out of the pool rather than handed out again, and one that sat
-//! idle is checked with a PING before it is lent, so after Redis restarts
-//! the pool refills with fresh connections by itself.
+//! A redis-rs multiplexed connection carries any number of concurrent
+//! commands, so connections are shared, not lent one request at a time:
+//! a request takes the open connection with the fewest commands in flight,
+//! and a new one is opened only when every open one carries
+//! `SHARE_BEFORE_OPENING` or more, up to `MAX_CONNECTIONS`. A burst of
+//! thousands of requests therefore never waits for a free connection.
+//!
+//! Each connection has connect and response timeouts, so while Redis is
+//! down a request fails within about a second (`store_unavailable`)
+//! instead of hanging. A connection that fails with an I/O error, a
+//! timeout or a dropped link is dropped from its slot, and the next request
+//! there opens a fresh one; one that sat idle is checked with a PING before
+//! it is used again, so after Redis restarts no request is sent down a
+//! connection the restart cut.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use deadpool::managed::{self, Metrics, Object, PoolError, RecycleError, RecycleResult};
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Client, Cmd, Pipeline, RedisError, RedisFuture, Value};
 
-/// Connections per instance: each multiplexes many requests, so a few
-/// spread the load without holding many sockets open on Redis.
+/// Connections per instance at most: each multiplexes many requests, so a
+/// few spread the load without holding many sockets open on Redis.
 pub const MAX_CONNECTIONS: usize = 16;
-/// One Redis command, one connection attempt, or one wait for a free
-/// connection gives up after this.
+/// Commands in flight on every open connection before another is opened.
+const SHARE_BEFORE_OPENING: usize = 8;
+/// One Redis command, one connection attempt, or one wait for a slot's
+/// (re)connection gives up after this.
 pub const TIMEOUT: Duration = Duration::from_secs(1);
-/// A connection idle for longer than this is PINGed before it is lent (it
-/// may have been cut by a Redis restart meanwhile); one in steady use is
-/// lent without that extra round trip.
+/// A connection unused for longer than this is PINGed before it is used
+/// again (it may have been cut by a Redis restart meanwhile); one in steady
+/// use goes without that extra round trip.
 const CHECK_IDLE_AFTER: Duration = Duration::from_secs(2);
 
-/// Makes and checks the pool's connections.
-pub struct Manager {
+/// One connection's place: the connection while it is open, with a
+/// generation so that a failure reported late cannot drop its successor.
+struct Slot {
+    open: Mutex<Option<(MultiplexedConnection, u64)>>,
+    /// Held while the slot connects or checks its connection: one attempt
+    /// at a time, which the other requests for the slot wait for.
+    renewing: tokio::sync::Mutex<()>,
+    generation: AtomicU64,
+    in_flight: AtomicUsize,
+    /// Milliseconds since the pool's start, when a command last finished.
+    last_used: AtomicU64,
+}
+
+impl Slot {
+    fn current(&self) -> Option<(MultiplexedConnection, u64)> {
+        self.open.lock().map(|open| open.clone()).unwrap_or(None)
+    }
+
+    fn is_open(&self) -> bool {
+        self.open.lock().map(|open| open.is_some()).unwrap_or(false)
+    }
+
+    fn install(&self, conn: MultiplexedConnection) -> u64 {
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Ok(mut open) = self.open.lock() {
+            *open = Some((conn, generation));
+        }
+        generation
+    }
+
+    /// Drops the connection of `generation`, if it is still this slot's.
+    fn discard(&self, generation: u64) {
+        if let Ok(mut open) = self.open.lock() {
+            if open.as_ref().is_some_and(|(_, g)| *g == generation) {
+                *open = None;
+            }
+        }
+    }
+}
+
+struct Inner {
     client: Client,
     config: AsyncConnectionConfig,
+    slots: Box<[Slot]>,
+    started: Instant,
 }
 
-impl managed::Manager for Manager {
-    type Type = MultiplexedConnection;
-    type Error = RedisError;
+impl Inner {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
 
-    async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
-        self.client
+    /// The open slot with the fewest commands in flight; the first closed
+    /// one instead when every open one carries its share (or none is open).
+    fn pick(&self) -> usize {
+        let mut best: Option<(usize, usize)> = None;
+        let mut closed = None;
+        for (index, slot) in self.slots.iter().enumerate() {
+            if slot.is_open() {
+                let load = slot.in_flight.load(Ordering::Relaxed);
+                if best.is_none_or(|(_, least)| load < least) {
+                    best = Some((index, load));
+                }
+            } else if closed.is_none() {
+                closed = Some(index);
+            }
+        }
+        match (best, closed) {
+            (Some((_, load)), Some(closed)) if load >= SHARE_BEFORE_OPENING => closed,
+            (Some((index, _)), _) => index,
+            (None, Some(closed)) => closed,
+            (None, None) => 0,
+        }
+    }
+
+    /// Whether the slot's connection has gone unused long enough that a
+    /// restart of Redis may have cut it unnoticed.
+    fn idle_too_long(&self, slot: &Slot) -> bool {
+        let idle_ms = self
+            .now_ms()
+            .saturating_sub(slot.last_used.load(Ordering::Relaxed));
+        // This request counts itself in `in_flight`.
+        slot.in_flight.load(Ordering::Relaxed) <= 1
+            && Duration::from_millis(idle_ms) > CHECK_IDLE_AFTER
+    }
+
+    /// The slot's connection, opened or checked first if need be.
+    async fn connection(&self, slot: &Slot) -> Result<(MultiplexedConnection, u64), RedisError> {
+        if let Some(open) = slot.current() {
+            if !self.idle_too_long(slot) {
+                return Ok(open);
+            }
+        }
+        let _turn = tokio::time::timeout(TIMEOUT, slot.renewing.lock())
+            .await
+            .map_err(|_| {
+                io_error(
+                    std::io::ErrorKind::TimedOut,
+                    "no Redis connection within the timeout",
+                )
+            })?;
+        if let Some((mut conn, generation)) = slot.current() {
+            if !self.idle_too_long(slot) {
+                return Ok((conn, generation));
+            }
+            match redis::cmd("PING").query_async::<String>(&mut conn).await {
+                Ok(_) => {
+                    slot.last_used.store(self.now_ms(), Ordering::Relaxed);
+                    return Ok((conn, generation));
+                }
+                Err(err) if breaks_connection(&err) => slot.discard(generation),
+                Err(err) => return Err(err),
+            }
+        }
+        let conn = self
+            .client
             .get_multiplexed_async_connection_with_config(&self.config)
-            .await
-    }
-
-    async fn recycle(
-        &self,
-        conn: &mut MultiplexedConnection,
-        metrics: &Metrics,
-    ) -> RecycleResult<RedisError> {
-        if metrics.last_used() < CHECK_IDLE_AFTER {
-            return Ok(());
-        }
-        let pong: String = redis::cmd("PING")
-            .query_async(conn)
-            .await
-            .map_err(RecycleError::Backend)?;
-        if pong == "PONG" {
-            Ok(())
-        } else {
-            Err(RecycleError::message("unexpected answer to PING"))
-        }
+            .await?;
+        slot.last_used.store(self.now_ms(), Ordering::Relaxed);
+        let generation = slot.install(conn.clone());
+        Ok((conn, generation))
     }
 }
 
-/// The pool; cheap to clone.
+/// The instance's Redis connections; cheap to clone.
 #[derive(Clone)]
 pub struct RedisPool {
-    pool: managed::Pool<Manager>,
+    inner: Arc<Inner>,
 }
 
 impl RedisPool {
-    /// A pool for `url`. Connects lazily: see `get`.
+    /// Connections to `url`, opened when first needed: see `get`.
     pub fn new(url: &str) -> Result<Self, RedisError> {
-        let manager = Manager {
-            client: Client::open(url)?,
-            config: AsyncConnectionConfig::new()
-                .set_connection_timeout(TIMEOUT)
-                .set_response_timeout(TIMEOUT),
-        };
-        let pool = managed::Pool::builder(manager)
-            .max_size(MAX_CONNECTIONS)
-            .runtime(deadpool::Runtime::Tokio1)
-            .wait_timeout(Some(TIMEOUT))
-            .create_timeout(Some(TIMEOUT))
-            .recycle_timeout(Some(TIMEOUT))
-            .build()
-            .map_err(|err| io_error(std::io::ErrorKind::InvalidInput, err.to_string()))?;
-        Ok(Self { pool })
+        let slots = (0..MAX_CONNECTIONS)
+            .map(|_| Slot {
+                open: Mutex::new(None),
+                renewing: tokio::sync::Mutex::new(()),
+                generation: AtomicU64::new(0),
+                in_flight: AtomicUsize::new(0),
+                last_used: AtomicU64::new(0),
+            })
+            .collect();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client: Client::open(url)?,
+                config: AsyncConnectionConfig::new()
+                    .set_connection_timeout(TIMEOUT)
+                    .set_response_timeout(TIMEOUT),
+                slots,
+                started: Instant::now(),
+            }),
+        })
     }
 
-    /// A connection, for one operation. Every failure to get one (Redis
-    /// down, no free connection in time) is a `RedisError`, as a failed
-    /// command is.
+    /// A connection for one operation. Every failure to get one (Redis
+    /// down, a connection attempt that timed out) is a `RedisError`, as a
+    /// failed command is.
     pub async fn get(&self) -> Result<PooledConnection, RedisError> {
-        match self.pool.get().await {
-            Ok(conn) => Ok(PooledConnection { conn: Some(conn) }),
-            Err(PoolError::Backend(err)) => Err(err),
-            Err(PoolError::Timeout(_)) => Err(io_error(
-                std::io::ErrorKind::TimedOut,
-                "no Redis connection within the timeout",
-            )),
-            Err(err) => Err(io_error(std::io::ErrorKind::Other, err.to_string())),
-        }
+        let index = self.inner.pick();
+        self.inner.slots[index]
+            .in_flight
+            .fetch_add(1, Ordering::Relaxed);
+        // Counted before the first await, so that concurrent requests
+        // spread over the connections instead of piling on one.
+        let claim = InFlight {
+            inner: self.inner.clone(),
+            index,
+        };
+        let (conn, generation) = self.inner.connection(&self.inner.slots[index]).await?;
+        Ok(PooledConnection {
+            conn,
+            generation,
+            claim,
+        })
     }
 
-    /// Connections open, and how many of them are idle in the pool.
+    /// Connections open, and how many of them carry no command now.
     pub fn status(&self) -> (usize, usize) {
-        let status = self.pool.status();
-        (status.size, status.available)
+        let open = self.inner.slots.iter().filter(|slot| slot.is_open());
+        let (mut size, mut idle) = (0, 0);
+        for slot in open {
+            size += 1;
+            if slot.in_flight.load(Ordering::Relaxed) == 0 {
+                idle += 1;
+            }
+        }
+        (size, idle)
+    }
+}
+
+/// A request's claim on a slot, counted in its `in_flight` until dropped.
+struct InFlight {
+    inner: Arc<Inner>,
+    index: usize,
+}
+
+impl InFlight {
+    fn slot(&self) -> &Slot {
+        &self.inner.slots[self.index]
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.slot().in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -124,40 +258,31 @@ fn breaks_connection(err: &RedisError) -> bool {
         || err.is_unrecoverable_error()
 }
 
-/// A connection lent by the pool; back in the pool when dropped, unless a
-/// command on it failed in a way that breaks it.
+/// A shared connection, for one request. A command that fails in a way
+/// that breaks the connection takes it out of its slot.
 pub struct PooledConnection {
-    conn: Option<Object<Manager>>,
+    conn: MultiplexedConnection,
+    generation: u64,
+    claim: InFlight,
 }
 
 impl PooledConnection {
     fn check<T>(&mut self, result: Result<T, RedisError>) -> Result<T, RedisError> {
-        if let Err(err) = &result {
-            if breaks_connection(err) {
-                if let Some(conn) = self.conn.take() {
-                    // Out of the pool, and closed.
-                    drop(Object::take(conn));
-                }
-            }
+        let slot = self.claim.slot();
+        match &result {
+            Err(err) if breaks_connection(err) => slot.discard(self.generation),
+            _ => slot
+                .last_used
+                .store(self.claim.inner.now_ms(), Ordering::Relaxed),
         }
         result
-    }
-
-    fn detached() -> RedisError {
-        io_error(
-            std::io::ErrorKind::NotConnected,
-            "the Redis connection failed earlier",
-        )
     }
 }
 
 impl ConnectionLike for PooledConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
-            let result = match self.conn.as_mut() {
-                Some(conn) => conn.req_packed_command(cmd).await,
-                None => return Err(Self::detached()),
-            };
+            let result = self.conn.req_packed_command(cmd).await;
             self.check(result)
         })
     }
@@ -169,16 +294,13 @@ impl ConnectionLike for PooledConnection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            let result = match self.conn.as_mut() {
-                Some(conn) => conn.req_packed_commands(cmd, offset, count).await,
-                None => return Err(Self::detached()),
-            };
+            let result = self.conn.req_packed_commands(cmd, offset, count).await;
             self.check(result)
         })
     }
 
     fn get_db(&self) -> i64 {
-        self.conn.as_ref().map_or(0, |conn| conn.get_db())
+        self.conn.get_db()
     }
 }
 
