@@ -1,6 +1,7 @@
 //! The HTTP edge: the listener, the headers and limits every request meets,
 //! who the client is, and the thin handlers in `routes/`.
 
+pub mod body;
 pub mod connections;
 pub mod error;
 pub mod hardening;

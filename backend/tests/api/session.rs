@@ -1363,3 +1363,88 @@ async fn readiness_probes_the_stores_once_a_second_however_many_ask() {
         "{probes} probe statements for 200 requests in {seconds} s"
     );
 }
+
+/// The course's own AcApp client (jQuery) as it is: apply_code by GET, the
+/// tokens from the AcApp callback, getinfo with the bearer, and a refresh
+/// every 4.5 minutes posted as a form, the way `$.ajax` sends a plain
+/// object. A malformed form is refused like malformed JSON, without its
+/// content, and within the same 4 KiB.
+#[actix_web::test]
+async fn the_course_jquery_client_is_served_as_it_is() {
+    let app = spawn().await;
+    let jquery = |request: reqwest::RequestBuilder| {
+        request
+            .header("X-Requested-With", "XMLHttpRequest")
+            .header("Accept", "application/json, text/javascript, */*; q=0.01")
+    };
+    let apply = jquery(browser().get(app.url("/settings/acwing/acapp/apply_code/")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(apply.status(), 200);
+    let apply: Value = apply.json().await.unwrap();
+    // As the seeds' client does: the redirect_uri arrives URL-encoded, and
+    // AcWingOS decodes it.
+    let encoded = apply["redirect_uri"].as_str().unwrap();
+    let redirect_uri = url::form_urlencoded::parse(format!("x={encoded}").as_bytes())
+        .next()
+        .unwrap()
+        .1
+        .into_owned();
+    let state = apply["state"].as_str().unwrap().to_owned();
+    let code = app.sim.issue_code("openid-yxc").unwrap();
+    let login = app
+        .acapp_callback(&redirect_uri, &[("code", &code), ("state", &state)])
+        .await;
+    assert_eq!(login["result"], "success", "{login}");
+    for field in ["username", "photo", "access", "refresh"] {
+        assert!(login[field].is_string(), "{field} in {login}");
+    }
+    let access = login["access"].as_str().unwrap();
+    let info = jquery(browser().get(app.url("/settings/getinfo/")))
+        .header("Authorization", format!("Bearer {access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), 200);
+
+    let refresh = login["refresh"].as_str().unwrap();
+    let form = |body: String| {
+        jquery(browser().post(app.url("/settings/token/refresh/")))
+            .header(
+                "Content-Type",
+                "application/x-www-form-urlencoded; charset=UTF-8",
+            )
+            .body(body)
+    };
+    let refreshed = form(format!("refresh={refresh}")).send().await.unwrap();
+    assert_eq!(refreshed.status(), 200);
+    let refreshed: Value = refreshed.json().await.unwrap();
+    assert_eq!(refreshed["result"], "success", "{refreshed}");
+    let new_access = refreshed["access"].as_str().unwrap();
+    assert_eq!(app.getinfo_status(new_access).await, 200);
+
+    // The old refresh token again, as a form: reuse, and the session ends.
+    let reused = form(format!("refresh={refresh}")).send().await.unwrap();
+    assert_eq!(reused.status(), 401);
+    assert_eq!(app.getinfo_status(new_access).await, 401);
+
+    // A form that is not the refresh form, or too big: refused, unquoted.
+    let token = "5f".repeat(32);
+    for body in [format!("refrsh={token}"), format!("refresh={}", "a".repeat(5000))] {
+        let refused = form(body).send().await.unwrap();
+        assert_eq!(refused.status(), 400);
+        let refused: Value = refused.json().await.unwrap();
+        assert_eq!(refused["error"], "invalid_request", "{refused}");
+        assert!(!refused.to_string().contains(&token), "{refused}");
+    }
+    // Neither JSON nor a form.
+    let plain = browser()
+        .post(app.url("/settings/token/refresh/"))
+        .header("Content-Type", "text/plain")
+        .body(format!(r#"{{"refresh":"{token}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 400);
+}

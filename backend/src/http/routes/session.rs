@@ -7,8 +7,8 @@ use shared::api::{Done, LogoutRequest, PlayerInfo, RefreshRequest, RefreshRespon
 use shared::ErrorCode;
 
 use super::{cookie_values, single_cookie, AppState};
-use crate::http::error::{json_problem, AppError};
-use crate::http::hardening::MAX_BODY_BYTES;
+use crate::http::body;
+use crate::http::error::AppError;
 use crate::http::rate_limit::Endpoint;
 use crate::sessions::well_formed;
 
@@ -48,12 +48,15 @@ pub async fn getinfo(req: HttpRequest, app: web::Data<AppState>) -> Result<HttpR
         }))
 }
 
+/// The refresh token, as JSON or as a form (`refresh=…`, as jQuery sends
+/// it): the course's own AcApp client refreshes that way.
 pub async fn refresh(
     req: HttpRequest,
-    body: web::Json<RefreshRequest>,
+    payload: web::Payload,
     app: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     app.rate_limit(&req, Endpoint::Refresh)?;
+    let body: RefreshRequest = body::required(&req, payload, "refresh").await?;
     let pair = app.sessions.rotate(&body.refresh).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -63,20 +66,6 @@ pub async fn refresh(
             refresh: pair.refresh.expose().to_owned(),
             expires_in: pair.expires_in,
         }))
-}
-
-/// The optional JSON body: empty is fine, and so is one without a
-/// `refresh`; anything else is a malformed request.
-fn logout_body(body: &[u8]) -> Result<LogoutRequest, AppError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(LogoutRequest::default());
-    }
-    serde_json::from_slice(body).map_err(|err| {
-        AppError::new(
-            ErrorCode::InvalidRequest,
-            format!("The logout body {}.", json_problem(&err)),
-        )
-    })
 }
 
 /// What a logout does with what the request carries.
@@ -123,21 +112,7 @@ pub async fn logout(
     payload: web::Payload,
     app: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
-        Ok(Ok(bytes)) => logout_body(&bytes)?,
-        Ok(Err(_)) => {
-            return Err(AppError::new(
-                ErrorCode::InvalidRequest,
-                "The logout body could not be read.",
-            ))
-        }
-        Err(_) => {
-            return Err(AppError::new(
-                ErrorCode::InvalidRequest,
-                "The logout body is far larger than any this server answers.",
-            ))
-        }
-    };
+    let body: LogoutRequest = body::optional(&req, payload, "logout").await?;
     let presented = bearer(&req).into_iter().chain(body.refresh).collect();
     let cookies = cookie_values(&req, app.cookies.session);
     let (tokens, clear_cookie) = match plan_logout(presented, cookies, app.from_own_site(&req)) {
@@ -168,24 +143,6 @@ pub async fn logout(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_logout_body_is_optional_and_checked_when_present() {
-        assert_eq!(logout_body(b"").unwrap(), LogoutRequest::default());
-        assert_eq!(logout_body(b" \n").unwrap(), LogoutRequest::default());
-        assert_eq!(logout_body(b"{}").unwrap(), LogoutRequest::default());
-        assert_eq!(
-            logout_body(br#"{"refresh":"ab"}"#)
-                .unwrap()
-                .refresh
-                .as_deref(),
-            Some("ab")
-        );
-        assert_eq!(
-            logout_body(b"{nope").unwrap_err().code,
-            ErrorCode::InvalidRequest
-        );
-    }
 
     #[test]
     fn a_foreign_page_ends_only_what_it_presents() {
