@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod connections;
+pub mod current_player;
 pub mod error;
 pub mod hardening;
 pub mod origin;

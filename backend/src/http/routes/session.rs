@@ -6,7 +6,8 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use shared::api::{Done, LogoutRequest, PlayerInfo, RefreshRequest, RefreshResponse, Success};
 use shared::ErrorCode;
 
-use super::{cookie_values, single_cookie, AppState};
+use super::{cookie_values, AppState};
+use crate::http::current_player::{bearer, CurrentPlayer};
 use crate::http::body;
 use crate::http::error::AppError;
 use crate::http::rate_limit::Endpoint;
@@ -14,31 +15,8 @@ use crate::sessions::well_formed;
 
 const MAX_LOGOUT_TOKENS: usize = 4;
 
-/// `Authorization: Bearer <token>`, the scheme case-insensitive (RFC 6750).
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-}
-
-/// The bearer token wins over the cookie: the AcApp never has the cookie.
-/// Two session cookies mean one was planted: neither is believed.
-fn presented_credential(req: &HttpRequest, app: &AppState) -> Result<String, AppError> {
-    if let Some(token) = bearer(req) {
-        return Ok(token);
-    }
-    single_cookie(req, app.cookies.session)
-        .ok()
-        .flatten()
-        .ok_or_else(AppError::unauthorized)
-}
-
-pub async fn getinfo(req: HttpRequest, app: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    app.rate_limit(&req, Endpoint::Getinfo)?;
-    let token = presented_credential(&req, &app)?;
-    let player = app.sessions.authenticate(&token).await?;
+pub async fn getinfo(player: CurrentPlayer) -> Result<HttpResponse, AppError> {
+    let player = player.into_player();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(PlayerInfo {
