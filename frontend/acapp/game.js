@@ -39,23 +39,35 @@ function glue() {
   return import(instances === 1 ? here(GLUE) : `${here(GLUE)}?instance=${instances}`);
 }
 
+// The same landmark and heading as the app's own screens.
 function card(root, ...children) {
-  const app = document.createElement("div");
+  const app = document.createElement("main");
   app.className = "acwl-app";
   const box = document.createElement("div");
   box.className = "acwl-card";
-  box.append(...children);
+  const title = document.createElement("h1");
+  title.className = "acwl-title";
+  title.textContent = "AcApp";
+  box.append(title, ...children);
   app.append(box);
   root.replaceChildren(app);
   return box;
 }
 
-function element(tag, className, data, text) {
+function element(tag, className, data, text, role) {
   const node = document.createElement(tag);
   node.className = className;
   node.dataset.acwl = data;
   node.textContent = text;
+  if (role) node.setAttribute("role", role);
   return node;
+}
+
+// Focus moves only when it is in this window already, or nowhere: the
+// app is a guest in AcWing's page.
+function focusIfOurs(root, node) {
+  const active = document.activeElement;
+  if (!active || active === document.body || root.contains(active)) node.focus();
 }
 
 export class AcGame {
@@ -67,6 +79,8 @@ export class AcGame {
     this.ended = false;
     this.inner = null;
     this.root.classList.add("acwl-root");
+    this.lang = this.root.getAttribute("lang");
+    this.root.setAttribute("lang", "zh-CN");
     try {
       // Closing the window ends the app, even while it is still loading.
       this.os?.api?.window?.on_close?.(() => this.destroy());
@@ -79,7 +93,7 @@ export class AcGame {
   // Also the retry button's handler: after destroy() it does nothing.
   start() {
     if (this.ended) return;
-    card(this.root, element("div", "acwl-loading", "loading", "加载中…"));
+    card(this.root, element("p", "acwl-status", "loading", "加载中…", "status"));
     Promise.all([glue(), compile()])
       .then(async ([module, wasm]) => {
         if (this.ended) return;
@@ -99,9 +113,10 @@ export class AcGame {
     retry.onclick = () => this.start();
     card(
       this.root,
-      element("p", "acwl-error", "load-error", "游戏加载失败，请检查网络后重试。"),
+      element("p", "acwl-error", "load-error", "游戏加载失败，请检查网络后重试。", "alert"),
       retry,
     );
+    focusIfOurs(this.root, retry);
   }
 
   // Ends the app for good: no request, timer or answer after this, and
@@ -118,5 +133,7 @@ export class AcGame {
     }
     this.root.replaceChildren();
     this.root.classList.remove("acwl-root");
+    if (this.lang === null) this.root.removeAttribute("lang");
+    else this.root.setAttribute("lang", this.lang);
   }
 }
