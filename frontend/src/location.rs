@@ -24,9 +24,11 @@ pub fn take_login_error() -> Option<Problem> {
 /// ones, the hash) is kept byte for byte; a query left empty loses its `?`.
 /// None if there is no such piece.
 pub fn strip_param(href: &str, name: &str) -> Option<(String, String)> {
-    let (before_hash, hash) = match href.find('#') {
-        Some(at) => href.split_at(at),
-        None => (href, ""),
+    // `split_once`, not slicing at an index: no char-boundary panic (and
+    // its formatting code) in the bundle.
+    let (before_hash, hash) = match href.split_once('#') {
+        Some((before, hash)) => (before, Some(hash)),
+        None => (href, None),
     };
     let (base, query) = before_hash.split_once('?')?;
     let mut value = None;
@@ -50,7 +52,10 @@ pub fn strip_param(href: &str, name: &str) -> Option<(String, String)> {
         clean.push('?');
         clean.push_str(&kept);
     }
-    clean.push_str(hash);
+    if let Some(hash) = hash {
+        clean.push('#');
+        clean.push_str(hash);
+    }
     Some((clean, value))
 }
 

@@ -14,11 +14,20 @@ use crate::scope::Scope;
 pub type SessionHandle = UseReducerHandle<Session>;
 
 /// What the app provides to every screen.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct SessionContext {
     pub session: SessionHandle,
     /// The app's handle; screens take a scoped one with [`use_api`].
     pub api: Api,
+}
+
+/// Never equal: the app renders only when the session changed (its reducer
+/// keeps the same state otherwise), and then every screen must see it.
+/// Comparing states instead would put a deep `PartialEq` in the bundle.
+impl PartialEq for SessionContext {
+    fn eq(&self, _: &Self) -> bool {
+        false
+    }
 }
 
 /// The session and its API handle, for the app's root component to

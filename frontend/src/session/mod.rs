@@ -184,23 +184,29 @@ impl Session {
     /// The state after `event`. An event that does not apply to the
     /// current state (a late answer, a second click) leaves it as it is.
     pub fn next(&self, event: Event) -> Session {
-        let unchanged = || self.clone();
-        match event {
+        self.change(event).unwrap_or_else(|| self.clone())
+    }
+
+    /// The new state, or None when `event` changes nothing (then nothing
+    /// renders either). Deciding it here, rather than comparing states,
+    /// keeps a deep `PartialEq` out of the bundle.
+    fn change(&self, event: Event) -> Option<Session> {
+        Some(match event {
             Event::Boot => match self.kind {
                 Kind::Web => Session {
                     boots: self.boots.wrapping_add(1),
                     reconnecting: false,
                     ..self.show(Screen::Loading)
                 },
-                Kind::AcApp => unchanged(),
+                Kind::AcApp => return None,
             },
             Event::Booted {
                 boot,
                 me,
                 login_error,
             } => {
-                if boot != self.boots || self.screen != Screen::Loading {
-                    return unchanged();
+                if boot != self.boots || !matches!(self.screen, Screen::Loading) {
+                    return None;
                 }
                 match me {
                     Ok(player) => self.show(Screen::Menu {
@@ -215,13 +221,13 @@ impl Session {
             }
             Event::Login => match self.screen {
                 Screen::Login { waiting: None, .. } => self.start_attempt(None),
-                _ => unchanged(),
+                _ => return None,
             },
             Event::Cancel(attempt) => match &self.screen {
                 Screen::Login { problem, .. } if self.is_current(attempt) => {
                     self.logged_out(*problem)
                 }
-                _ => unchanged(),
+                _ => return None,
             },
             Event::TimedOut(attempt) if self.is_current(attempt) => {
                 self.logged_out(Some(Problem::Timeout))
@@ -237,29 +243,30 @@ impl Session {
                     exiting: false,
                 })
             },
-            Event::TimedOut(_) | Event::LoginFailed(..) | Event::LoggedIn(..) => unchanged(),
+            Event::TimedOut(_) | Event::LoginFailed(..) | Event::LoggedIn(..) => return None,
             Event::Reconnecting => match self.screen {
-                Screen::Menu { .. } => Session {
+                Screen::Menu { .. } if !self.reconnecting => Session {
                     reconnecting: true,
                     ..self.clone()
                 },
-                _ => unchanged(),
+                _ => return None,
             },
-            Event::Reconnected => Session {
+            Event::Reconnected if self.reconnecting => Session {
                 reconnecting: false,
                 ..self.clone()
             },
+            Event::Reconnected => return None,
             Event::SessionEnded(problem) => match self.screen {
                 // An exit under way finishes: the AcApp's closes the window
                 // whatever the server says.
-                Screen::Menu { exiting: true, .. } => unchanged(),
+                Screen::Menu { exiting: true, .. } => return None,
                 Screen::Menu { .. } => match self.kind {
                     Kind::Web => self.logged_out(Some(problem)),
                     Kind::AcApp => self.start_attempt(Some(problem)),
                 },
                 // Not logged in: nothing ends (getinfo's 401 at boot is how
                 // the web learns that nobody is logged in).
-                _ => unchanged(),
+                _ => return None,
             },
             Event::Exit => match &self.screen {
                 Screen::Menu {
@@ -271,7 +278,7 @@ impl Session {
                     problem: None,
                     exiting: true,
                 }),
-                _ => unchanged(),
+                _ => return None,
             },
             Event::ExitFailed(problem) => match &self.screen {
                 Screen::Menu {
@@ -283,11 +290,11 @@ impl Session {
                     problem: Some(problem),
                     exiting: false,
                 }),
-                _ => unchanged(),
+                _ => return None,
             },
             Event::LoggedOut => match self.screen {
                 Screen::Menu { .. } => self.logged_out(None),
-                _ => unchanged(),
+                _ => return None,
             },
             Event::PhotoFailed => match &self.screen {
                 Screen::Menu {
@@ -302,9 +309,9 @@ impl Session {
                     problem: *problem,
                     exiting: *exiting,
                 }),
-                _ => unchanged(),
+                _ => return None,
             },
-        }
+        })
     }
 }
 
@@ -312,12 +319,10 @@ impl Reducible for Session {
     type Action = Event;
 
     fn reduce(self: Rc<Self>, event: Event) -> Rc<Self> {
-        let next = self.next(event);
         // The same Rc when nothing changed: no render.
-        if next == *self {
-            self
-        } else {
-            Rc::new(next)
+        match self.change(event) {
+            Some(next) => Rc::new(next),
+            None => self,
         }
     }
 }
