@@ -1,16 +1,10 @@
-// The ES module AcWing imports (its URL is registered with AcWing and never
-// changes). It must show something at once: it has no static imports, so
-// the browser runs it as soon as this small file arrives, and the
-// constructor writes a plain-DOM loading state before anything else loads.
-//
-// Everything it loads has a content hash in its name: `cargo xtask dist`
-// rewrites the two names below (trunk's dev loop keeps them as they are).
+// The module AcWing imports (its URL never changes). No static imports: it
+// runs as soon as it arrives and shows a loading card before anything else.
+// `cargo xtask dist` gives these two names a content hash.
 const GLUE = "./frontend.js";
 const WASM = "./frontend_bg.wasm";
 
-// Inside the AcApp window relative URLs resolve against www.acwing.com:
-// resolve ours against this module instead, and send API calls to the
-// folder above it (our site root, path prefix included).
+// Inside the AcApp relative URLs would resolve against www.acwing.com.
 const here = (name) => new URL(name, import.meta.url).href;
 const apiBase = here("..").replace(/\/$/, "");
 
@@ -31,27 +25,18 @@ function compile() {
 }
 
 // …but every AcGame gets its own instance (a distinct URL is a distinct
-// module, with its own memory). The bundle aborts on panic, which traps
-// an instance: this way it traps one window, never its neighbours.
+// module): a panic traps one window, never its neighbours.
 let instances = 0;
 function glue() {
   instances += 1;
   return import(instances === 1 ? here(GLUE) : `${here(GLUE)}?instance=${instances}`);
 }
 
-// The same landmark and heading as the app's own screens.
+// The app's landmark and heading (static markup only).
 function card(root, ...children) {
-  const app = document.createElement("main");
-  app.className = "acwl-app";
-  const box = document.createElement("div");
-  box.className = "acwl-card";
-  const title = document.createElement("h1");
-  title.className = "acwl-title";
-  title.textContent = "AcApp";
-  box.append(title, ...children);
-  app.append(box);
-  root.replaceChildren(app);
-  return box;
+  root.innerHTML =
+    '<main class="acwl-app"><div class="acwl-card"><h1 class="acwl-title">AcApp</h1></div></main>';
+  root.querySelector(".acwl-card").append(...children);
 }
 
 function element(tag, className, data, text, role) {
@@ -61,13 +46,6 @@ function element(tag, className, data, text, role) {
   node.textContent = text;
   if (role) node.setAttribute("role", role);
   return node;
-}
-
-// Focus moves only when it is in this window already, or nowhere: the
-// app is a guest in AcWing's page.
-function focusIfOurs(root, node) {
-  const active = document.activeElement;
-  if (!active || active === document.body || root.contains(active)) node.focus();
 }
 
 export class AcGame {
@@ -94,13 +72,20 @@ export class AcGame {
   start() {
     if (this.ended) return;
     card(this.root, element("p", "acwl-status", "loading", "加载中…", "status"));
+    // The app's first request (the AcApp authorizes at once, the web asks
+    // who we are) goes out while the wasm loads; the app takes its answer.
+    this.first?.abort();
+    this.first = new AbortController();
+    const path = this.os ? "/settings/acwing/acapp/apply_code/" : "/settings/getinfo/";
+    const response = fetch(apiBase + path, { signal: this.first.signal });
+    response.catch(() => {}); // the app reports a failure
     Promise.all([glue(), compile()])
       .then(async ([module, wasm]) => {
         if (this.ended) return;
         await module.default({ module_or_path: wasm });
         if (this.ended) return;
         this.root.replaceChildren();
-        this.inner = new module.AcGame(this.root, this.os, apiBase);
+        this.inner = new module.AcGame(this.root, this.os, apiBase, { path, response });
       })
       .catch((err) => {
         console.error("AcGame: loading failed", err);
@@ -116,13 +101,16 @@ export class AcGame {
       element("p", "acwl-error", "load-error", "游戏加载失败，请检查网络后重试。", "alert"),
       retry,
     );
-    focusIfOurs(this.root, retry);
+    // Not when focus is elsewhere in AcWing's page.
+    const active = document.activeElement;
+    if (!active || active === document.body || this.root.contains(active)) retry.focus();
   }
 
   // Ends the app for good: no request, timer or answer after this, and
   // nothing of ours left in the root (a loading or retry card included).
   destroy() {
     this.ended = true;
+    this.first?.abort();
     const inner = this.inner;
     this.inner = null;
     try {

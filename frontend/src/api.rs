@@ -62,6 +62,35 @@ impl Reply {
     }
 }
 
+/// The request game.js sent while the wasm loaded: the first call to
+/// `path` without a credential or a body takes its answer instead of
+/// sending its own.
+pub struct First {
+    path: String,
+    response: js_sys::Promise,
+}
+
+thread_local! {
+    // From `AcGame::new` to the app's `Api`. Each AcGame has a wasm
+    // instance of its own, so this is one window's.
+    static FIRST: RefCell<Option<First>> = const { RefCell::new(None) };
+}
+
+/// Keeps game.js's early request, `{path, response}`, for the app's `Api`
+/// (anything else is ignored).
+pub fn hand_over_first(first: &JsValue) {
+    let field = |key: &str| js_sys::Reflect::get(first, &key.into()).ok();
+    let path = field("path").and_then(|p| p.as_string());
+    let response = field("response").and_then(|r| r.dyn_into().ok());
+    FIRST.with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = path
+                .zip(response)
+                .map(|(path, response)| First { path, response });
+        }
+    });
+}
+
 /// What every handle of one app shares.
 struct Core {
     /// Our origin, which game.js derives from its own URL: inside the AcApp
@@ -80,6 +109,7 @@ struct Core {
     /// Refreshes failed in a row, for the backoff; 0 when all is well.
     failures: Cell<u32>,
     refresh: Rc<Flight<Result<(), Problem>>>,
+    first: RefCell<Option<First>>,
 }
 
 #[derive(Clone)]
@@ -121,6 +151,9 @@ impl Api {
                 refresh_at: Cell::new(f64::INFINITY),
                 failures: Cell::new(0),
                 refresh: Rc::default(),
+                first: RefCell::new(
+                    FIRST.with(|slot| slot.try_borrow_mut().ok().and_then(|mut s| s.take())),
+                ),
             }),
         }
     }
@@ -326,12 +359,23 @@ impl Core {
         // cookie on the web, none cross-origin (the AcApp).
         let mut url = String::from(&*self.base);
         url.push_str(path);
-        let response: web_sys::Response =
-            JsFuture::from(window.fetch_with_str_and_init(&url, &init))
-                .await
+        let early = match (bearer, json) {
+            (None, None) => self
+                .first
+                .try_borrow_mut()
                 .ok()
-                .and_then(|r| r.dyn_into().ok())
-                .ok_or(Problem::Network)?;
+                .and_then(|mut first| first.take_if(|f| f.path == path)),
+            _ => None,
+        };
+        let sent = match early {
+            Some(first) => first.response,
+            None => window.fetch_with_str_and_init(&url, &init),
+        };
+        let response: web_sys::Response = JsFuture::from(sent)
+            .await
+            .ok()
+            .and_then(|r| r.dyn_into().ok())
+            .ok_or(Problem::Network)?;
         let status = response.status();
         let text = match response.text() {
             Ok(text) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()),

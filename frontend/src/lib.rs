@@ -65,9 +65,16 @@ pub struct AcGame {
 impl AcGame {
     /// `root` is the element AcWing named; `api_base` our server's origin,
     /// which game.js derives from its own URL: inside the AcApp relative
-    /// URLs would resolve against acwing.com.
+    /// URLs would resolve against acwing.com. `first` is the request
+    /// game.js sent while the wasm loaded, `{path, response}` (a promise of
+    /// its `Response`).
     #[wasm_bindgen(constructor)]
-    pub fn new(root: web_sys::Element, acwing_os: JsValue, api_base: String) -> AcGame {
+    pub fn new(
+        root: web_sys::Element,
+        acwing_os: JsValue,
+        api_base: String,
+        first: JsValue,
+    ) -> AcGame {
         ROOT.with(|slot| {
             if let Ok(mut slot) = slot.try_borrow_mut() {
                 *slot = Some(root.clone());
@@ -86,6 +93,7 @@ impl AcGame {
         // Inside acwing.com the page around us may say nothing, or
         // something else, about its language.
         let _ = root.set_attribute("lang", "zh-CN");
+        api::hand_over_first(&first);
         let scope = Scope::default();
         let props = AppProps {
             platform,
