@@ -354,11 +354,10 @@ impl Core {
             init.set_body(&json.into());
         }
         init.set_headers(&headers);
-        // The browser's own fetch, not a wrapper crate's: a few KB less of
-        // the bundle. Same-origin credentials, the default: the session
-        // cookie on the web, none cross-origin (the AcApp).
         let mut url = String::from(&*self.base);
         url.push_str(path);
+        // game.js's early request stands in for the first plain call to its
+        // path (see `First`).
         let early = match (bearer, json) {
             (None, None) => self
                 .first
@@ -367,6 +366,9 @@ impl Core {
                 .and_then(|mut first| first.take_if(|f| f.path == path)),
             _ => None,
         };
+        // The browser's own fetch, not a wrapper crate's: a few KB less of
+        // the bundle. Same-origin credentials, the default: the session
+        // cookie on the web, none cross-origin (the AcApp).
         let sent = match early {
             Some(first) => first.response,
             None => window.fetch_with_str_and_init(&url, &init),
@@ -456,7 +458,7 @@ impl Core {
                 None => Err(unauthorized),
             };
         }
-        let failed = match reply {
+        let (status, problem) = match reply {
             Ok(reply) => match reply.read::<Tokens>() {
                 Ok(tokens) => {
                     Core::keep(&self, tokens);
@@ -469,7 +471,6 @@ impl Core {
             },
             Err(problem) => (None, problem),
         };
-        let (status, problem) = failed;
         match refresh::judge(status, problem) {
             Verdict::Retry => {
                 let failures = self.failures.get().saturating_add(1);

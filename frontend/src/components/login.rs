@@ -7,8 +7,8 @@ use crate::text;
 
 /// The login screen. While it waits for an attempt, that attempt runs (it
 /// ends with the wait, or when this screen goes), the button is disabled
-/// and "取消" is the control to focus; when the wait ends, the button is
-/// again.
+/// and "取消" is the main control (`data-acwl-focus`); afterwards the
+/// button is.
 #[function_component(Login)]
 pub fn login() -> Html {
     let session = use_session();
@@ -20,7 +20,7 @@ pub fn login() -> Html {
     {
         let api = api.clone();
         let notify = session.dispatcher().to_callback();
-        // Attempt numbers start at 1; 0 is "no attempt".
+        // No attempt is 0, attempt n is n + 1.
         let key = waiting.map_or(0, |number| u64::from(number.0) + 1);
         use_effect_on(
             key,
