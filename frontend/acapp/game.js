@@ -1,16 +1,10 @@
-// The ES module AcWing imports (its URL is registered with AcWing and never
-// changes). It must show something at once: it has no static imports, so
-// the browser runs it as soon as this small file arrives, and the
-// constructor writes a plain-DOM loading state before anything else loads.
-//
-// Everything it loads has a content hash in its name: `cargo xtask dist`
-// rewrites the two names below (trunk's dev loop keeps them as they are).
+// The module AcWing imports (its URL never changes). No static imports: it
+// runs as soon as it arrives and shows a loading card before anything else.
+// `cargo xtask dist` gives these two names a content hash.
 const GLUE = "./frontend.js";
 const WASM = "./frontend_bg.wasm";
 
-// Inside the AcApp window relative URLs resolve against www.acwing.com:
-// resolve ours against this module instead, and send API calls to the
-// folder above it (our site root, path prefix included).
+// Inside the AcApp relative URLs would resolve against www.acwing.com.
 const here = (name) => new URL(name, import.meta.url).href;
 const apiBase = here("..").replace(/\/$/, "");
 
@@ -31,30 +25,26 @@ function compile() {
 }
 
 // …but every AcGame gets its own instance (a distinct URL is a distinct
-// module, with its own memory). The bundle aborts on panic, which traps
-// an instance: this way it traps one window, never its neighbours.
+// module): a panic traps one window, never its neighbours.
 let instances = 0;
 function glue() {
   instances += 1;
   return import(instances === 1 ? here(GLUE) : `${here(GLUE)}?instance=${instances}`);
 }
 
+// The app's landmark and heading (static markup only).
 function card(root, ...children) {
-  const app = document.createElement("div");
-  app.className = "acwl-app";
-  const box = document.createElement("div");
-  box.className = "acwl-card";
-  box.append(...children);
-  app.append(box);
-  root.replaceChildren(app);
-  return box;
+  root.innerHTML =
+    '<main class="acwl-app"><div class="acwl-card"><h1 class="acwl-title">AcApp</h1></div></main>';
+  root.querySelector(".acwl-card").append(...children);
 }
 
-function element(tag, className, data, text) {
+function element(tag, className, data, text, role) {
   const node = document.createElement(tag);
   node.className = className;
   node.dataset.acwl = data;
   node.textContent = text;
+  if (role) node.setAttribute("role", role);
   return node;
 }
 
@@ -67,6 +57,8 @@ export class AcGame {
     this.ended = false;
     this.inner = null;
     this.root.classList.add("acwl-root");
+    this.lang = this.root.getAttribute("lang");
+    this.root.setAttribute("lang", "zh-CN");
     try {
       // Closing the window ends the app, even while it is still loading.
       this.os?.api?.window?.on_close?.(() => this.destroy());
@@ -79,14 +71,21 @@ export class AcGame {
   // Also the retry button's handler: after destroy() it does nothing.
   start() {
     if (this.ended) return;
-    card(this.root, element("div", "acwl-loading", "loading", "加载中…"));
+    card(this.root, element("p", "acwl-status", "loading", "加载中…", "status"));
+    // The app's first request (the AcApp authorizes at once, the web asks
+    // who we are) goes out while the wasm loads; the app takes its answer.
+    this.first?.abort();
+    this.first = new AbortController();
+    const path = this.os ? "/settings/acwing/acapp/apply_code/" : "/settings/getinfo/";
+    const response = fetch(apiBase + path, { signal: this.first.signal });
+    response.catch(() => {}); // the app reports a failure
     Promise.all([glue(), compile()])
       .then(async ([module, wasm]) => {
         if (this.ended) return;
         await module.default({ module_or_path: wasm });
         if (this.ended) return;
         this.root.replaceChildren();
-        this.inner = new module.AcGame(this.root, this.os, apiBase);
+        this.inner = new module.AcGame(this.root, this.os, apiBase, { path, response });
       })
       .catch((err) => {
         console.error("AcGame: loading failed", err);
@@ -99,15 +98,19 @@ export class AcGame {
     retry.onclick = () => this.start();
     card(
       this.root,
-      element("p", "acwl-error", "load-error", "游戏加载失败，请检查网络后重试。"),
+      element("p", "acwl-error", "load-error", "游戏加载失败，请检查网络后重试。", "alert"),
       retry,
     );
+    // Not when focus is elsewhere in AcWing's page.
+    const active = document.activeElement;
+    if (!active || active === document.body || this.root.contains(active)) retry.focus();
   }
 
   // Ends the app for good: no request, timer or answer after this, and
   // nothing of ours left in the root (a loading or retry card included).
   destroy() {
     this.ended = true;
+    this.first?.abort();
     const inner = this.inner;
     this.inner = null;
     try {
@@ -118,5 +121,7 @@ export class AcGame {
     }
     this.root.replaceChildren();
     this.root.classList.remove("acwl-root");
+    if (this.lang === null) this.root.removeAttribute("lang");
+    else this.root.setAttribute("lang", this.lang);
   }
 }

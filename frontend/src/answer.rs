@@ -58,6 +58,57 @@ pub struct AcAppApply {
     pub state: String,
 }
 
+/// A success body read into a type: what `Api::get` and `Api::post` give.
+/// The API handle has checked `"result":"success"` (and turned an error
+/// body into its [`Problem`]) before `read` runs; `read` takes the fields
+/// it needs and must not panic, whatever they hold.
+pub trait FromBody: Sized {
+    fn read<O: Fields>(o: &O) -> Result<Self, Problem>;
+}
+
+/// A body with nothing but `"result":"success"` (logout's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Done;
+
+impl FromBody for Done {
+    fn read<O: Fields>(o: &O) -> Result<Self, Problem> {
+        success(o).map(|()| Done)
+    }
+}
+
+/// Where the web flow sends the browser (AcWing's authorize page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyCodeUrl(pub String);
+
+impl FromBody for ApplyCodeUrl {
+    fn read<O: Fields>(o: &O) -> Result<Self, Problem> {
+        web_apply(o).map(ApplyCodeUrl)
+    }
+}
+
+impl FromBody for AcAppApply {
+    fn read<O: Fields>(o: &O) -> Result<Self, Problem> {
+        acapp_apply(o)
+    }
+}
+
+impl FromBody for Player {
+    fn read<O: Fields>(o: &O) -> Result<Self, Problem> {
+        player(o)
+    }
+}
+
+impl FromBody for Tokens {
+    fn read<O: Fields>(o: &O) -> Result<Self, Problem> {
+        tokens(o)
+    }
+}
+
+/// Required text: a missing or non-string field is a [`Problem::BadAnswer`].
+pub fn need<O: Fields>(o: &O, key: &str) -> Result<String, Problem> {
+    o.text(key).ok_or(Problem::BadAnswer)
+}
+
 /// The object inside `shape`: a string is parsed as JSON with `parse`.
 pub fn object<O>(shape: Shape<O>, parse: impl Fn(&str) -> Shape<O>) -> Option<O> {
     match shape {
@@ -102,10 +153,6 @@ pub fn success<O: Fields>(o: &O) -> Result<(), Problem> {
         )),
         _ => Err(Problem::BadAnswer),
     }
-}
-
-fn need<O: Fields>(o: &O, key: &str) -> Result<String, Problem> {
-    o.text(key).ok_or(Problem::BadAnswer)
 }
 
 /// Seconds, as a whole non-negative number of them.
@@ -379,9 +426,18 @@ mod tests {
             expires_in: 60,
         });
         assert_eq!(tokens(&fresh).unwrap().access, "b".repeat(64));
+        assert_eq!(Tokens::read(&fresh), tokens(&fresh));
+        assert_eq!(Player::read(&me), player(&me));
+        assert_eq!(Done::read(&body(&shared::api::Done::default())), Ok(Done));
+        assert_eq!(
+            ApplyCodeUrl::read(&web),
+            Ok(ApplyCodeUrl("https://www.acwing.com/x".into()))
+        );
+        assert_eq!(AcAppApply::read(&apply).map(|a| a.appid), Ok("4242".into()));
         for code in ErrorCode::ALL {
             let refused = body(&ErrorBody::new(code, "m"));
             assert_eq!(player(&refused), Err(Problem::Code(code)), "{code}");
+            assert_eq!(Done::read(&refused), Err(Problem::Code(code)), "{code}");
         }
     }
 

@@ -24,65 +24,80 @@ pub fn take_login_error() -> Option<Problem> {
 /// ones, the hash) is kept byte for byte; a query left empty loses its `?`.
 /// None if there is no such piece.
 pub fn strip_param(href: &str, name: &str) -> Option<(String, String)> {
-    let (before_hash, hash) = match href.find('#') {
-        Some(at) => href.split_at(at),
-        None => (href, ""),
+    // `split_once`, not slicing at an index: no char-boundary panic (and
+    // its formatting code) in the bundle.
+    let (before_hash, hash) = match href.split_once('#') {
+        Some((before, hash)) => (before, Some(hash)),
+        None => (href, None),
     };
     let (base, query) = before_hash.split_once('?')?;
     let mut value = None;
-    let mut kept = Vec::new();
+    let mut kept = String::new();
+    let mut pieces = 0;
     for piece in query.split('&') {
         let (key, raw) = piece.split_once('=').unwrap_or((piece, ""));
         if form_decode(key) == name {
             value.get_or_insert_with(|| form_decode(raw));
         } else {
-            kept.push(piece);
+            if pieces > 0 {
+                kept.push('&');
+            }
+            kept.push_str(piece);
+            pieces += 1;
         }
     }
     let value = value?;
-    let kept = kept.join("&");
-    let query = if kept.is_empty() {
-        String::new()
-    } else {
-        format!("?{kept}")
-    };
-    Some((format!("{base}{query}{hash}"), value))
+    let mut clean = String::from(base);
+    if !kept.is_empty() {
+        clean.push('?');
+        clean.push_str(&kept);
+    }
+    if let Some(hash) = hash {
+        clean.push('#');
+        clean.push_str(hash);
+    }
+    Some((clean, value))
 }
 
 /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a
-/// byte; a stray `%` stays as it is.
+/// byte; a stray `%` stays as it is. Bytes that are not UTF-8 give an empty
+/// string (no name we look for, no error code we know).
 fn form_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                // Two hex digits exactly: from_str_radix alone would take
-                // `+F` as well.
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                if let Some(byte) = hex {
-                    out.push(byte);
-                    i += 2;
-                } else {
-                    out.push(b'%');
-                }
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.as_bytes().iter();
+    while let Some(&byte) = bytes.next() {
+        let rest = bytes.as_slice();
+        // Two hex digits exactly: `%+F` or `%4` stay as written.
+        let escaped = match (rest.first().and_then(hex), rest.get(1).and_then(hex)) {
+            (Some(high), Some(low)) if byte == b'%' => Some(high << 4 | low),
+            _ => None,
+        };
+        match (byte, escaped) {
+            (_, Some(decoded)) => {
+                out.push(decoded);
+                bytes.nth(1);
             }
-            byte => out.push(byte),
+            (b'+', None) => out.push(b' '),
+            (other, None) => out.push(other),
         }
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn hex(digit: &u8) -> Option<u8> {
+    char::from(*digit).to_digit(16).map(|d| d as u8)
 }
 
 pub fn navigate(url: &str) {
     if let Some(window) = web_sys::window() {
         let _ = window.location().assign(url);
+    }
+}
+
+/// Stops a navigation under way (a cancelled login): the page stays.
+pub fn stop() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.stop();
     }
 }
 
@@ -170,6 +185,15 @@ mod tests {
         assert_eq!(strip("http://a/?x=1&login_errors=2"), None);
         assert_eq!(strip("http://a/?xlogin_error=1"), None);
         assert_eq!(strip("http://a/#?login_error=x"), None);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_decode_to_nothing() {
+        assert_eq!(form_decode("%FF%FE"), "");
+        assert_eq!(
+            strip("http://a/?login_error=%FF"),
+            Some(("http://a/".into(), String::new()))
+        );
     }
 
     #[test]

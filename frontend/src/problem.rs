@@ -3,13 +3,15 @@
 
 use shared::ErrorCode;
 
+use crate::text;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Problem {
     /// Our server (or AcWing through it) answered with an error code.
     Code(ErrorCode),
     /// The request never got an answer: offline, DNS, a dropped connection.
     Network,
-    /// The login attempt got no answer within [`crate::life::LOGIN_TIMEOUT_MS`]
+    /// The login attempt got no answer within [`crate::session::LOGIN_TIMEOUT_MS`]
     /// (AcWing never called back, or our apply_code never answered).
     Timeout,
     /// An answer arrived but is not one we understand.
@@ -33,10 +35,10 @@ impl Problem {
     pub fn message(self) -> &'static str {
         match self {
             Problem::Code(code) => code.player_message(),
-            Problem::Network => "网络连接失败，请检查网络后重试。",
-            Problem::Timeout => "登录长时间没有响应，已取消，请重新点击登录。",
-            Problem::BadAnswer => "没有收到可识别的登录结果，请重试。",
-            Problem::LogoutFailed => "退出登录失败，请检查网络后重试。",
+            Problem::Network => text::NETWORK,
+            Problem::Timeout => text::TIMEOUT,
+            Problem::BadAnswer => text::BAD_ANSWER,
+            Problem::LogoutFailed => text::LOGOUT_FAILED,
         }
     }
 }
