@@ -25,7 +25,7 @@ const READY_WITHIN: Duration = Duration::from_secs(240);
 const REBUILD_WITHIN: Duration = Duration::from_secs(90);
 const LOGIN_WITHIN: Duration = Duration::from_secs(30);
 
-const SOURCE: &str = "frontend/src/components/login.rs";
+const SOURCE: &str = "frontend/src/text.rs";
 const BUTTON: &str = "AcWing一键登录";
 const BUSY: &str = "正在登录…";
 const EDITED: &str = " (edited by the dev-loop test)";
