@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod game;
 pub mod http;
 pub mod login;
 pub mod metrics;

@@ -21,6 +21,7 @@ use crate::http::request_log::log_request;
 use crate::http::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls};
 use crate::login::state::{MemoryStateStore, RedisStateStore, StateShares, StateStore};
 use crate::login::Login;
+use crate::game::ReactionBests;
 use crate::players::Players;
 use crate::sessions::redis::RedisSessions;
 use crate::sessions::sql::SqlSessions;
@@ -77,6 +78,7 @@ impl Application {
         limits.spawn_cleaner(RATE_LIMIT_CLEAN_EVERY);
         let Stores {
             players,
+            game,
             sessions,
             states,
             memory_states,
@@ -94,6 +96,7 @@ impl Application {
                 state_ttl: settings.state_ttl,
             },
             sessions,
+            game,
             public_url: settings.public_url.clone(),
             cookies: CookieNames::for_public_url(&settings.public_url),
             limits: limits.clone(),
@@ -193,6 +196,7 @@ impl Application {
 /// Where players, sessions and login states live.
 struct Stores {
     players: Players,
+    game: ReactionBests,
     sessions: Sessions,
     states: Arc<dyn StateStore>,
     /// The same store when it is the in-process one, for tests that check
@@ -220,6 +224,7 @@ impl Stores {
                 Database::connect(&settings.database_url).await?.into()
             };
         let players = Players::new(sql.clone());
+        let game = ReactionBests::new(sql.clone());
         let Some(redis_url) = &settings.redis_url else {
             let store = MemoryStateStore::with_shares(
                 limits.state_cap,
@@ -228,6 +233,7 @@ impl Stores {
             store.spawn_sweeper(STATE_SWEEP_EVERY);
             return Ok(Stores {
                 players,
+                game,
                 sessions: Sessions::new(SqlSessions::new(sql), &session_policy),
                 states: store.clone(),
                 memory_states: Some(store),
@@ -249,6 +255,7 @@ impl Stores {
                 &session_policy,
             ),
             players,
+            game,
             states: store,
             memory_states: None,
             health_detail,
@@ -293,7 +300,7 @@ fn metrics_server(
 
 /// Every API route; `/metrics` only when it was asked for on this port.
 fn api_routes(cfg: &mut web::ServiceConfig, metrics: bool) {
-    use routes::{acapp, health, session, web as web_flow};
+    use routes::{acapp, game, health, session, web as web_flow};
     cfg.route(paths::WEB_APPLY_CODE, web::get().to(web_flow::apply_code))
         .route(
             paths::WEB_RECEIVE_CODE,
@@ -307,6 +314,8 @@ fn api_routes(cfg: &mut web::ServiceConfig, metrics: bool) {
         .route(paths::GETINFO, web::get().to(session::getinfo))
         .route(paths::TOKEN_REFRESH, web::post().to(session::refresh))
         .route(paths::LOGOUT, web::post().to(session::logout))
+        .route(paths::REACTION_BEST, web::get().to(game::get_best))
+        .route(paths::REACTION_BEST, web::post().to(game::submit))
         .route(paths::HEALTHZ, web::get().to(health::healthz));
     if metrics {
         cfg.route("/metrics", web::get().to(health::metrics));

@@ -13,6 +13,11 @@ pub mod paths {
     pub const GETINFO: &str = "/settings/getinfo/";
     pub const TOKEN_REFRESH: &str = "/settings/token/refresh/";
     pub const LOGOUT: &str = "/settings/logout/";
+    /// Ends every session of the player, on every device.
+    pub const LOGOUT_EVERYWHERE: &str = "/settings/logout/everywhere/";
+    /// The sample game: `GET` the player's best reaction time, `POST` a
+    /// new one ([`super::ReactionScore`]).
+    pub const REACTION_BEST: &str = "/game/reaction/best/";
     pub const HEALTHZ: &str = "/healthz";
     /// The query parameter that carries a failed web login back to `/`.
     pub const LOGIN_ERROR_PARAM: &str = "login_error";
@@ -89,6 +94,26 @@ pub struct RefreshResponse {
 pub struct LogoutRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh: Option<String>,
+}
+
+/// A reaction time the sample game submits, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionScore {
+    pub reaction_ms: u32,
+}
+
+impl ReactionScore {
+    /// Faster than any person reacts: a bot's or a forged score.
+    pub const MIN_MS: u32 = 80;
+    /// Slower than this is not a reaction any more.
+    pub const MAX_MS: u32 = 10_000;
+}
+
+/// The player's best reaction time, if they have played.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionBest {
+    pub result: Success,
+    pub best_ms: Option<u32>,
 }
 
 /// The body of `logout`.

@@ -3,6 +3,7 @@
 
 pub mod acapp;
 pub mod assets;
+pub mod game;
 pub mod health;
 pub mod session;
 pub mod web;
@@ -21,6 +22,7 @@ use crate::http::error::AppError;
 use crate::http::rate_limit::{Endpoint, RateLimited, RateLimits};
 use crate::login::state::{self, Flow};
 use crate::login::{Callback, Login};
+use crate::game::ReactionBests;
 use crate::sessions::Sessions;
 use acwing_oauth::AcwingClient;
 
@@ -33,6 +35,8 @@ pub struct AppState {
     pub health_detail: Option<String>,
     pub login: Login,
     pub sessions: Sessions,
+    /// The sample game's store.
+    pub game: ReactionBests,
     pub public_url: Url,
     pub cookies: CookieNames,
     pub limits: Arc<RateLimits>,

@@ -1,0 +1,54 @@
+//! The sample game's server side: each player's best reaction time. It is
+//! here to be replaced: a table of its own (`reaction_best`, in both
+//! migrations folders), statements that run on either database, and
+//! routes that take a `CurrentPlayer` (see `http::routes::game`).
+
+use crate::clock::unix_now;
+use crate::store::{on_reader, on_writer, SqlPool, StoreFailure};
+
+/// Best reaction times, by player.
+#[derive(Clone)]
+pub struct ReactionBests {
+    sql: SqlPool,
+}
+
+impl ReactionBests {
+    pub fn new(sql: SqlPool) -> Self {
+        Self { sql }
+    }
+
+    /// The player's best time, if they have played.
+    pub async fn best(&self, player_id: i64) -> Result<Option<u32>, StoreFailure> {
+        const SQL: &str = "SELECT best_ms FROM reaction_best WHERE player_id = $1";
+        let row: Option<(i64,)> = on_reader!(&self.sql, pool => {
+            sqlx::query_as(SQL).bind(player_id).fetch_optional(pool).await?
+        });
+        Ok(row.and_then(|(ms,)| u32::try_from(ms).ok()))
+    }
+
+    /// Records `reaction_ms` if it beats the player's best, in one
+    /// statement (two concurrent submissions cannot lose the better one);
+    /// the best afterwards.
+    pub async fn submit(&self, player_id: i64, reaction_ms: u32) -> Result<u32, StoreFailure> {
+        const SQL: &str = "INSERT INTO reaction_best (player_id, best_ms, achieved_at)
+             VALUES ($1, $2, $3)
+             ON CONFLICT (player_id) DO UPDATE SET best_ms = excluded.best_ms,
+               achieved_at = excluded.achieved_at
+             WHERE excluded.best_ms < reaction_best.best_ms";
+        on_writer!(&self.sql, pool => {
+            sqlx::query(SQL)
+                .bind(player_id)
+                .bind(i64::from(reaction_ms))
+                .bind(unix_now())
+                .execute(pool)
+                .await?;
+        });
+        // A reader may lag the writer only on another connection; the
+        // writer answers what it just wrote.
+        const BEST: &str = "SELECT best_ms FROM reaction_best WHERE player_id = $1";
+        let (best,): (i64,) = on_writer!(&self.sql, pool => {
+            sqlx::query_as(BEST).bind(player_id).fetch_one(pool).await?
+        });
+        Ok(u32::try_from(best).unwrap_or(reaction_ms))
+    }
+}
