@@ -13,6 +13,7 @@ use actix_web::{web, App, HttpServer};
 use shared::api::paths;
 
 use crate::config::{DatabaseKind, Settings};
+use crate::game::ReactionBests;
 use crate::http::connections::{self, ServerOptions};
 use crate::http::error::json_body_error;
 use crate::http::hardening::{self, content_security_policy, limit_request_line};
@@ -21,7 +22,6 @@ use crate::http::request_log::log_request;
 use crate::http::routes::{self, assets::StaticDir, AppState, CookieNames, LoginUrls};
 use crate::login::state::{MemoryStateStore, RedisStateStore, StateShares, StateStore};
 use crate::login::Login;
-use crate::game::ReactionBests;
 use crate::players::Players;
 use crate::sessions::redis::RedisSessions;
 use crate::sessions::sql::SqlSessions;
@@ -314,6 +314,10 @@ fn api_routes(cfg: &mut web::ServiceConfig, metrics: bool) {
         .route(paths::GETINFO, web::get().to(session::getinfo))
         .route(paths::TOKEN_REFRESH, web::post().to(session::refresh))
         .route(paths::LOGOUT, web::post().to(session::logout))
+        .route(
+            paths::LOGOUT_EVERYWHERE,
+            web::post().to(session::logout_everywhere),
+        )
         .route(paths::REACTION_BEST, web::get().to(game::get_best))
         .route(paths::REACTION_BEST, web::post().to(game::submit))
         .route(paths::HEALTHZ, web::get().to(health::healthz));

@@ -15,7 +15,7 @@ const STORE_KINDS: &[&str] = &["redis", "redis+postgres", "postgres"];
 /// so they hold for any store (faults' kill -9 test runs the binary on
 /// SQLite whatever the setting; shutdown does too; instances, outages and
 /// the other store topics start Redis and PostgreSQL themselves).
-const TOPICS: &[&str] = &["login::", "session::", "hardening::", "faults::"];
+const TOPICS: &[&str] = &["login::", "session::", "hardening::", "faults::", "game::"];
 
 fn postgres_present() -> bool {
     std::fs::read_dir("/usr/lib/postgresql")

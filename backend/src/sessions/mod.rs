@@ -191,6 +191,9 @@ pub trait SessionStore: Send + Sync {
     /// Revokes `family` if it is live; whether it was.
     async fn revoke_family(&self, family: i64, now: i64) -> Result<bool, StoreFailure>;
 
+    /// Revokes every session of `player`, on every device; how many.
+    async fn revoke_player(&self, player: &Player, now: i64) -> Result<u64, StoreFailure>;
+
     /// Removes what can no longer authenticate, without holding up
     /// requests. A store that expires keys by itself has nothing to do.
     async fn purge(&self, now: i64) -> Result<Purged, StoreFailure>;
@@ -413,6 +416,18 @@ impl Sessions {
             .revoke(&hash(token), family_of(token), unix_now())
             .await?;
         Ok(())
+    }
+
+    /// Ends every session of `player`: web and AcApp, on every device and
+    /// every instance. Their next request or refresh is `unauthorized`.
+    pub async fn revoke_everywhere(&self, player: &Player) -> Result<u64, SessionError> {
+        let revoked = self.store.revoke_player(player, unix_now()).await?;
+        tracing::info!(
+            player = player.id,
+            sessions = revoked,
+            "logged out everywhere"
+        );
+        Ok(revoked)
     }
 
     /// Removes expired credentials and old revocations (see

@@ -53,6 +53,21 @@ redis.call('SET', ARGV[1] .. ARGV[2], ARGV[3], 'EX', ARGV[4])
 return 1
 "#;
 
+/// KEYS: the player's set of families. ARGV: revoked-key prefix, now, mark
+/// secs, family-key prefix. Revokes every live family of the player ("log
+/// out everywhere"); how many.
+const REVOKE_PLAYER: &str = r#"
+local n = 0
+for _, family in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[4] .. family) == 1 and redis.call('EXISTS', ARGV[1] .. family) == 0 then
+    redis.call('SET', ARGV[1] .. family, ARGV[2], 'EX', ARGV[3])
+    n = n + 1
+  end
+end
+redis.call('DEL', KEYS[1])
+return n
+"#;
+
 /// KEYS: credential. ARGV: revoked-key prefix, now. The player's openid,
 /// or nil. An access token's key outlives the token (see `Sessions`), so
 /// its own expiry, `exp`, is checked here.
@@ -78,7 +93,10 @@ return {c[2], used, redis.call('EXISTS', ARGV[1] .. c[2])}
 
 /// KEYS: refresh credential, new access, new refresh, the family key.
 /// ARGV: revoked-key prefix, now, mark secs, access key ttl, access
-/// expiry (unix s), refresh key ttl, refresh expiry.
+/// expiry (unix s), refresh key ttl, refresh expiry, the prefix of the
+/// players' family sets (the player is known only here, by the openid the
+/// credential names; one Redis, not a cluster, so a key built here is
+/// fine).
 /// Returns {1} (claimed), {2} (reuse: family revoked now), {0}.
 ///
 /// A refresh credential knows its sibling (the access token issued with
@@ -107,12 +125,15 @@ redis.call('HSET', KEYS[3], 'kind', 'refresh', 'family', c[2], 'openid', c[3], '
 if c[5] then redis.call('HSET', KEYS[3], 'prev_access', c[5]) end
 redis.call('EXPIRE', KEYS[3], ARGV[6])
 redis.call('SET', KEYS[4], '1', 'EX', ARGV[6])
+local player = ARGV[8] .. c[3]
+redis.call('SADD', player, c[2])
+if redis.call('TTL', player) < tonumber(ARGV[6]) then redis.call('EXPIRE', player, ARGV[6]) end
 return {1}
 "#;
 
-/// KEYS: the family key, the new credentials, then (when ARGV[3] is 1)
-/// the credential the new session replaces, whose family is revoked in
-/// the same script.
+/// KEYS: the family key, the player's set of families, the new
+/// credentials, then (when ARGV[3] is 1) the credential the new session
+/// replaces, whose family is revoked in the same script.
 /// ARGV: family, openid, replacing (0 or 1), revoked-key prefix, now, mark
 /// secs, family key ttl, then kind, key ttl and expiry (unix s) per new
 /// credential. A refresh credential comes right after its access
@@ -125,11 +146,13 @@ if ARGV[3] == '1' then
   n = n - 1
 end
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[7])
-for i = 2, n do
-  local at = 8 + 3 * (i - 2)
+redis.call('SADD', KEYS[2], ARGV[1])
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[7]) then redis.call('EXPIRE', KEYS[2], ARGV[7]) end
+for i = 3, n do
+  local at = 8 + 3 * (i - 3)
   local kind = ARGV[at]
   redis.call('HSET', KEYS[i], 'kind', kind, 'family', ARGV[1], 'openid', ARGV[2], 'exp', ARGV[at + 2])
-  if kind == 'refresh' and i > 2 then redis.call('HSET', KEYS[i], 'sibling', KEYS[i - 1]) end
+  if kind == 'refresh' and i > 3 then redis.call('HSET', KEYS[i], 'sibling', KEYS[i - 1]) end
   redis.call('EXPIRE', KEYS[i], ARGV[at + 1])
 end
 return 0
@@ -143,6 +166,7 @@ pub struct RedisSessions {
     prefix: String,
     revoke: Script,
     revoke_live_family: Script,
+    revoke_player: Script,
     authenticate: Script,
     rotate: Script,
     start: Script,
@@ -157,6 +181,7 @@ impl RedisSessions {
             prefix: prefix.to_owned(),
             revoke: Script::new(REVOKE),
             revoke_live_family: Script::new(REVOKE_LIVE_FAMILY),
+            revoke_player: Script::new(REVOKE_PLAYER),
             authenticate: Script::new(AUTHENTICATE),
             rotate: Script::new(ROTATE),
             start: Script::new(START),
@@ -174,6 +199,11 @@ impl RedisSessions {
 
     fn revoked_prefix(&self) -> String {
         format!("{}revoked:", self.prefix)
+    }
+
+    /// The families of one player, for "log out everywhere".
+    fn player_prefix(&self) -> String {
+        format!("{}player:", self.prefix)
     }
 
     /// Writes a family's credentials, for the player `openid`, in one
@@ -196,6 +226,7 @@ impl RedisSessions {
         let mut invocation = self.start.prepare_invoke();
         invocation
             .key(self.family(family))
+            .key(format!("{}{openid}", self.player_prefix()))
             .arg(family)
             .arg(openid)
             .arg(u8::from(replacing.is_some()))
@@ -319,6 +350,7 @@ impl SessionStore for RedisSessions {
             .arg(access.expires_at)
             .arg(refresh.key_ttl_secs.max(1))
             .arg(refresh.expires_at)
+            .arg(self.player_prefix())
             .invoke_async(&mut redis)
             .await?;
         Ok(match outcome.as_slice() {
@@ -354,6 +386,20 @@ impl SessionStore for RedisSessions {
             .invoke_async(&mut redis)
             .await?;
         Ok(revoked == 1)
+    }
+
+    async fn revoke_player(&self, player: &Player, now: i64) -> Result<u64, StoreFailure> {
+        let mut redis = self.redis.get().await?;
+        let revoked: u64 = self
+            .revoke_player
+            .key(format!("{}{}", self.player_prefix(), player.openid))
+            .arg(self.revoked_prefix())
+            .arg(now)
+            .arg(REVOKED_MARK_SECS)
+            .arg(format!("{}family:", self.prefix))
+            .invoke_async(&mut redis)
+            .await?;
+        Ok(revoked)
     }
 
     /// Nothing to do: keys expire by themselves, credentials and

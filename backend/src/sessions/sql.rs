@@ -101,6 +101,11 @@ const INSERT_PAIR: &str = "INSERT INTO session_credentials
        (token_hash, family, player_id, kind, expires_at, generation)
      VALUES ($1, $2, $3, 'access', $4, $7), ($5, $2, $3, 'refresh', $6, $7)";
 
+/// Revokes every family of player $2 ("log out everywhere").
+const REVOKE_PLAYER: &str = "INSERT INTO revoked_families (family, revoked_at)
+     SELECT DISTINCT family, $1 FROM session_credentials WHERE player_id = $2
+     ON CONFLICT (family) DO NOTHING";
+
 /// Sessions in the SQL database beside the players they name.
 #[derive(Clone)]
 pub struct SqlSessions {
@@ -322,6 +327,17 @@ impl SessionStore for SqlSessions {
         }
         self.record_revocation(family, now).await?;
         Ok(true)
+    }
+
+    async fn revoke_player(&self, player: &Player, now: i64) -> Result<u64, StoreFailure> {
+        Ok(on_writer!(&self.sql, pool => {
+            sqlx::query(REVOKE_PLAYER)
+                .bind(now)
+                .bind(player.id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 
     /// Deletes expired credentials, those of families revoked over a day

@@ -10,6 +10,7 @@
 mod support;
 
 mod faults;
+mod game;
 mod hardening;
 mod instances;
 mod ipv6_networks;

@@ -1431,7 +1431,10 @@ async fn the_course_jquery_client_is_served_as_it_is() {
 
     // A form that is not the refresh form, or too big: refused, unquoted.
     let token = "5f".repeat(32);
-    for body in [format!("refrsh={token}"), format!("refresh={}", "a".repeat(5000))] {
+    for body in [
+        format!("refrsh={token}"),
+        format!("refresh={}", "a".repeat(5000)),
+    ] {
         let refused = form(body).send().await.unwrap();
         assert_eq!(refused.status(), 400);
         let refused: Value = refused.json().await.unwrap();
@@ -1447,4 +1450,78 @@ async fn the_course_jquery_client_is_served_as_it_is() {
         .await
         .unwrap();
     assert_eq!(plain.status(), 400);
+}
+
+/// "Log out everywhere" from one browser ends the player's other browser
+/// and their AcApp window, in whatever store the sessions live, and no
+/// other player's session. A cookie request for it from another site's
+/// page is refused and ends nothing.
+#[actix_web::test]
+async fn logging_out_everywhere_ends_every_session_of_the_player_and_no_other() {
+    let app = spawn().await;
+    let (first, second, someone_else) = (browser(), browser(), browser());
+    app.web_login(&first, "openid-yxc").await;
+    app.web_login(&second, "openid-yxc").await;
+    app.web_login(&someone_else, "openid-alice").await;
+    let (_, window) = app.acapp_login("openid-yxc").await;
+    // The window has refreshed once: its newer credentials end too.
+    let (status, window) = refresh(&app, window["refresh"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{window}");
+    let access = window["access"].as_str().unwrap().to_owned();
+    let refresh_token = window["refresh"].as_str().unwrap().to_owned();
+    let getinfo = |client: &reqwest::Client| {
+        let request = client.get(app.url("/settings/getinfo/"));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(getinfo(&first).await, 200);
+    assert_eq!(getinfo(&second).await, 200);
+
+    // Another site's page cannot make the player's browser do it.
+    let foreign = first
+        .post(app.url("/settings/logout/everywhere/"))
+        .header("Origin", "https://evil.acapp.acwing.com.cn")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    let foreign: Value = foreign.json().await.unwrap();
+    assert_eq!(foreign["error"], "forbidden_origin");
+    assert_eq!(getinfo(&second).await, 200, "nothing was ended");
+
+    let started = std::time::Instant::now();
+    let done = first
+        .post(app.url("/settings/logout/everywhere/"))
+        .header("Origin", app.public_url.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    let cleared = done
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().contains("Max-Age=0"));
+    assert!(cleared, "the cookie of the browser that asked is cleared");
+    let done: Value = done.json().await.unwrap();
+    assert_eq!(done["result"], "success");
+    println!("logged out everywhere in {:?}", started.elapsed());
+
+    assert_eq!(getinfo(&first).await, 401);
+    assert_eq!(getinfo(&second).await, 401, "the other browser");
+    assert_eq!(app.getinfo_status(&access).await, 401, "the AcApp window");
+    let (status, _) = refresh(&app, &refresh_token).await;
+    assert_eq!(status, 401, "its refresh token too");
+    assert_eq!(
+        getinfo(&someone_else).await,
+        200,
+        "another player's session"
+    );
+
+    // Without a session there is nothing to end.
+    let nobody = browser()
+        .post(app.url("/settings/logout/everywhere/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nobody.status(), 401);
 }

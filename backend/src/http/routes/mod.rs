@@ -18,11 +18,11 @@ use shared::api::paths;
 use url::Url;
 
 use crate::config::public_endpoint;
+use crate::game::ReactionBests;
 use crate::http::error::AppError;
 use crate::http::rate_limit::{Endpoint, RateLimited, RateLimits};
 use crate::login::state::{self, Flow};
 use crate::login::{Callback, Login};
-use crate::game::ReactionBests;
 use crate::sessions::Sessions;
 use acwing_oauth::AcwingClient;
 

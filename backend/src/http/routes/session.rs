@@ -7,8 +7,8 @@ use shared::api::{Done, LogoutRequest, PlayerInfo, RefreshRequest, RefreshRespon
 use shared::ErrorCode;
 
 use super::{cookie_values, AppState};
-use crate::http::current_player::{bearer, CurrentPlayer};
 use crate::http::body;
+use crate::http::current_player::{bearer, CurrentPlayer};
 use crate::http::error::AppError;
 use crate::http::rate_limit::Endpoint;
 use crate::sessions::well_formed;
@@ -113,6 +113,24 @@ pub async fn logout(
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CACHE_CONTROL, "no-store"));
     if clear_cookie {
+        response.cookie(app.removal_cookie(app.cookies.session));
+    }
+    Ok(response.json(Done::default()))
+}
+
+/// Ends every session of the player, on every device: the player the
+/// request is authenticated as (a cookie request only from our own page).
+/// The web's cookie is cleared; the other windows find out at their next
+/// request or refresh.
+pub async fn logout_everywhere(
+    req: HttpRequest,
+    player: CurrentPlayer,
+    app: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    app.sessions.revoke_everywhere(player.player()).await?;
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    if bearer(&req).is_none() {
         response.cookie(app.removal_cookie(app.cookies.session));
     }
     Ok(response.json(Done::default()))
