@@ -61,6 +61,9 @@ impl Stack {
             .env("ACAPP_RECEIVE_CODE_PER_MINUTE", "1000000000")
             .env("ACAPP_RECEIVE_CODE_BURST", "1000000000")
             .env("ACAPP_STATE_CAP", "10000000")
+            // The generator is one address with up to 1,000 logins in
+            // flight: the per-address connection cap is for floods.
+            .env("ACAPP_CONNECTIONS_PER_CLIENT", "1000000")
             // The simulated AcApp window loads our module from its origin.
             .env(
                 "ACAPP_ALLOWED_ORIGINS",
