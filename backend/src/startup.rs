@@ -142,6 +142,7 @@ impl Application {
                 )
                 .configure(|cfg| api_routes(cfg, metrics_on_app_port))
                 .service(routes::assets::index_page())
+                .service(routes::assets::favicon())
                 .service(routes::assets::acapp_files())
         })?;
         Ok(Self {

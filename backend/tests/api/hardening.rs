@@ -685,3 +685,14 @@ async fn metrics_are_off_the_apps_port_unless_asked_for() {
     );
     assert_eq!(none.metrics_port, None);
 }
+
+/// Every browser asks for `/favicon.ico`: an empty, cached answer, not a
+/// 404 in every log and audit.
+#[actix_web::test]
+async fn the_favicon_is_an_empty_cached_answer() {
+    let app = spawn().await;
+    let response = browser().get(app.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=86400");
+    assert!(response.bytes().await.unwrap().is_empty());
+}
