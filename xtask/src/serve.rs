@@ -16,6 +16,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::{cargo, root, step, tools, Result};
@@ -83,6 +84,7 @@ fn trunk_root(args: &[String]) -> Result<PathBuf> {
 }
 
 pub fn serve(args: &[String]) -> Result {
+    stop_children_on_signals()?;
     let started = Instant::now();
     let trunk_root = trunk_root(args)?;
     for (addr, what) in [
@@ -139,11 +141,8 @@ pub fn serve(args: &[String]) -> Result {
     // Started directly, not through `cargo run`: killing cargo would leave
     // the server holding ports 8000 and 8001.
     backend.arg("--dev").current_dir(root());
-    let backend = Guard(
-        backend
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", server.display()))?,
-    );
+    let backend = Guard::spawn(&mut backend)
+        .map_err(|e| format!("cannot start {}: {e}", server.display()))?;
     // No PATH changes: trunk finds the pinned tools in its own cache, as a
     // bare `trunk serve` does.
     let mut trunk_serve = Command::new(&trunk);
@@ -151,11 +150,8 @@ pub fn serve(args: &[String]) -> Result {
         .arg("serve")
         .current_dir(&trunk_root)
         .env("CARGO_TARGET_DIR", trunk_target_dir());
-    let trunk_serve = Guard(
-        trunk_serve
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", trunk.display()))?,
-    );
+    let trunk_serve = Guard::spawn(&mut trunk_serve)
+        .map_err(|e| format!("cannot start {}: {e}", trunk.display()))?;
     let mut children = [("the backend", backend), ("trunk", trunk_serve)];
     wait_until_up(&mut children, started)?;
     let bar = "=".repeat(72);
@@ -272,14 +268,52 @@ impl TrunkInstall {
     }
 }
 
-/// A child killed when dropped: an error or Ctrl-C in xtask must not leave
-/// a server holding its ports.
+/// The children alive now, for the signal handler.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn stop(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// However xtask alone is told to stop (an IDE's stop button, `kill PID`, a
+/// closed terminal), its children stop with it; a terminal's Ctrl-C reaches
+/// the whole process group anyway. Only SIGKILL, which nothing can catch,
+/// leaves them behind.
+fn stop_children_on_signals() -> Result {
+    ctrlc::set_handler(|| {
+        if let Ok(children) = CHILDREN.lock() {
+            children.iter().copied().for_each(stop);
+        }
+        std::process::exit(130);
+    })
+    .map_err(|e| format!("cannot handle signals: {e}"))
+}
+
+/// A child stopped when dropped or when xtask is signalled: an error,
+/// Ctrl-C or `kill` must not leave a server holding its ports.
 struct Guard(Child);
+
+impl Guard {
+    fn spawn(cmd: &mut Command) -> std::io::Result<Guard> {
+        let child = cmd.spawn()?;
+        if let Ok(mut children) = CHILDREN.lock() {
+            children.push(child.id());
+        }
+        Ok(Guard(child))
+    }
+}
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        let pid = self.0.id();
         let _ = self.0.kill();
         let _ = self.0.wait();
+        if let Ok(mut children) = CHILDREN.lock() {
+            children.retain(|&id| id != pid);
+        }
     }
 }
 
@@ -298,14 +332,12 @@ impl Job {
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start {name}: {e}"))?;
+        let child = Guard::spawn(&mut cmd).map_err(|e| format!("cannot start {name}: {e}"))?;
         eprintln!("  {name}: started");
         Ok(Job {
             name,
             log: log.to_owned(),
-            child: Guard(child),
+            child,
             done: None,
         })
     }
