@@ -169,9 +169,7 @@ pub fn ensure_chromium() -> Result<Browser> {
         std::env::var_os("CHROME_BIN").is_some() || std::env::var_os("CHROMEDRIVER").is_some();
     let missing = !browser.chrome.exists() || !browser.driver.exists();
     if !missing {
-        if !std::path::Path::new(CJK_FONT).exists() {
-            eprintln!("note: no CJK font ({CJK_FONT}); screenshots will show boxes for Chinese text (Debian: fonts-wqy-zenhei)");
-        }
+        ensure_cjk_font();
         return Ok(browser);
     }
     if overridden {
@@ -201,6 +199,26 @@ pub fn ensure_chromium() -> Result<Browser> {
         .env("DEBIAN_FRONTEND", "noninteractive");
     sh(install)?;
     Ok(browser)
+}
+
+/// A Chinese font for the screenshots, checked on its own: a machine that
+/// already had Chromium may lack it, and then every screenshot shows boxes.
+/// Installed when we are root; otherwise one line says what is missing.
+fn ensure_cjk_font() {
+    if std::path::Path::new(CJK_FONT).exists() {
+        return;
+    }
+    let installed = is_root() && {
+        step("installing Debian's fonts-wqy-zenhei (once per machine; Chinese text in screenshots)");
+        let mut install = Command::new("apt-get");
+        install
+            .args(["install", "-y", "-qq", "fonts-wqy-zenhei"])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        sh(install).is_ok()
+    };
+    if !installed {
+        eprintln!("note: no CJK font ({CJK_FONT}); screenshots will show boxes for Chinese text (Debian: fonts-wqy-zenhei)");
+    }
 }
 
 fn is_root() -> bool {
