@@ -434,7 +434,7 @@ impl Stack {
     /// Runs axe-core (see [`axe_source`]) in the page on `context`: a CSS
     /// selector for one element (the app's root inside AcWing's page, which
     /// is not ours), or None for the whole document. The WCAG 2.0 and 2.1
-    /// A and AA rules and axe's best practices.
+    /// A and AA rules, 2.2 AA (target size), and axe's best practices.
     pub async fn axe(&self, context: Option<&str>) -> AxeReport {
         let loaded = self.js("return typeof window.axe === 'object'").await;
         if loaded != serde_json::json!(true) {
@@ -451,7 +451,7 @@ impl Stack {
         }
         let script = "const [context, done] = [arguments[0], arguments[arguments.length - 1]];
              const options = { runOnly: { type: 'tag',
-                 values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } };
+                 values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } };
              const node = (n) => ({ target: n.target, html: n.html, summary: n.failureSummary });
              const rule = (r) => ({ id: r.id, impact: r.impact, help: r.help,
                                     nodes: r.nodes.map(node) });

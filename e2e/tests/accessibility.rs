@@ -1,7 +1,8 @@
 //! axe-core on every screen a player sees, in headless Chromium: the
 //! standalone page (the whole document) and the AcApp window (the app's
 //! root only: the simulated AcWing page around it is not ours). WCAG 2.0
-//! and 2.1 A and AA, and axe's best practices; no violation is allowed.
+//! and 2.1 A and AA, 2.2 AA, and axe's best practices; no violation is
+//! allowed.
 //!
 //! axe-core is the pinned version `cargo xtask test e2e` installs from npm
 //! into the tool cache, passed down in `AXE_CORE_JS`.
