@@ -343,7 +343,7 @@ fn e2e(no_e2e: bool, trunk_install: Option<serve::TrunkInstall>) -> Result {
         loudly_skipping_e2e();
         None
     } else {
-        Some(tools::ensure_chromium()?)
+        Some((tools::ensure_chromium()?, tools::ensure_axe_core()?))
     };
     dist()?;
     if let Some(install) = trunk_install {
@@ -352,12 +352,13 @@ fn e2e(no_e2e: bool, trunk_install: Option<serve::TrunkInstall>) -> Result {
     serve::check_bare_trunk()?;
     step("the built bundle over HTTP: compression, cache headers, CORS");
     sh(cargo(&["test", "--package", "e2e", "--test", "assets"]))?;
-    let Some(browser) = browser else {
+    let Some((browser, axe_core)) = browser else {
         loudly_skipping_e2e();
         return Ok(());
     };
     step("end-to-end tests in headless Chromium (screenshots in target/screenshots/)");
-    // One browser at a time: these machines have two cores.
+    // One browser at a time: these machines have two cores, and the memory
+    // test reads the renderer's memory from this process's children.
     let mut e2e = cargo(&[
         "test",
         "--package",
@@ -365,14 +366,21 @@ fn e2e(no_e2e: bool, trunk_install: Option<serve::TrunkInstall>) -> Result {
         "--test",
         "browser",
         "--test",
+        "session",
+        "--test",
+        "accessibility",
+        "--test",
         "simulator",
         "--test",
         "live_reload",
         "--",
         "--test-threads=1",
+        // The session and accessibility tests print their figures.
+        "--show-output",
     ]);
     e2e.env("CHROME_BIN", &browser.chrome)
-        .env("CHROMEDRIVER", &browser.driver);
+        .env("CHROMEDRIVER", &browser.driver)
+        .env("AXE_CORE_JS", &axe_core);
     let started = std::time::Instant::now();
     let outcome = sh(e2e);
     eprintln!(

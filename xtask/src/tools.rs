@@ -12,6 +12,9 @@ pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 pub const BINARYEN_VERSION: &str = "132.0.0";
 /// 0.22 needs a newer rustc than these machines have.
 pub const TRUNK_VERSION: &str = "0.21.14";
+/// The accessibility engine of the browser tests (`e2e/tests/accessibility.rs`),
+/// from npm: a new version brings new rules, so it moves only on purpose.
+pub const AXE_CORE_VERSION: &str = "4.10.3";
 
 pub struct Tools {
     pub wasm_bindgen: PathBuf,
@@ -142,6 +145,53 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
     .arg(format!("binaryen@{BINARYEN_VERSION}"));
     sh(npm)?;
     Ok(bin)
+}
+
+/// axe-core's `axe.min.js` at the pinned version, installed from npm into
+/// the tool cache once per user; the browser tests read it from
+/// `AXE_CORE_JS`.
+pub fn ensure_axe_core() -> Result<PathBuf> {
+    let root = cache_dir().join(format!("axe-core-{AXE_CORE_VERSION}"));
+    let package = root.join("node_modules").join("axe-core");
+    let script = package.join("axe.min.js");
+    if script.exists() && installed_version(&package).as_deref() == Some(AXE_CORE_VERSION) {
+        return Ok(script);
+    }
+    step(&format!(
+        "installing axe-core {AXE_CORE_VERSION} from npm into {}",
+        root.display()
+    ));
+    std::fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+    let mut npm = Command::new("npm");
+    npm.args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+        "--loglevel",
+        "error",
+        "--prefix",
+    ])
+    .arg(&root)
+    .arg(format!("axe-core@{AXE_CORE_VERSION}"));
+    sh(npm)?;
+    match installed_version(&package) {
+        Some(version) if version == AXE_CORE_VERSION && script.exists() => Ok(script),
+        other => Err(format!(
+            "npm installed axe-core {other:?} into {}, not {AXE_CORE_VERSION} with axe.min.js",
+            root.display()
+        )),
+    }
+}
+
+/// The `version` in an npm package's package.json.
+fn installed_version(package: &std::path::Path) -> Option<String> {
+    let manifest = std::fs::read_to_string(package.join("package.json")).ok()?;
+    let at = manifest.find("\"version\"")?;
+    let rest = &manifest[at + "\"version\"".len()..];
+    let start = rest.find('"')? + 1;
+    let end = start + rest[start..].find('"')?;
+    Some(rest[start..end].to_owned())
 }
 
 /// The browser the end-to-end tests drive.
