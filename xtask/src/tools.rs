@@ -259,7 +259,9 @@ fn ensure_cjk_font() {
         return;
     }
     let installed = is_root() && {
-        step("installing Debian's fonts-wqy-zenhei (once per machine; Chinese text in screenshots)");
+        step(
+            "installing Debian's fonts-wqy-zenhei (once per machine; Chinese text in screenshots)",
+        );
         let mut install = Command::new("apt-get");
         install
             .args(["install", "-y", "-qq", "fonts-wqy-zenhei"])
