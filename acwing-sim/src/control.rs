@@ -51,6 +51,33 @@ impl ControlError {
     }
 }
 
+/// Refuses a request another site's page sent (HTTP 403). The API takes
+/// any content type, so that `curl -d` works, and so a page elsewhere could
+/// send it a "simple" cross-site request without a preflight; browsers
+/// always name their origin on such a POST, and curl names none, so only a
+/// request with an `Origin` that is not the simulator's own is refused.
+pub fn refuse_cross_site(req: &HttpRequest) -> Option<HttpResponse> {
+    let origin = req.headers().get(header::ORIGIN)?;
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok());
+    // https too, for a simulator behind a TLS proxy.
+    let same = host
+        .zip(origin.to_str().ok())
+        .is_some_and(|(host, origin)| {
+            ["http://", "https://"]
+                .iter()
+                .any(|scheme| origin.strip_prefix(scheme) == Some(host))
+        });
+    if same {
+        return None;
+    }
+    Some(HttpResponse::Forbidden().json(json!({
+        "error": "a page on another site sent this request to /__sim/; refused"
+    })))
+}
+
 /// The routes under `/__sim/`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/__sim/", web::get().to(debugger::page))
@@ -108,6 +135,9 @@ async fn add_scenarios(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
+    if let Some(refused) = refuse_cross_site(&req) {
+        return refused;
+    }
     if announced_too_large(&req) {
         return ControlError::TooLarge.response();
     }
@@ -131,12 +161,18 @@ async fn list_scenarios(sim: web::Data<Inner>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "pending": sim.scenarios.pending() }))
 }
 
-async fn clear_scenarios(sim: web::Data<Inner>) -> HttpResponse {
+async fn clear_scenarios(sim: web::Data<Inner>, req: HttpRequest) -> HttpResponse {
+    if let Some(refused) = refuse_cross_site(&req) {
+        return refused;
+    }
     sim.scenarios.clear();
     HttpResponse::Ok().json(json!({ "pending": [] }))
 }
 
-async fn reset(sim: web::Data<Inner>) -> HttpResponse {
+async fn reset(sim: web::Data<Inner>, req: HttpRequest) -> HttpResponse {
+    if let Some(refused) = refuse_cross_site(&req) {
+        return refused;
+    }
     sim.reset();
     HttpResponse::Ok().json(json!({ "reset": true }))
 }
@@ -147,7 +183,14 @@ struct Advance {
     advance_secs: u64,
 }
 
-async fn advance_clock(sim: web::Data<Inner>, payload: web::Payload) -> HttpResponse {
+async fn advance_clock(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    if let Some(refused) = refuse_cross_site(&req) {
+        return refused;
+    }
     let advance: Advance = match read_json(payload).await {
         Ok(advance) => advance,
         Err(e) => return e.response(),

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use parking_lot::Mutex;
 use rand::RngCore;
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::authorize::{check, with_code, with_errcode};
-use crate::control::{read_json, ControlError};
+use crate::control::{read_json, refuse_cross_site, ControlError};
 use crate::log::Call;
 use crate::pages::{shell, user_options};
 use crate::reply::Reply;
@@ -252,7 +252,14 @@ fn agree(sim: &Inner, call: &mut Call, target: Url, openid: &str, state: Option<
 
 /// `POST /__sim/window/authorize`: the app called
 /// `AcWingOS.api.oauth2.authorize`.
-pub async fn authorize(sim: web::Data<Inner>, payload: web::Payload) -> HttpResponse {
+pub async fn authorize(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    if let Some(refused) = refuse_cross_site(&req) {
+        return refused;
+    }
     let body: AuthorizeBody = match read_json(payload).await {
         Ok(body) => body,
         Err(e) => return e.response(),
@@ -340,7 +347,14 @@ pub struct DecideBody {
 }
 
 /// `POST /__sim/window/decide`: the player agreed or rejected.
-pub async fn decide(sim: web::Data<Inner>, payload: web::Payload) -> HttpResponse {
+pub async fn decide(
+    sim: web::Data<Inner>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    if let Some(refused) = refuse_cross_site(&req) {
+        return refused;
+    }
     let body: DecideBody = match read_json(payload).await {
         Ok(body) => body,
         Err(e) => return e.response(),

@@ -694,6 +694,19 @@ async fn bad_input_gets_a_clear_400_and_the_simulator_goes_on() {
         .unwrap();
     assert_eq!(cleared.status(), 200);
 
+    // A page on another site cannot queue scenarios or reset; the
+    // simulator's own pages (same origin) and curl (no origin) can.
+    let from = |origin: &str| {
+        s.http
+            .post(format!("{}/__sim/reset", s.base))
+            .header("origin", origin)
+            .send()
+    };
+    let refused = from("http://evil.example").await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(from("null").await.unwrap().status(), 403);
+    assert_eq!(from(&s.base).await.unwrap().status(), 200);
+
     // Still serving.
     assert_eq!(s.grant().await["openid"], "openid-yxc");
 }
