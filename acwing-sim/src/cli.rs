@@ -104,23 +104,38 @@ fn parse_domain(raw: &str) -> Result<AppDomain, DomainError> {
 /// A command line that cannot run, and why.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
+    /// Neither ACWING_SIM_SECRET nor --secret-file.
     #[error("set {SECRET_ENV} (or --secret-file) to the secret your backend will use")]
     NoSecret,
+    /// The secret file cannot be read.
     #[error("cannot read the secret file {}: {source}", path.display())]
     SecretFile {
+        /// The file named.
         path: PathBuf,
+        /// Why it cannot be read.
         source: std::io::Error,
     },
+    /// An empty, overlong or control-character secret.
     #[error("the secret must be 1 to {MAX_SETTING} bytes with no control characters")]
     BadSecret,
+    /// An empty, overlong or control-character appid.
     #[error("the appid must be 1 to 64 printable characters")]
     BadAppid,
+    /// A URL flag that is not an absolute http(s) URL.
     #[error("{flag} must be an absolute http(s) URL, not `{value}`")]
-    BadUrl { flag: &'static str, value: String },
+    BadUrl {
+        /// The flag.
+        flag: &'static str,
+        /// What it was given.
+        value: String,
+    },
+    /// A main class name JavaScript would not take.
     #[error("--acapp-class must be a JavaScript name (letters, digits, _ and $), not `{0}`")]
     BadClass(String),
+    /// A CSS URL with no JS URL to go with it.
     #[error("--acapp-css needs --acapp-js (the registration's JS URL)")]
     CssWithoutJs,
+    /// The users file was refused.
     #[error(transparent)]
     Users(#[from] UsersFileError),
 }

@@ -12,7 +12,12 @@ use url::Url;
 pub enum AppDomain {
     /// A host, with or without a port: any scheme, and any port unless one
     /// is given (`app1234.acapp.acwing.com.cn`, `127.0.0.1:8000`).
-    Host { host: String, port: Option<u16> },
+    Host {
+        /// The host, lowercase, as a URL's host is written.
+        host: String,
+        /// The one port allowed, if any.
+        port: Option<u16>,
+    },
     /// Exactly one origin: scheme, host and port
     /// (`https://app1234.acapp.acwing.com.cn`).
     Origin(url::Origin),
@@ -21,8 +26,10 @@ pub enum AppDomain {
 /// Why a domain was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DomainError {
+    /// Neither a host nor a URL.
     #[error("`{0}` is not a domain (host[:port]) or an origin (http[s]://host[:port])")]
     Invalid(String),
+    /// A URL that is more than an http(s) origin.
     #[error("`{0}`: an origin is http or https, with no path, query or user")]
     NotAnOrigin(String),
 }

@@ -20,7 +20,10 @@ pub enum Fault {
     ServerError,
     /// HTTP 503 on every `every`-th call (counted across the API
     /// endpoints), a normal answer otherwise: an upstream that comes and goes.
-    Flaky { every: usize },
+    Flaky {
+        /// Every how many calls.
+        every: usize,
+    },
     /// HTTP 200 with a body that is not JSON.
     Garbage,
     /// Answer nothing for 60 s, then HTTP 504.
@@ -31,14 +34,19 @@ pub enum Fault {
     Oversized,
     /// HTTP 200 with an errcode body; the errcode as a JSON number or string.
     Errcode {
+        /// The errcode.
         code: String,
+        /// The errmsg.
         msg: String,
+        /// Whether to send a numeric errcode as a JSON number.
         as_number: bool,
     },
     /// This HTTP status with this JSON body, such as a throttling proxy's
     /// `429 {"detail":"throttled"}`.
     Status {
+        /// The HTTP status (500 if it is not one).
         status: u16,
+        /// The body.
         body: serde_json::Value,
     },
     /// The fault at one endpoint only; the others answer normally.

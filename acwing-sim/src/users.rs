@@ -61,31 +61,65 @@ impl UserSpec {
 /// Why a users file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum UsersFileError {
+    /// The file cannot be read (or is not UTF-8).
     #[error("cannot read the users file {}: {source}", path.display())]
     Read {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// Over [`MAX_FILE_BYTES`].
     #[error("the users file {} is over {MAX_FILE_BYTES} bytes", path.display())]
-    TooLarge { path: PathBuf },
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Neither `.json` nor `.toml`.
     #[error("the users file {} must end in .json or .toml", path.display())]
-    Format { path: PathBuf },
+    Format {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Not JSON of users.
     #[error("the users file is not valid JSON of users: {0}")]
     Json(#[from] serde_json::Error),
+    /// Not TOML of users.
     #[error("the users file is not valid TOML of users: {0}")]
     Toml(#[from] toml::de::Error),
+    /// No users at all.
     #[error("the users file lists no users")]
     Empty,
+    /// Over [`MAX_USERS`].
     #[error("the users file lists more than {MAX_USERS} users")]
     TooMany,
+    /// The `index`-th user's openid (from 1) is empty, too long or not
+    /// printable ASCII.
     #[error("user {index}: the openid must be 1 to {MAX_OPENID_CHARS} printable ASCII characters without spaces")]
-    Openid { index: usize },
+    Openid {
+        /// Which user, from 1.
+        index: usize,
+    },
+    /// Two users with one openid.
     #[error("user {index}: the openid `{openid}` is also another user's")]
-    Duplicate { index: usize, openid: String },
+    Duplicate {
+        /// The second of them, from 1.
+        index: usize,
+        /// The openid.
+        openid: String,
+    },
+    /// A username over [`MAX_USERNAME_CHARS`].
     #[error("user {index}: the username is over {MAX_USERNAME_CHARS} characters")]
-    Username { index: usize },
+    Username {
+        /// Which user, from 1.
+        index: usize,
+    },
+    /// A photo over [`MAX_PHOTO_CHARS`].
     #[error("user {index}: the photo is over {MAX_PHOTO_CHARS} characters")]
-    Photo { index: usize },
+    Photo {
+        /// Which user, from 1.
+        index: usize,
+    },
 }
 
 /// Reads and checks the users file at `path` (JSON or TOML, by extension).
