@@ -4,8 +4,10 @@
 //! - `POST /__sim/scenario`, `GET` and `DELETE` it: what the next calls answer;
 //! - `POST /__sim/clock` `{"advance_secs": N}`, `GET /__sim/clock`;
 //! - `POST /__sim/reset`;
-//! - `GET /__sim/log` (JSON) and `GET /__sim/` (the debugger page);
-//! - `POST /__sim/window/authorize` and `/decide`, for the window page.
+//! - `GET /__sim/log` (JSON) and `GET /__sim/` (the debugger page).
+//!
+//! The window page's own calls (`/__sim/window/…`, `window.rs`) share its
+//! body reading and its refusal of other sites' pages.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -18,7 +20,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::scenario::{self, ScenarioError};
-use crate::{debugger, log, window, Inner};
+use crate::{debugger, log, Inner};
 
 /// At most this large a request body.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -87,10 +89,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/__sim/scenario", web::delete().to(clear_scenarios))
         .route("/__sim/reset", web::post().to(reset))
         .route("/__sim/clock", web::post().to(advance_clock))
-        .route("/__sim/clock", web::get().to(get_clock))
-        .route(window::JQUERY_PATH, web::get().to(window::jquery))
-        .route("/__sim/window/authorize", web::post().to(window::authorize))
-        .route("/__sim/window/decide", web::post().to(window::decide));
+        .route("/__sim/clock", web::get().to(get_clock));
 }
 
 /// The request body, at most [`MAX_BODY`] bytes, whatever its content type
