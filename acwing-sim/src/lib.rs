@@ -1,37 +1,79 @@
 //! A simulator of AcWing's OAuth2 API, faithful to AcWing's documentation,
-//! for demo mode and for tests over real HTTP on loopback.
+//! for demo mode, for tests over real HTTP on loopback, and as a tool any
+//! AcApp author can run (the `acwing-sim` binary; see the README).
+//!
+//! It serves AcWing's three API endpoints, the web flow's consent page, and
+//! a page that hosts any AcApp in windows with a simulated `AcWingOS`.
+//! Under `/__sim/` (a path AcWing never uses) it has a scenario API that
+//! decides what the next calls answer, a clock that moves forward, a
+//! request log and a debugger page.
 
+pub mod cli;
+
+mod api;
+mod authorize;
+mod consent;
+mod control;
+mod debugger;
+mod domain;
+mod endpoint;
+mod fault;
+mod log;
 mod pages;
+mod reply;
+mod scenario;
 mod store;
+mod users;
+mod window;
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use serde::Deserialize;
-use serde_json::json;
 
-pub use store::Endpoint;
-use store::{Store, StoreError};
+pub use domain::{AppDomain, DomainError};
+pub use endpoint::Endpoint;
+pub use fault::Fault;
+pub use users::{UserSpec, UsersFileError};
+pub use window::AcAppRegistration;
 
+use log::{Call, RequestLog};
+use reply::{Answered, Reply, Stop};
+use scenario::Scenarios;
+use store::Store;
+use window::Tickets;
+
+/// One AcWing user the simulator knows.
 #[derive(Debug, Clone)]
 pub struct SimUser {
+    /// Fixed for this user and app, as AcWing's openid is.
     pub openid: String,
+    /// What getinfo answers as `username`.
     pub username: String,
+    /// What getinfo answers as `photo`.
     pub photo: String,
 }
 
+/// What AcWing would know about the app: its credentials and its users.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
+    /// The app's appid.
     pub appid: String,
+    /// The app's secret, checked by the token exchange. Never logged.
     pub secret: String,
+    /// The users the consent page offers, the first one preselected.
     pub users: Vec<SimUser>,
-    /// Where the AcApp window page loads `/acapp/game.js` from by default.
+    /// Where the AcApp window page loads `/acapp/game.js` and
+    /// `/acapp/game.css` from when no [`AcAppRegistration`] is given
+    /// (this workspace's own app).
     pub app_public_url: Option<String>,
 }
 
 impl SimConfig {
+    /// Four users: three ordinary ones and one whose name is markup and
+    /// whose photo is a `javascript:` URL, for apps to survive.
     pub fn demo_users() -> Vec<SimUser> {
         let user = |openid: &str, username: &str, photo: &str| SimUser {
             openid: openid.into(),
@@ -66,6 +108,7 @@ impl SimConfig {
 /// How a simulator runs, beyond what AcWing itself would know.
 #[derive(Debug, Clone)]
 pub struct SimOptions {
+    /// actix worker threads.
     pub workers: usize,
     /// Unknown openids become users on their first code (load tests).
     pub auto_users: bool,
@@ -76,6 +119,14 @@ pub struct SimOptions {
     /// AcApp window page listens to it and reloads after each rebuild, as
     /// the page trunk serves does (the frontend dev loop).
     pub live_reload: Option<String>,
+    /// Where `redirect_uri`s may point; empty: any http(s) URL.
+    pub app_domains: Vec<AppDomain>,
+    /// The AcApp the window page hosts, as registered with AcWing; without
+    /// it, `/acapp/game.js` of [`SimConfig::app_public_url`].
+    pub acapp: Option<AcAppRegistration>,
+    /// Whether the window page provides jQuery as `$`, as acwing.com's
+    /// page does (apps written for AcWing, like the course's, rely on it).
+    pub jquery: bool,
 }
 
 impl Default for SimOptions {
@@ -85,57 +136,33 @@ impl Default for SimOptions {
             auto_users: false,
             control: false,
             live_reload: None,
+            app_domains: Vec::new(),
+            acapp: None,
+            jquery: false,
         }
     }
 }
 
-/// What the server-to-server endpoints do instead of answering normally.
-#[derive(Debug, Clone)]
-pub enum Fault {
-    /// Wait, then answer normally.
-    Latency(Duration),
-    /// HTTP 500.
-    ServerError,
-    /// HTTP 503 on every `every`-th call (counted across the API
-    /// endpoints), a normal answer otherwise: an upstream that comes and goes.
-    Flaky { every: usize },
-    /// HTTP 200 with a body that is not JSON.
-    Garbage,
-    /// Answer nothing for 60 s.
-    Hang,
-    /// HTTP 302 to this URL, as a hijacked or misconfigured AcWing might.
-    Redirect(String),
-    /// HTTP 200 with a valid JSON body of about 1 MiB.
-    Oversized,
-    /// HTTP 200 with an errcode body; the errcode as a JSON number or string.
-    Errcode {
-        code: String,
-        msg: String,
-        as_number: bool,
-    },
-    /// This HTTP status with this JSON body, such as a throttling proxy's
-    /// `429 {"detail":"throttled"}`.
-    Status {
-        status: u16,
-        body: serde_json::Value,
-    },
-    /// The fault at one endpoint only; the others answer normally.
-    At(Endpoint, Box<Fault>),
-}
-
+/// A running simulator. Clones share it.
 #[derive(Clone)]
 pub struct Simulator {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+/// What every handler shares.
+pub(crate) struct Inner {
     base_url: String,
     config: SimConfig,
-    live_reload: Option<String>,
+    options: SimOptions,
     store: Store,
     fault: parking_lot::Mutex<Option<Fault>>,
     /// API calls seen while a fault was set, for `Fault::Flaky`.
-    faulted_calls: std::sync::atomic::AtomicUsize,
+    faulted_calls: AtomicUsize,
+    scenarios: Scenarios,
+    log: RequestLog,
+    tickets: Tickets,
+    /// Wakes every held request (a reset).
+    released: tokio::sync::Notify,
 }
 
 impl Simulator {
@@ -144,6 +171,7 @@ impl Simulator {
         Self::start_with(listener, config, SimOptions::default())
     }
 
+    /// As [`Simulator::start`], with options.
     pub fn start_with(
         listener: TcpListener,
         config: SimConfig,
@@ -154,9 +182,13 @@ impl Simulator {
             base_url,
             store: Store::new(config.users.clone(), options.auto_users),
             config,
-            live_reload: options.live_reload.clone(),
+            options: options.clone(),
             fault: parking_lot::Mutex::new(None),
-            faulted_calls: std::sync::atomic::AtomicUsize::new(0),
+            faulted_calls: AtomicUsize::new(0),
+            scenarios: Scenarios::default(),
+            log: RequestLog::default(),
+            tickets: Tickets::default(),
+            released: tokio::sync::Notify::new(),
         });
         let data = web::Data::from(inner.clone());
         let control = options.control;
@@ -168,23 +200,19 @@ impl Simulator {
                 app
             };
             app.route("/", web::get().to(pages::index))
-                .route(AUTHORIZE, web::get().to(pages::consent))
-                .route(AUTHORIZE, web::post().to(pages::decide))
-                .route("/acapp/", web::get().to(pages::acapp_window))
-                .route("/_sim/code", web::get().to(sim_code))
+                .route("/favicon.ico", web::get().to(pages::favicon))
+                .route(authorize::WEB_AUTHORIZE, web::get().to(consent::page))
+                .route(authorize::WEB_AUTHORIZE, web::post().to(consent::decide))
+                .route(api::ACCESS_TOKEN, web::get().to(api::access_token))
+                .route(api::REFRESH_TOKEN, web::get().to(api::refresh_token))
+                .route(api::GETINFO, web::get().to(api::getinfo))
+                .route("/acapp/", web::get().to(window::page))
+                .route("/_sim/code", web::get().to(window::code))
                 .route("/_sim/avatar/{name}", web::get().to(pages::avatar))
-                .route(
-                    "/third_party/api/oauth2/access_token/",
-                    web::get().to(access_token),
-                )
-                .route(
-                    "/third_party/api/oauth2/refresh_token/",
-                    web::get().to(refresh_token),
-                )
-                .route(
-                    "/third_party/api/meta/identity/getinfo/",
-                    web::get().to(getinfo),
-                )
+                .route(window::JQUERY_PATH, web::get().to(window::jquery))
+                .route("/__sim/window/authorize", web::post().to(window::authorize))
+                .route("/__sim/window/decide", web::post().to(window::decide))
+                .configure(control::routes)
         })
         .workers(options.workers.max(1))
         .disable_signals()
@@ -194,23 +222,28 @@ impl Simulator {
         Ok(Simulator { inner })
     }
 
+    /// `http://127.0.0.1:PORT`, where it serves.
     pub fn base_url(&self) -> String {
         self.inner.base_url.clone()
     }
 
     /// A photo URL this simulator serves, for pages that must load offline.
     pub fn avatar_url(&self, name: &str) -> String {
-        format!("{}/_sim/avatar/{name}.svg", self.inner.base_url)
+        pages::avatar_url(&self.inner.base_url, name)
     }
 
+    /// Adds a user, or replaces the one with the same openid in place.
     pub fn add_user(&self, user: SimUser) {
         self.inner.store.add_user(user);
     }
 
+    /// A code for `openid`, as if that user had agreed; `None` for an
+    /// unknown user.
     pub fn issue_code(&self, openid: &str) -> Option<String> {
         self.inner.store.issue_code(openid)
     }
 
+    /// Sets or clears the fault of the API endpoints.
     pub fn set_fault(&self, fault: Option<Fault>) {
         *self.inner.fault.lock() = fault;
     }
@@ -220,162 +253,80 @@ impl Simulator {
         self.inner.store.issued_tokens()
     }
 
+    /// Moves the simulator's clock forward, so that codes and tokens expire
+    /// without waiting (at most a hundred years in all).
     pub fn advance_clock(&self, by: Duration) {
-        self.inner.store.advance_clock(by);
+        let room = store::MAX_CLOCK_OFFSET.saturating_sub(self.inner.store.clock_offset());
+        self.inner.store.advance_clock(by.min(room));
     }
 
+    /// How many calls `endpoint` has had.
     pub fn calls(&self, endpoint: Endpoint) -> usize {
         self.inner.store.calls(endpoint)
     }
+
+    /// As `POST /__sim/reset`: forgets codes, tokens, scenarios, the fault,
+    /// the log and the clock's moves, and ends every held request. The
+    /// users stay.
+    pub fn reset(&self) {
+        self.inner.reset();
+    }
 }
 
-const AUTHORIZE: &str = "/third_party/api/oauth2/web/authorize/";
+impl Inner {
+    fn clock_offset_secs(&self) -> u64 {
+        self.store.clock_offset().as_secs()
+    }
 
-fn errcode(code: &str, msg: &str, as_number: bool) -> HttpResponse {
-    let code = match code.parse::<i64>() {
-        Ok(n) if as_number => json!(n),
-        _ => json!(code),
-    };
-    HttpResponse::Ok().json(json!({ "errcode": code, "errmsg": msg }))
-}
+    /// Logs `call` as answered with `reply`, and sends it.
+    pub(crate) fn answer(&self, call: Call, reply: Reply) -> HttpResponse {
+        self.log.record(call, &reply, self.clock_offset_secs());
+        reply.into_response()
+    }
 
-fn store_error(err: StoreError) -> HttpResponse {
-    let (code, msg, as_number) = err.errcode();
-    errcode(code, msg, as_number)
-}
-
-/// Applies the injected fault, if any; `None` means answer normally.
-async fn faulted(sim: &Inner, endpoint: Endpoint) -> Option<HttpResponse> {
-    sim.store.count(endpoint);
-    let fault = match sim.fault.lock().clone()? {
-        Fault::At(at, fault) if at == endpoint => *fault,
-        Fault::At(..) => return None,
-        fault => fault,
-    };
-    let nth = 1 + sim
-        .faulted_calls
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    match fault {
-        Fault::Flaky { every } => (nth.checked_rem(every) == Some(0))
-            .then(|| HttpResponse::ServiceUnavailable().body("try again later")),
-        Fault::Latency(by) => {
-            tokio::time::sleep(by).await;
-            None
+    /// Answers as a scenario or fault says: at once, or after holding the
+    /// request. A hold is logged when it starts, so that the debugger shows
+    /// the request while it is held.
+    pub(crate) async fn stop(&self, call: Call, stop: Stop) -> HttpResponse {
+        match stop {
+            Stop::Answer(reply) => self.answer(call, reply),
+            Stop::Hold { up_to, then } => {
+                let released = self.released.notified();
+                let summary = format!(
+                    "held: no answer for up to {} s (a reset ends it), then {}",
+                    up_to.as_secs(),
+                    then.answered().summary
+                );
+                self.log.record_answer(
+                    call,
+                    Answered {
+                        status: None,
+                        summary,
+                    },
+                    self.clock_offset_secs(),
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(up_to) => {}
+                    _ = released => {}
+                }
+                then.into_response()
+            }
         }
-        Fault::ServerError => Some(HttpResponse::InternalServerError().body("internal error")),
-        Fault::Garbage => Some(
-            HttpResponse::Ok()
-                .content_type("text/html")
-                .body("<html>oops, the upstream is down</html>"),
-        ),
-        Fault::Hang => {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            Some(HttpResponse::GatewayTimeout().finish())
-        }
-        Fault::Redirect(to) => Some(
-            HttpResponse::Found()
-                .insert_header((actix_web::http::header::LOCATION, to))
-                .finish(),
-        ),
-        Fault::Oversized => Some(HttpResponse::Ok().json(json!({
-            "padding": "x".repeat(1 << 20),
-            "username": "big",
-            "photo": "",
-        }))),
-        Fault::Errcode {
-            code,
-            msg,
-            as_number,
-        } => Some(errcode(&code, &msg, as_number)),
-        Fault::Status { status, body } => Some(
-            HttpResponse::build(
-                actix_web::http::StatusCode::from_u16(status)
-                    .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
-            )
-            .json(body),
-        ),
-        // Unwrapped above: a nested `At` never matches twice.
-        Fault::At(..) => None,
     }
-}
 
-#[derive(Deserialize)]
-struct AccessTokenQuery {
-    appid: Option<String>,
-    secret: Option<String>,
-    code: Option<String>,
-}
-
-async fn access_token(sim: web::Data<Inner>, q: web::Query<AccessTokenQuery>) -> HttpResponse {
-    if let Some(fault) = faulted(&sim, Endpoint::AccessToken).await {
-        return fault;
-    }
-    if q.appid.as_deref() != Some(sim.config.appid.as_str()) {
-        return store_error(StoreError::BadAppid);
-    }
-    if q.secret.as_deref() != Some(sim.config.secret.as_str()) {
-        return store_error(StoreError::BadSecret);
-    }
-    match sim.store.redeem_code(q.code.as_deref().unwrap_or("")) {
-        Ok(grant) => HttpResponse::Ok().json(grant),
-        Err(err) => store_error(err),
-    }
-}
-
-#[derive(Deserialize)]
-struct RefreshQuery {
-    appid: Option<String>,
-    refresh_token: Option<String>,
-}
-
-async fn refresh_token(sim: web::Data<Inner>, q: web::Query<RefreshQuery>) -> HttpResponse {
-    if let Some(fault) = faulted(&sim, Endpoint::RefreshToken).await {
-        return fault;
-    }
-    if q.appid.as_deref() != Some(sim.config.appid.as_str()) {
-        return store_error(StoreError::BadAppid);
-    }
-    match sim.store.refresh(q.refresh_token.as_deref().unwrap_or("")) {
-        Ok(grant) => HttpResponse::Ok().json(grant),
-        Err(err) => store_error(err),
-    }
-}
-
-#[derive(Deserialize)]
-struct GetinfoQuery {
-    access_token: Option<String>,
-    openid: Option<String>,
-}
-
-async fn getinfo(sim: web::Data<Inner>, q: web::Query<GetinfoQuery>) -> HttpResponse {
-    if let Some(fault) = faulted(&sim, Endpoint::GetInfo).await {
-        return fault;
-    }
-    let token = q.access_token.as_deref().unwrap_or("");
-    match sim.store.profile(token, q.openid.as_deref().unwrap_or("")) {
-        Ok(user) => {
-            HttpResponse::Ok().json(json!({ "username": user.username, "photo": user.photo }))
-        }
-        Err(err) => store_error(err),
+    fn reset(&self) {
+        self.scenarios.clear();
+        *self.fault.lock() = None;
+        self.faulted_calls.store(0, Ordering::Relaxed);
+        self.store.reset();
+        self.tickets.clear();
+        self.log.clear();
+        self.released.notify_waiters();
     }
 }
 
 async fn set_latency(sim: web::Data<Inner>, ms: web::Path<u64>) -> HttpResponse {
     let ms = ms.into_inner().min(60_000);
     *sim.fault.lock() = (ms > 0).then(|| Fault::Latency(Duration::from_millis(ms)));
-    HttpResponse::Ok().json(json!({ "latency_ms": ms }))
-}
-
-#[derive(Deserialize)]
-struct CodeQuery {
-    openid: String,
-}
-
-async fn sim_code(sim: web::Data<Inner>, q: web::Query<CodeQuery>) -> HttpResponse {
-    match sim.store.issue_code(&q.openid) {
-        Some(code) => HttpResponse::Ok().json(json!({ "code": code })),
-        None => {
-            HttpResponse::NotFound().json(json!({"errcode": "40009", "errmsg": "no such user"}))
-        }
-    }
+    HttpResponse::Ok().json(serde_json::json!({ "latency_ms": ms }))
 }

@@ -7,18 +7,17 @@ use parking_lot::Mutex;
 use rand::RngCore;
 use serde::Serialize;
 
-use crate::SimUser;
+use crate::{Endpoint, SimUser};
 
 const CODE_LIFETIME: Duration = Duration::from_secs(5 * 60);
 const ACCESS_LIFETIME: Duration = Duration::from_secs(2 * 3600);
 const REFRESH_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    AccessToken,
-    RefreshToken,
-    GetInfo,
-}
+/// At most this many unredeemed codes: anyone who can open the consent page
+/// can have codes made, so they must not pile up without end.
+const MAX_CODES: usize = 10_000;
+/// The clock moves forward at most this far in all, so that no instant
+/// overflows (a hundred years).
+pub const MAX_CLOCK_OFFSET: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreError {
@@ -45,13 +44,14 @@ impl StoreError {
     }
 }
 
+/// AcWing's answer to a token exchange or refresh.
 #[derive(Debug, Serialize)]
 pub struct Grant {
-    access_token: String,
-    expires_in: u64,
-    refresh_token: String,
-    openid: String,
-    scope: &'static str,
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub openid: String,
+    pub scope: &'static str,
 }
 
 struct Access {
@@ -177,8 +177,38 @@ impl Store {
             .collect()
     }
 
-    pub fn advance_clock(&self, by: Duration) {
-        self.state.lock().offset += by;
+    /// Moves the clock forward by `by`, at most to [`MAX_CLOCK_OFFSET`] in
+    /// all; returns how far it has been moved since the start, or `None`
+    /// (and leaves it) if that would pass the limit.
+    pub fn advance_clock(&self, by: Duration) -> Option<Duration> {
+        let mut state = self.state.lock();
+        let offset = state
+            .offset
+            .checked_add(by)
+            .filter(|o| *o <= MAX_CLOCK_OFFSET)?;
+        state.offset = offset;
+        Some(offset)
+    }
+
+    /// How far the clock has been moved forward since the start.
+    pub fn clock_offset(&self) -> Duration {
+        self.state.lock().offset
+    }
+
+    /// Whether a user has this openid.
+    pub fn has_user(&self, openid: &str) -> bool {
+        self.state.lock().user(openid).is_some()
+    }
+
+    /// Forgets every code and token, the calls counted, and the clock's
+    /// moves; the users stay.
+    pub fn reset(&self) {
+        let mut state = self.state.lock();
+        state.offset = Duration::ZERO;
+        state.codes.clear();
+        state.access.clear();
+        state.refresh.clear();
+        state.calls.clear();
     }
 
     pub fn count(&self, endpoint: Endpoint) {
@@ -201,8 +231,18 @@ impl Store {
                 photo: String::new(),
             });
         }
+        let now = state.now();
+        if state.codes.len() >= MAX_CODES {
+            state.codes.retain(|_, (_, expires_at)| *expires_at > now);
+        }
+        if state.codes.len() >= MAX_CODES {
+            // Still full of live codes: one of them goes, as if it expired.
+            if let Some(any) = state.codes.keys().next().cloned() {
+                state.codes.remove(&any);
+            }
+        }
         let code = token();
-        let expires_at = state.now() + CODE_LIFETIME;
+        let expires_at = now + CODE_LIFETIME;
         state
             .codes
             .insert(code.clone(), (openid.to_owned(), expires_at));

@@ -1,4 +1,4 @@
-//! `cargo xtask run | test | dist | setup | serve | bench`: everything a
+//! `cargo xtask run | test | dist | setup | serve | bench | sim`: everything a
 //! person or CI types.
 //!
 //! - `run`: set up what is missing, build the frontend and the server (with
@@ -10,6 +10,8 @@
 //!   behind `trunk serve`, which builds this checkout's frontend or the copy
 //!   in DIR.
 //! - `bench [--quick]`: release builds under load; a report in `target/bench/`.
+//! - `sim [ARGS]`: the AcWing simulator as a tool for any AcApp
+//!   (`acwing-sim/README.md`), with ARGS passed to it.
 
 mod bench;
 mod dist;
@@ -25,7 +27,7 @@ use dist::{dist, wasm_target_dir};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
-const USAGE: &str = "usage: cargo xtask <run|test|dist|setup|serve|bench>
+const USAGE: &str = "usage: cargo xtask <run|test|dist|setup|serve|bench|sim>
   run   set up what is missing, build the frontend, start the app in demo mode
   test [STAGE] [--no-e2e]  every check in turn, or one STAGE:
         lint    rustfmt, clippy (-D warnings), and no simulator in the production build
@@ -37,7 +39,9 @@ const USAGE: &str = "usage: cargo xtask <run|test|dist|setup|serve|bench>
   setup install the pinned tools (trunk too) and link them where a bare `trunk serve` finds them
   serve [--trunk-root DIR]  the frontend dev loop: the backend (--dev) behind `trunk serve`
         (hot reload); with --trunk-root, trunk builds and watches the copy of the frontend in DIR
-  bench [--quick]  build in release mode and benchmark; writes target/bench/report.md";
+  bench [--quick]  build in release mode and benchmark; writes target/bench/report.md
+  sim [ARGS]  run the AcWing simulator for any AcApp, with ARGS (sim --help lists them;
+        acwing-sim/README.md)";
 
 /// The stages of `cargo xtask test`, in the order a full run takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         Some("setup") => setup(),
         Some("serve") => serve::serve(rest),
         Some("bench") => bench::bench(rest.iter().any(|a| a == "--quick")),
+        Some("sim") => sim(rest),
         _ => Err(USAGE.to_owned()),
     };
     match outcome {
@@ -189,6 +194,30 @@ fn run() -> Result {
         "--",
         "--demo",
     ]))
+}
+
+/// `cargo xtask sim [ARGS]`: the simulator's binary with ARGS. On Unix
+/// xtask becomes `cargo run`, which becomes the simulator, so that a signal
+/// to this process (an IDE's stop button) stops the simulator itself rather
+/// than leaving it holding its port.
+fn sim(args: &[String]) -> Result {
+    let mut run = cargo(&[
+        "run",
+        "--package",
+        "acwing-sim",
+        "--bin",
+        "acwing-sim",
+        "--",
+    ]);
+    run.args(args).current_dir(root());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let error = run.exec();
+        Err(format!("cannot start cargo run: {error}"))
+    }
+    #[cfg(not(unix))]
+    sh(run)
 }
 
 /// Everything the dev loop needs, once per user: afterwards a bare `trunk
