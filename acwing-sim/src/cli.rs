@@ -82,10 +82,11 @@ pub struct Cli {
     /// (e.g. http://127.0.0.1:8000).
     #[arg(long, env = "ACWING_SIM_APP_PUBLIC_URL", value_name = "URL")]
     pub app_public_url: Option<String>,
-    /// Leave jQuery out of the AcApp window page (acwing.com's page has
-    /// jQuery 3.3.1 as `$`, and so does the simulator's by default).
-    #[arg(long)]
-    pub no_jquery: bool,
+    /// A jQuery build (jquery.min.js) the AcApp window page provides as `$`,
+    /// as acwing.com's page provides jQuery 3.3.1. `cargo xtask sim`
+    /// installs that version from npm and passes it.
+    #[arg(long, env = "ACWING_SIM_JQUERY", value_name = "FILE")]
+    pub jquery: Option<std::path::PathBuf>,
     /// actix worker threads.
     #[arg(long, default_value_t = SimOptions::default().workers)]
     pub workers: usize,
@@ -128,6 +129,14 @@ pub enum CliError {
         flag: &'static str,
         /// What it was given.
         value: String,
+    },
+    /// The jQuery file cannot be read.
+    #[error("cannot read the jQuery file {}: {source}", path.display())]
+    JqueryFile {
+        /// The file named.
+        path: PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
     },
     /// A main class name JavaScript would not take.
     #[error("--acapp-class must be a JavaScript name (letters, digits, _ and $), not `{0}`")]
@@ -203,6 +212,15 @@ impl Cli {
     /// Checks everything, reading the secret (from `secret_env`, the value
     /// of ACWING_SIM_SECRET, unless a file is named) and the users file.
     pub fn launch(self, secret_env: Option<String>) -> Result<Launch, CliError> {
+        let jquery = match &self.jquery {
+            Some(path) => Some(std::sync::Arc::<str>::from(
+                std::fs::read_to_string(path).map_err(|source| CliError::JqueryFile {
+                    path: path.clone(),
+                    source,
+                })?,
+            )),
+            None => None,
+        };
         let secret = match &self.secret_file {
             Some(path) => {
                 let read_error = |source| CliError::SecretFile {
@@ -277,7 +295,7 @@ impl Cli {
                 live_reload: None,
                 app_domains,
                 acapp,
-                jquery: !self.no_jquery,
+                jquery,
             },
             derived_domains,
         })
@@ -374,7 +392,7 @@ mod tests {
         let r = l.options.acapp.clone().unwrap();
         assert_eq!(r.class_name, "AcGame");
         assert_eq!(l.options.app_domains, ["127.0.0.1".parse().unwrap()]);
-        assert!(l.derived_domains && l.options.jquery);
+        assert!(l.derived_domains && l.options.jquery.is_none());
         let explicit = launch(&["--app-domain", "a.example,https://b.example"]).unwrap();
         assert_eq!(explicit.options.app_domains.len(), 2);
         assert!(launch(&[]).unwrap().options.app_domains.is_empty());

@@ -124,9 +124,11 @@ pub struct SimOptions {
     /// The AcApp the window page hosts, as registered with AcWing; without
     /// it, `/acapp/game.js` of [`SimConfig::app_public_url`].
     pub acapp: Option<AcAppRegistration>,
-    /// Whether the window page provides jQuery as `$`, as acwing.com's
+    /// A jQuery build the window page provides as `$`, as acwing.com's
     /// page does (apps written for AcWing, like the course's, rely on it).
-    pub jquery: bool,
+    /// Not part of the simulator: `cargo xtask sim` installs jQuery 3.3.1
+    /// from npm and passes it (`--jquery FILE`).
+    pub jquery: Option<std::sync::Arc<str>>,
 }
 
 impl Default for SimOptions {
@@ -138,7 +140,7 @@ impl Default for SimOptions {
             live_reload: None,
             app_domains: Vec::new(),
             acapp: None,
-            jquery: false,
+            jquery: None,
         }
     }
 }

@@ -25,12 +25,10 @@ use crate::reply::Reply;
 use crate::scenario::{Outcome, RejectStyle};
 use crate::{Endpoint, Inner};
 
-/// The jQuery acwing.com's page loads (`cdn.acwing.com/static/jquery/js/
-/// jquery-3.3.1.min.js`), served so that apps written against that page's
-/// `$` run here as there. MIT licensed (`assets/jquery-LICENSE.txt`).
-const JQUERY: &str = include_str!("../assets/jquery-3.3.1.min.js");
-/// Where the page loads it from.
-pub const JQUERY_PATH: &str = "/__sim/jquery-3.3.1.min.js";
+/// Where the page loads the jQuery it was given (`SimOptions::jquery`;
+/// acwing.com's page loads 3.3.1), so that apps written against that page's
+/// `$` run here as there.
+pub const JQUERY_PATH: &str = "/__sim/jquery.min.js";
 /// The page's script: AcWingOS, the consent dialog, the windows.
 const WINDOW_JS: &str = include_str!("../assets/window.js");
 /// At most this many windows on one page.
@@ -94,7 +92,7 @@ pub async fn page(sim: web::Data<Inner>, q: web::Query<WindowQuery>) -> HttpResp
         "windows": q.windows.unwrap_or(1).clamp(1, MAX_WINDOWS),
         "maxWindows": MAX_WINDOWS,
     });
-    let jquery = if sim.options.jquery {
+    let jquery = if sim.options.jquery.is_some() {
         format!(r#"<script src="{JQUERY_PATH}"></script>"#)
     } else {
         String::new()
@@ -140,12 +138,15 @@ fn script_json(value: &Value) -> String {
     value.to_string().replace('<', "\\u003c")
 }
 
-/// `GET /__sim/jquery-3.3.1.min.js`.
-pub async fn jquery() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header(("cache-control", "public, max-age=86400"))
-        .body(JQUERY)
+/// `GET /__sim/jquery.min.js`: the jQuery it was given, if any.
+pub async fn jquery(sim: web::Data<Inner>) -> HttpResponse {
+    match &sim.options.jquery {
+        Some(source) => HttpResponse::Ok()
+            .content_type("text/javascript; charset=utf-8")
+            .insert_header(("cache-control", "public, max-age=86400"))
+            .body(source.to_string()),
+        None => HttpResponse::NotFound().finish(),
+    }
 }
 
 /// An authorization waiting for the player's decision in the dialog.

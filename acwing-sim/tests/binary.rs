@@ -45,10 +45,16 @@ fn spawn(args: &[&str], secret: Option<&str>) -> Running {
     Running { child, url }
 }
 
+/// What the window page is given as jQuery in these tests.
+const FAKE_JQUERY: &str = "window.$ = function () {}; // a stand-in for jQuery";
+
 #[tokio::test]
 async fn it_serves_a_registered_acapp_with_the_users_of_a_file() {
     let dir = std::env::temp_dir().join(format!("acwing-sim-bin-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    // A stand-in for jQuery: the simulator serves whatever file it is given.
+    let jquery_file = dir.join("jquery.min.js");
+    std::fs::write(&jquery_file, FAKE_JQUERY).unwrap();
     let users = dir.join("users.toml");
     std::fs::write(
         &users,
@@ -65,6 +71,8 @@ async fn it_serves_a_registered_acapp_with_the_users_of_a_file() {
             "http://127.0.0.1:9/static/game.js",
             "--acapp-class",
             "MyGame",
+            "--jquery",
+            jquery_file.to_str().unwrap(),
         ],
         Some("bin-secret"),
     );
@@ -84,19 +92,19 @@ async fn it_serves_a_registered_acapp_with_the_users_of_a_file() {
     assert!(window.contains(r#""module":"http://127.0.0.1:9/static/game.js""#));
     assert!(window.contains(r#""className":"MyGame""#));
     assert!(
-        window.contains("/__sim/jquery-3.3.1.min.js"),
-        "jQuery by default"
+        window.contains("/__sim/jquery.min.js"),
+        "the jQuery it was given"
     );
     assert!(window.contains("&lt;z&gt;"), "the file's user, escaped");
     let jquery = http
-        .get(format!("{}/__sim/jquery-3.3.1.min.js", sim.url))
+        .get(format!("{}/__sim/jquery.min.js", sim.url))
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert!(jquery.starts_with("/*! jQuery v3.3.1"));
+    assert_eq!(jquery, FAKE_JQUERY);
 
     // The app's domain came from the JS URL: 127.0.0.1, any port.
     let consent = |redirect: &str| {

@@ -635,6 +635,19 @@ pub fn axe_source() -> String {
         .unwrap_or_else(|e| panic!("cannot read AXE_CORE_JS ({}): {e}", path.to_string_lossy()))
 }
 
+/// jQuery for the simulated AcWing page, from `JQUERY_JS`: `cargo xtask
+/// test e2e` installs the version acwing.com's page loads and sets it.
+pub fn jquery_source() -> String {
+    let path = std::env::var_os("JQUERY_JS").unwrap_or_else(|| {
+        panic!(
+            "JQUERY_JS is not set: run `cargo xtask test e2e`, which installs the pinned \
+             jQuery, or point JQUERY_JS at a jquery.min.js"
+        )
+    });
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read JQUERY_JS ({}): {e}", path.to_string_lossy()))
+}
+
 /// The page's memory (see [`Stack::memory_after_gc`]), in bytes.
 #[derive(Debug, Clone)]
 pub struct Memory {

@@ -90,7 +90,7 @@ async fn fixture_stack(app: &str) -> (Stack, Simulator, fixture_app::FixtureApp)
                 css_url: Some(format!("{origin}/fixtures/{app}/game.css")),
                 class_name: "AcGame".into(),
             }),
-            jquery: true,
+            jquery: Some(e2e::jquery_source().into()),
             ..SimOptions::default()
         },
     )

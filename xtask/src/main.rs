@@ -210,6 +210,13 @@ fn sim(args: &[String]) -> Result {
         "--",
     ]);
     run.args(args).current_dir(root());
+    // acwing.com's page has jQuery; so does the simulator's, unless the
+    // command line or the environment names another.
+    let named = args.iter().any(|a| a.starts_with("--jquery"))
+        || std::env::var_os("ACWING_SIM_JQUERY").is_some();
+    if !named {
+        run.arg("--jquery").arg(tools::ensure_jquery()?);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -372,7 +379,11 @@ fn e2e(no_e2e: bool, trunk_install: Option<serve::TrunkInstall>) -> Result {
         loudly_skipping_e2e();
         None
     } else {
-        Some((tools::ensure_chromium()?, tools::ensure_axe_core()?))
+        Some((
+            tools::ensure_chromium()?,
+            tools::ensure_axe_core()?,
+            tools::ensure_jquery()?,
+        ))
     };
     dist()?;
     if let Some(install) = trunk_install {
@@ -381,7 +392,7 @@ fn e2e(no_e2e: bool, trunk_install: Option<serve::TrunkInstall>) -> Result {
     serve::check_bare_trunk()?;
     step("the built bundle over HTTP: compression, cache headers, CORS");
     sh(cargo(&["test", "--package", "e2e", "--test", "assets"]))?;
-    let Some((browser, axe_core)) = browser else {
+    let Some((browser, axe_core, jquery)) = browser else {
         loudly_skipping_e2e();
         return Ok(());
     };
@@ -409,7 +420,8 @@ fn e2e(no_e2e: bool, trunk_install: Option<serve::TrunkInstall>) -> Result {
     ]);
     e2e.env("CHROME_BIN", &browser.chrome)
         .env("CHROMEDRIVER", &browser.driver)
-        .env("AXE_CORE_JS", &axe_core);
+        .env("AXE_CORE_JS", &axe_core)
+        .env("JQUERY_JS", &jquery);
     let started = std::time::Instant::now();
     let outcome = sh(e2e);
     eprintln!(

@@ -15,6 +15,9 @@ pub const TRUNK_VERSION: &str = "0.21.14";
 /// The accessibility engine of the browser tests (`e2e/tests/accessibility.rs`),
 /// from npm: a new version brings new rules, so it moves only on purpose.
 pub const AXE_CORE_VERSION: &str = "4.10.3";
+/// The jQuery acwing.com's AcApp page loads (`jquery-3.3.1.min.js`), which
+/// the simulator's window page provides as `$` as that page does.
+pub const JQUERY_VERSION: &str = "3.3.1";
 
 pub struct Tools {
     pub wasm_bindgen: PathBuf,
@@ -151,14 +154,28 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
 /// the tool cache once per user; the browser tests read it from
 /// `AXE_CORE_JS`.
 pub fn ensure_axe_core() -> Result<PathBuf> {
-    let root = cache_dir().join(format!("axe-core-{AXE_CORE_VERSION}"));
-    let package = root.join("node_modules").join("axe-core");
-    let script = package.join("axe.min.js");
-    if script.exists() && installed_version(&package).as_deref() == Some(AXE_CORE_VERSION) {
-        return Ok(script);
+    ensure_npm_file("axe-core", AXE_CORE_VERSION, "axe.min.js")
+}
+
+/// jQuery at the version acwing.com's page loads, for the simulator's
+/// AcApp window (`cargo xtask sim`, and the browser tests' course-style
+/// app through `JQUERY_JS`). It is not part of the simulator: it comes
+/// from npm, pinned, like the other tools.
+pub fn ensure_jquery() -> Result<PathBuf> {
+    ensure_npm_file("jquery", JQUERY_VERSION, "dist/jquery.min.js")
+}
+
+/// `file` of npm package `name` at exactly `version`, installed into the
+/// tool cache once per user.
+fn ensure_npm_file(name: &str, version: &str, file: &str) -> Result<PathBuf> {
+    let root = cache_dir().join(format!("{name}-{version}"));
+    let package = root.join("node_modules").join(name);
+    let path = package.join(file);
+    if path.exists() && installed_version(&package).as_deref() == Some(version) {
+        return Ok(path);
     }
     step(&format!(
-        "installing axe-core {AXE_CORE_VERSION} from npm into {}",
+        "installing {name} {version} from npm into {}",
         root.display()
     ));
     std::fs::create_dir_all(&root).map_err(|e| format!("cannot create {}: {e}", root.display()))?;
@@ -173,12 +190,12 @@ pub fn ensure_axe_core() -> Result<PathBuf> {
         "--prefix",
     ])
     .arg(&root)
-    .arg(format!("axe-core@{AXE_CORE_VERSION}"));
+    .arg(format!("{name}@{version}"));
     sh(npm)?;
     match installed_version(&package) {
-        Some(version) if version == AXE_CORE_VERSION && script.exists() => Ok(script),
+        Some(installed) if installed == version && path.exists() => Ok(path),
         other => Err(format!(
-            "npm installed axe-core {other:?} into {}, not {AXE_CORE_VERSION} with axe.min.js",
+            "npm installed {name} {other:?} into {}, not {version} with {file}",
             root.display()
         )),
     }
