@@ -17,7 +17,10 @@
 //! keeps a JSON parser out of the wasm.
 
 use std::cell::{Cell, RefCell};
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::rc::{Rc, Weak};
+use std::task::Poll;
 
 use shared::api::paths;
 use shared::ErrorCode;
@@ -89,6 +92,35 @@ pub fn hand_over_first(first: &JsValue) {
                 .map(|(path, response)| First { path, response });
         }
     });
+}
+
+/// Both futures at once, e.g. two requests sent together:
+/// `join(api.get::<A>(a), api.get::<B>(b)).await`. A request goes out when
+/// its future is first polled, and this polls both at once; `.await`ing
+/// one after the other would send the second only after the first
+/// answered.
+pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut done_a, mut done_b) = (None, None);
+    poll_fn(move |cx| {
+        if done_a.is_none() {
+            if let Poll::Ready(out) = a.as_mut().poll(cx) {
+                done_a = Some(out);
+            }
+        }
+        if done_b.is_none() {
+            if let Poll::Ready(out) = b.as_mut().poll(cx) {
+                done_b = Some(out);
+            }
+        }
+        if done_a.is_some() && done_b.is_some() {
+            if let (Some(a), Some(b)) = (done_a.take(), done_b.take()) {
+                return Poll::Ready((a, b));
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// What every handle of one app shares.
@@ -192,13 +224,31 @@ impl Api {
     }
 
     /// `GET path` with the session's credential: the body, read as `T`.
-    pub async fn get<T: FromBody>(&self, path: &str) -> Result<T, Problem> {
-        self.call(Method::Get, path, None).await?.read()
+    pub fn get<'a, T: FromBody + 'a>(
+        &'a self,
+        path: &'a str,
+    ) -> impl Future<Output = Result<T, Problem>> + 'a {
+        self.send(Method::Get, path, None)
     }
 
     /// `POST path` with the session's credential and `json` as the body.
-    pub async fn post<T: FromBody>(&self, path: &str, json: Option<&str>) -> Result<T, Problem> {
-        self.call(Method::Post, path, json).await?.read()
+    pub fn post<'a, T: FromBody + 'a>(
+        &'a self,
+        path: &'a str,
+        json: Option<&'a str>,
+    ) -> impl Future<Output = Result<T, Problem>> + 'a {
+        self.send(Method::Post, path, json)
+    }
+
+    // One copy per answer type, whatever the method (not one for `get`
+    // and another for `post`).
+    async fn send<T: FromBody>(
+        &self,
+        method: Method,
+        path: &str,
+        json: Option<&str>,
+    ) -> Result<T, Problem> {
+        self.call(method, path, json).await?.read()
     }
 
     // Not generic over the answer's type: one copy of this in the bundle.
@@ -302,6 +352,15 @@ impl Api {
             }
             _ => Err(Problem::LogoutFailed),
         }
+    }
+
+    /// Ends every session of the player, on every device, this one
+    /// included (the web's cookie too). Like any call it refreshes once on
+    /// a 401; the server's refusal ends the session as usual.
+    pub async fn logout_everywhere(&self) -> Result<(), Problem> {
+        self.post::<Done>(paths::LOGOUT_EVERYWHERE, None).await?;
+        self.core.forget();
+        Ok(())
     }
 }
 
@@ -489,5 +548,56 @@ impl Core {
                 Err(problem)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::{Context, Waker};
+
+    /// Pending the first `n` times it is polled, then `value`; counts its
+    /// polls.
+    struct Later {
+        n: u32,
+        polls: Rc<Cell<u32>>,
+        value: u32,
+    }
+
+    impl Future for Later {
+        type Output = u32;
+        fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u32> {
+            self.polls.set(self.polls.get() + 1);
+            if self.n == 0 {
+                Poll::Ready(self.value)
+            } else {
+                self.n -= 1;
+                Poll::Pending
+            }
+        }
+    }
+
+    #[test]
+    fn join_starts_both_at_once_and_waits_for_both() {
+        let (polls_a, polls_b) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let a = Later {
+            n: 2,
+            polls: polls_a.clone(),
+            value: 1,
+        };
+        let b = Later {
+            n: 0,
+            polls: polls_b.clone(),
+            value: 2,
+        };
+        let mut both = pin!(join(a, b));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(both.as_mut().poll(&mut cx), Poll::Pending);
+        // The first poll started both.
+        assert_eq!((polls_a.get(), polls_b.get()), (1, 1));
+        assert_eq!(both.as_mut().poll(&mut cx), Poll::Pending);
+        assert_eq!(both.as_mut().poll(&mut cx), Poll::Ready((1, 2)));
+        // The one that was done is not polled again.
+        assert_eq!((polls_a.get(), polls_b.get()), (3, 1));
     }
 }

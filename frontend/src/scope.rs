@@ -26,6 +26,8 @@ pub enum Timer {
     Login,
     /// The AcApp's exit closes the window after this, revoked or not.
     Exit,
+    /// The game's own (the sample game's wait before "点击！").
+    Game,
 }
 
 #[derive(Default)]
@@ -34,6 +36,7 @@ struct Timers {
     retry: Option<Timeout>,
     login: Option<Timeout>,
     exit: Option<Timeout>,
+    game: Option<Timeout>,
 }
 
 impl Timers {
@@ -43,6 +46,7 @@ impl Timers {
             Timer::Retry => &mut self.retry,
             Timer::Login => &mut self.login,
             Timer::Exit => &mut self.exit,
+            Timer::Game => &mut self.game,
         }
     }
 }

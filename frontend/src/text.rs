@@ -24,6 +24,33 @@ pub const EXIT_ACAPP: &str = "退出";
 pub const EXIT_WEB: &str = "退出登录";
 pub const EXITING: &str = "正在退出…";
 
+/// The menu's way into the game.
+pub const PLAY: &str = "开始游戏";
+/// Ends every session of the player, after a question.
+pub const LOGOUT_EVERYWHERE: &str = "退出所有设备";
+pub const CONFIRM_EVERYWHERE_QUESTION: &str = "确定要退出所有设备吗？";
+pub const CONFIRM_EVERYWHERE: &str = "确定退出";
+
+/// The sample game (`src/game/`): replace these with your game's words.
+pub const GAME_TITLE: &str = "反应测试";
+/// The pad before the first round…
+pub const GAME_START: &str = "开始";
+/// …while waiting for green (red)…
+pub const GAME_WAIT: &str = "等待变绿…";
+/// …green…
+pub const GAME_GO: &str = "点击！";
+/// …and after a round.
+pub const GAME_AGAIN: &str = "再来一次";
+pub const GAME_TOO_EARLY: &str = "太早了";
+pub const GAME_TOO_SLOW: &str = "太慢了，超过 10 秒不计成绩";
+/// "反应时间：231 毫秒".
+pub const GAME_LAST: &str = "反应时间：";
+/// "最好成绩：231 毫秒".
+pub const GAME_BEST: &str = "最好成绩：";
+pub const GAME_MS: &str = " 毫秒";
+pub const GAME_NO_BEST: &str = "还没有成绩";
+pub const GAME_BACK: &str = "返回";
+
 /// The session is alive but a refresh failed for now; we keep trying.
 pub const RECONNECTING: &str = "重新连接…";
 

@@ -1,5 +1,5 @@
 //! The app: the session's provider around the screens (loading → login ↔
-//! menu), and what the whole app listens to.
+//! menu ↔ game), and what the whole app listens to.
 
 use shared::api::paths;
 use wasm_bindgen_futures::spawn_local;
@@ -13,10 +13,11 @@ use super::login::Login;
 use super::menu::Menu;
 use super::notice::status;
 use crate::answer::Player;
+use crate::game::Game;
 use crate::location;
 use crate::platform::Platform;
 use crate::scope::Scope;
-use crate::session::{use_session_root, Event, Kind, Screen, SessionContext};
+use crate::session::{use_session_root, Event, Exit, Kind, Screen, SessionContext};
 use crate::text;
 
 #[derive(Properties, PartialEq, Clone)]
@@ -101,9 +102,17 @@ pub fn app(props: &AppProps) -> Html {
     {
         // A new screen, or a login attempt starting or ending: focus goes
         // to what the player will want next (see `data-acwl-focus`).
+        // The menu's question gets a key of its own (focus goes to its
+        // "取消"), and so does the game; the menu's logouts keep the menu's
+        // (focus stays on the busy button).
         let key = match &session.screen {
             Screen::Loading => 0,
+            Screen::Menu {
+                exit: Exit::Confirming,
+                ..
+            } => u64::MAX,
             Screen::Menu { .. } => 1,
+            Screen::Game { .. } => u64::MAX - 1,
             Screen::Login { waiting, .. } => 2 + waiting.map_or(0, |a| u64::from(a.0) + 1),
         };
         let element = props.element.clone();
@@ -119,6 +128,7 @@ pub fn app(props: &AppProps) -> Html {
         Screen::Loading => ("loading", loading()),
         Screen::Login { .. } => ("login", html! { <Login /> }),
         Screen::Menu { .. } => ("menu", html! { <Menu /> }),
+        Screen::Game { .. } => ("game", html! { <Game /> }),
     };
     html! {
         <ContextProvider<SessionContext> {context}>

@@ -14,7 +14,7 @@ pub fn nothing_to_undo() -> Undo {
 
 /// `use_effect_with` for every effect of the app, keyed by a number and
 /// boxed: Yew's effect machinery is generic over the closure, and one copy
-/// of it per effect cost several KB of the bundle's 100 KB budget.
+/// of it per effect cost several KB of the bundle's budget.
 #[hook]
 pub fn use_effect_on(key: u64, effect: Box<dyn FnOnce() -> Undo>) {
     use_effect_with(key, move |_| {

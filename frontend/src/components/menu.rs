@@ -7,7 +7,7 @@ use crate::acwing_os::AcWingOs;
 use crate::api::Api;
 use crate::platform::Platform;
 use crate::scope::Timer;
-use crate::session::{use_api, use_session, Event as SessionEvent, Screen};
+use crate::session::{use_api, use_session, Event as SessionEvent, Exit, Screen};
 use crate::text;
 
 /// Only http(s) photos are shown: a `javascript:` or `data:` URL from
@@ -33,36 +33,45 @@ fn default_avatar() -> Html {
 /// AcApp exit: how long revoking the session may hold the window open.
 const EXIT_WAIT_MS: u32 = 3_000;
 
-/// The exit: the web logs out and shows the login screen (or says why it
-/// could not); the AcApp revokes the session, then closes the window.
-fn exit(api: &Api, notify: Callback<SessionEvent>) {
-    match api.platform().clone() {
+/// Leaving, once the session says so. "退出" (`everywhere` false): the web
+/// logs out and shows the login screen (or says why it could not); the
+/// AcApp revokes the session, then closes the window, revoked or not after
+/// at most [`EXIT_WAIT_MS`]. "退出所有设备": every session of the player
+/// ends, this one included, then the same, except that a failure keeps the
+/// menu and says why in the AcApp too: the player must know that other
+/// devices may still be logged in.
+fn leave(api: &Api, notify: Callback<SessionEvent>, everywhere: bool) {
+    let os = match api.platform() {
+        Platform::AcApp(os) => Some(os.clone()),
+        Platform::Web => None,
+    };
+    if let (Some(os), false) = (&os, everywhere) {
         // A failed or slow revocation must not keep the window open.
-        Platform::AcApp(os) => {
-            let close = {
-                let api = api.clone();
-                move || close_window(&api, &os)
-            };
-            api.scope().arm(Timer::Exit, EXIT_WAIT_MS, close.clone());
-            let api = api.clone();
-            spawn_local(async move {
-                let _ = api.logout().await;
-                close();
-            });
-        }
-        Platform::Web => {
-            let api = api.clone();
-            spawn_local(async move {
-                let outcome = api.logout().await;
+        let (api, os) = (api.clone(), os.clone());
+        api.scope()
+            .clone()
+            .arm(Timer::Exit, EXIT_WAIT_MS, move || close_window(&api, &os));
+    }
+    let api = api.clone();
+    spawn_local(async move {
+        let outcome = if everywhere {
+            api.logout_everywhere().await
+        } else {
+            api.logout().await
+        };
+        match (outcome, os) {
+            (Ok(()), Some(os)) => close_window(&api, &os),
+            (Err(_), Some(os)) if !everywhere => close_window(&api, &os),
+            (outcome, _) => {
                 if api.scope().alive() {
                     notify.emit(match outcome {
                         Ok(()) => SessionEvent::LoggedOut,
                         Err(problem) => SessionEvent::ExitFailed(problem),
                     });
                 }
-            });
+            }
         }
-    }
+    });
 }
 
 fn close_window(api: &Api, os: &AcWingOs) {
@@ -75,27 +84,27 @@ fn close_window(api: &Api, os: &AcWingOs) {
     api.end_app();
 }
 
-/// The logged-in screen: who the player is, and the exit.
+/// The logged-in screen: who the player is, the game, and the exits.
 #[function_component(Menu)]
 pub fn menu() -> Html {
     let session = use_session();
     let api = use_api();
-    let (player, problem, exiting) = match &session.screen {
+    let (player, problem, leaving) = match &session.screen {
         Screen::Menu {
             player,
             problem,
-            exiting,
-        } => (Some(player.clone()), *problem, *exiting),
-        _ => (None, None, false),
+            exit,
+        } => (Some(player.clone()), *problem, *exit),
+        _ => (None, None, Exit::Idle),
     };
     {
         let api = api.clone();
         let notify = session.dispatcher().to_callback();
         use_effect_on(
-            u64::from(exiting),
+            leaving as u64,
             Box::new(move || {
-                if exiting {
-                    exit(&api, notify);
+                if leaving.busy() {
+                    leave(&api, notify, leaving == Exit::Everywhere);
                 }
                 nothing_to_undo()
             }),
@@ -118,15 +127,14 @@ pub fn menu() -> Html {
         }
         None => default_avatar(),
     };
-    let on_exit = {
+    // Busy: a second click (a double click) sends no second logout (the
+    // session ignores it).
+    let click = |event: fn() -> SessionEvent| {
         let session = session.clone();
-        // Busy: a second click (a double click) sends no second logout.
-        Callback::from(move |_: MouseEvent| {
-            if !exiting {
-                session.dispatch(SessionEvent::Exit);
-            }
-        })
+        Callback::from(move |_: MouseEvent| session.dispatch(event()))
     };
+    let exiting = leaving == Exit::Here;
+    let everywhere = leaving == Exit::Everywhere;
     let label = match api.platform() {
         Platform::Web => text::EXIT_WEB,
         Platform::AcApp(_) => text::EXIT_ACAPP,
@@ -134,22 +142,61 @@ pub fn menu() -> Html {
     let reconnecting = session
         .reconnecting
         .then_some(("reconnecting", text::RECONNECTING));
+    let busy = |yes: bool| yes.then_some("true");
+    let actions = if leaving == Exit::Confirming {
+        // Asked afresh each time. Focus goes to "取消"; the group's label
+        // is the question, which screen readers say on entering it.
+        html! {
+            <div class="acwl-confirm" role="group" aria-label={text::CONFIRM_EVERYWHERE_QUESTION}
+                data-acwl="confirm">
+                <p class="acwl-question">{ text::CONFIRM_EVERYWHERE_QUESTION }</p>
+                <button class="acwl-button acwl-danger" data-acwl="confirm-everywhere"
+                    onclick={click(|| SessionEvent::ExitEverywhere)}>
+                    { text::CONFIRM_EVERYWHERE }
+                </button>
+                <button class="acwl-button acwl-secondary" data-acwl="cancel-everywhere"
+                    data-acwl-focus="" onclick={click(|| SessionEvent::KeepEverywhere)}>
+                    { text::CANCEL }
+                </button>
+            </div>
+        }
+    } else {
+        // Not `disabled` while busy: that would drop the focus.
+        html! {
+            <>
+                <button class="acwl-button" data-acwl="play-button"
+                    aria-disabled={busy(leaving.busy())} onclick={click(|| SessionEvent::Play)}>
+                    { text::PLAY }
+                </button>
+                <button class="acwl-button acwl-secondary" data-acwl="exit-button"
+                    aria-busy={busy(exiting)} aria-disabled={busy(leaving.busy())}
+                    onclick={click(|| SessionEvent::Exit)}>
+                    { if exiting { text::EXITING } else { label } }
+                </button>
+                <button class="acwl-button acwl-secondary" data-acwl="logout-everywhere-button"
+                    aria-busy={busy(everywhere)} aria-disabled={busy(leaving.busy())}
+                    data-acwl-focus={everywhere.then_some("")}
+                    onclick={click(|| SessionEvent::AskEverywhere)}>
+                    { if everywhere { text::EXITING } else { text::LOGOUT_EVERYWHERE } }
+                </button>
+            </>
+        }
+    };
     html! {
         <div class="acwl-card acwl-menu" data-acwl="menu">
-            // Focus lands on the heading, not the exit button: an Enter
-            // meant for the previous screen must not log the player out.
-            <h1 class="acwl-title" tabindex="-1" data-acwl-focus="">{ text::TITLE }</h1>
+            // Focus lands on the heading, not a button: an Enter meant for
+            // the previous screen must not log the player out. While
+            // "退出所有设备" works, on its busy button.
+            <h1 class="acwl-title" tabindex="-1"
+                data-acwl-focus={(leaving == Exit::Idle || exiting).then_some("")}>
+                { text::TITLE }
+            </h1>
             { avatar }
             // Yew renders text nodes, never HTML: a hostile name stays text.
             <div class="acwl-username" data-acwl="username">{ username }</div>
             { status(reconnecting) }
             { notice(problem) }
-            // Not `disabled` while busy: that would drop the focus.
-            <button class="acwl-button acwl-secondary" data-acwl="exit-button"
-                aria-busy={exiting.then_some("true")} aria-disabled={exiting.then_some("true")}
-                onclick={on_exit}>
-                { if exiting { text::EXITING } else { label } }
-            </button>
+            { actions }
         </div>
     }
 }

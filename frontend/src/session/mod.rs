@@ -57,9 +57,33 @@ pub enum Screen {
     Menu {
         player: Rc<Player>,
         problem: Option<Problem>,
-        /// Logging out: the exit button is busy and ignores clicks.
-        exiting: bool,
+        /// Leaving: asking, or logging out (a busy button then ignores
+        /// clicks).
+        exit: Exit,
     },
+    /// The game (`src/game/`), from the menu's "开始游戏"; "返回" goes
+    /// back to the menu.
+    Game { player: Rc<Player> },
+}
+
+/// Where the menu is with leaving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Not leaving.
+    Idle,
+    /// "退出所有设备" asks first: "确定退出" or "取消".
+    Confirming,
+    /// Logging out of this session ("退出登录", or the AcApp's "退出").
+    Here,
+    /// Ending every session of the player, confirmed just before.
+    Everywhere,
+}
+
+impl Exit {
+    /// A logout is under way.
+    pub fn busy(self) -> bool {
+        matches!(self, Exit::Here | Exit::Everywhere)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,9 +128,19 @@ pub enum Event {
     SessionEnded(Problem),
     /// The player pressed exit.
     Exit,
+    /// The player pressed "退出所有设备": the menu asks first.
+    AskEverywhere,
+    /// "取消" on that question.
+    KeepEverywhere,
+    /// "确定退出" on that question: end every session of the player.
+    ExitEverywhere,
     ExitFailed(Problem),
-    /// The web's logout went through.
+    /// The web's logout, or logout everywhere, went through.
     LoggedOut,
+    /// The player pressed "开始游戏".
+    Play,
+    /// The game's "返回".
+    BackToMenu,
     /// The player's photo did not load: the default avatar shows instead
     /// (a later login's photo gets its own chance).
     PhotoFailed,
@@ -171,6 +205,25 @@ impl Session {
         }
     }
 
+    fn menu(&self, player: &Rc<Player>, problem: Option<Problem>, exit: Exit) -> Session {
+        self.show(Screen::Menu {
+            player: player.clone(),
+            problem,
+            exit,
+        })
+    }
+
+    /// The menu's `exit` moves from `from` to `to`, the message cleared;
+    /// anywhere else nothing changes.
+    fn exit_step(&self, from: &[Exit], to: Exit) -> Option<Session> {
+        match &self.screen {
+            Screen::Menu { player, exit, .. } if from.contains(exit) => {
+                Some(self.menu(player, None, to))
+            }
+            _ => None,
+        }
+    }
+
     fn logged_out(&self, problem: Option<Problem>) -> Session {
         Session {
             reconnecting: false,
@@ -209,11 +262,7 @@ impl Session {
                     return None;
                 }
                 match me {
-                    Ok(player) => self.show(Screen::Menu {
-                        player: Rc::new(player),
-                        problem: None,
-                        exiting: false,
-                    }),
+                    Ok(player) => self.menu(&Rc::new(player), None, Exit::Idle),
                     // Not logged in is the normal case, not a problem.
                     Err(Problem::Code(ErrorCode::Unauthorized)) => self.logged_out(login_error),
                     Err(other) => self.logged_out(login_error.or(Some(other))),
@@ -237,15 +286,11 @@ impl Session {
             }
             Event::LoggedIn(attempt, player) if self.is_current(attempt) => Session {
                 reconnecting: false,
-                ..self.show(Screen::Menu {
-                    player: Rc::new(player),
-                    problem: None,
-                    exiting: false,
-                })
+                ..self.menu(&Rc::new(player), None, Exit::Idle)
             },
             Event::TimedOut(_) | Event::LoginFailed(..) | Event::LoggedIn(..) => return None,
             Event::Reconnecting => match self.screen {
-                Screen::Menu { .. } if !self.reconnecting => Session {
+                Screen::Menu { .. } | Screen::Game { .. } if !self.reconnecting => Session {
                     reconnecting: true,
                     ..self.clone()
                 },
@@ -258,9 +303,13 @@ impl Session {
             Event::Reconnected => return None,
             Event::SessionEnded(problem) => match self.screen {
                 // An exit under way finishes: the AcApp's closes the window
-                // whatever the server says.
-                Screen::Menu { exiting: true, .. } => return None,
-                Screen::Menu { .. } => match self.kind {
+                // whatever the server says. Not so "退出所有设备", which
+                // reports a failure: a session refused meanwhile ends as
+                // any other.
+                Screen::Menu {
+                    exit: Exit::Here, ..
+                } => return None,
+                Screen::Menu { .. } | Screen::Game { .. } => match self.kind {
                     Kind::Web => self.logged_out(Some(problem)),
                     Kind::AcApp => self.start_attempt(Some(problem)),
                 },
@@ -268,47 +317,50 @@ impl Session {
                 // the web learns that nobody is logged in).
                 _ => return None,
             },
-            Event::Exit => match &self.screen {
-                Screen::Menu {
-                    player,
-                    exiting: false,
-                    ..
-                } => self.show(Screen::Menu {
-                    player: player.clone(),
-                    problem: None,
-                    exiting: true,
-                }),
-                _ => return None,
-            },
+            // A busy button ignores clicks: a double click is one logout.
+            Event::Exit => self.exit_step(&[Exit::Idle], Exit::Here)?,
+            Event::AskEverywhere => self.exit_step(&[Exit::Idle], Exit::Confirming)?,
+            Event::KeepEverywhere => self.exit_step(&[Exit::Confirming], Exit::Idle)?,
+            // Only from the question: each "退出所有设备" is confirmed
+            // afresh, a failed one included.
+            Event::ExitEverywhere => self.exit_step(&[Exit::Confirming], Exit::Everywhere)?,
             Event::ExitFailed(problem) => match &self.screen {
-                Screen::Menu {
-                    player,
-                    exiting: true,
-                    ..
-                } => self.show(Screen::Menu {
-                    player: player.clone(),
-                    problem: Some(problem),
-                    exiting: false,
-                }),
+                Screen::Menu { player, exit, .. } if exit.busy() => {
+                    self.menu(player, Some(problem), Exit::Idle)
+                }
                 _ => return None,
             },
             Event::LoggedOut => match self.screen {
                 Screen::Menu { .. } => self.logged_out(None),
                 _ => return None,
             },
+            Event::Play => match &self.screen {
+                Screen::Menu {
+                    player,
+                    exit: Exit::Idle,
+                    ..
+                } => self.show(Screen::Game {
+                    player: player.clone(),
+                }),
+                _ => return None,
+            },
+            Event::BackToMenu => match &self.screen {
+                Screen::Game { player } => self.menu(player, None, Exit::Idle),
+                _ => return None,
+            },
             Event::PhotoFailed => match &self.screen {
                 Screen::Menu {
                     player,
                     problem,
-                    exiting,
-                } if !player.photo.is_empty() => self.show(Screen::Menu {
-                    player: Rc::new(Player {
+                    exit,
+                } if !player.photo.is_empty() => self.menu(
+                    &Rc::new(Player {
                         username: player.username.clone(),
                         photo: String::new(),
                     }),
-                    problem: *problem,
-                    exiting: *exiting,
-                }),
+                    *problem,
+                    *exit,
+                ),
                 _ => return None,
             },
         })
@@ -375,7 +427,10 @@ mod tests {
         let web = Session::new(Kind::Web);
         assert!(matches!(
             web_menu().screen,
-            Screen::Menu { exiting: false, .. }
+            Screen::Menu {
+                exit: Exit::Idle,
+                ..
+            }
         ));
         let nobody = web.next(Event::Booted {
             boot: 1,
@@ -549,7 +604,13 @@ mod tests {
     fn exit_is_busy_once_and_a_failure_brings_the_button_back() {
         let menu = web_menu();
         let exiting = menu.next(Event::Exit);
-        assert!(matches!(exiting.screen, Screen::Menu { exiting: true, .. }));
+        assert!(matches!(
+            exiting.screen,
+            Screen::Menu {
+                exit: Exit::Here,
+                ..
+            }
+        ));
         assert_eq!(
             exiting.next(Event::Exit),
             exiting,
@@ -559,7 +620,7 @@ mod tests {
         assert!(matches!(
             failed.screen,
             Screen::Menu {
-                exiting: false,
+                exit: Exit::Idle,
                 problem: Some(Problem::LogoutFailed),
                 ..
             }
@@ -568,7 +629,7 @@ mod tests {
         assert!(matches!(
             again.screen,
             Screen::Menu {
-                exiting: true,
+                exit: Exit::Here,
                 problem: None,
                 ..
             }
@@ -579,6 +640,130 @@ mod tests {
         assert_eq!(ended, again);
         // Nothing to fail when no exit runs.
         assert_eq!(menu.next(Event::ExitFailed(Problem::LogoutFailed)), menu);
+    }
+
+    fn exit_of(session: &Session) -> Option<Exit> {
+        match session.screen {
+            Screen::Menu { exit, .. } => Some(exit),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn logging_out_everywhere_is_asked_first_and_confirmed_afresh() {
+        let menu = web_menu();
+        // "确定退出" without the question does nothing.
+        assert_eq!(menu.next(Event::ExitEverywhere), menu);
+        let asking = menu.next(Event::AskEverywhere);
+        assert_eq!(exit_of(&asking), Some(Exit::Confirming));
+        assert_eq!(asking.next(Event::AskEverywhere), asking);
+        // While asking, neither the exit nor the game starts.
+        assert_eq!(asking.next(Event::Exit), asking);
+        assert_eq!(asking.next(Event::Play), asking);
+        assert_eq!(asking.next(Event::KeepEverywhere), menu);
+        let leaving = asking.next(Event::ExitEverywhere);
+        assert_eq!(exit_of(&leaving), Some(Exit::Everywhere));
+        assert!(Exit::Everywhere.busy() && Exit::Here.busy());
+        assert!(!Exit::Confirming.busy() && !Exit::Idle.busy());
+        // Busy: more clicks change nothing.
+        for click in [
+            Event::ExitEverywhere,
+            Event::AskEverywhere,
+            Event::KeepEverywhere,
+            Event::Exit,
+            Event::Play,
+        ] {
+            assert_eq!(leaving.next(click), leaving);
+        }
+        // A failure says so and brings the button back: the next try asks
+        // again.
+        let failed = leaving.next(Event::ExitFailed(Problem::Network));
+        assert!(matches!(
+            failed.screen,
+            Screen::Menu {
+                exit: Exit::Idle,
+                problem: Some(Problem::Network),
+                ..
+            }
+        ));
+        assert_eq!(failed.next(Event::ExitEverywhere), failed);
+        let again = failed.next(Event::AskEverywhere);
+        assert!(matches!(
+            again.screen,
+            Screen::Menu {
+                exit: Exit::Confirming,
+                problem: None,
+                ..
+            }
+        ));
+        assert_eq!(leaving.next(Event::LoggedOut).screen, login(None, None));
+        // Nothing to fail while only asking.
+        assert_eq!(asking.next(Event::ExitFailed(Problem::Network)), asking);
+    }
+
+    #[test]
+    fn a_session_refused_while_asking_or_leaving_everywhere_ends() {
+        let expired = Problem::Code(ErrorCode::Unauthorized);
+        let asking = web_menu().next(Event::AskEverywhere);
+        assert_eq!(
+            asking.next(Event::SessionEnded(expired)).screen,
+            login(Some(expired), None)
+        );
+        let leaving = acapp_menu()
+            .next(Event::AskEverywhere)
+            .next(Event::ExitEverywhere);
+        let ended = leaving.next(Event::SessionEnded(expired));
+        assert_eq!(ended.screen, login(Some(expired), Some(2)));
+        // Its late outcome is dropped.
+        assert_eq!(ended.next(Event::ExitFailed(expired)), ended);
+        assert_eq!(ended.next(Event::LoggedOut), ended);
+    }
+
+    #[test]
+    fn the_game_opens_from_the_menu_and_goes_back_to_it() {
+        let menu = acapp_menu();
+        let game = menu.next(Event::Play);
+        assert!(matches!(&game.screen, Screen::Game { player } if player.username == "yxc"));
+        assert_eq!(game.next(Event::Play), game);
+        for menu_only in [
+            Event::Exit,
+            Event::AskEverywhere,
+            Event::ExitEverywhere,
+            Event::LoggedOut,
+            Event::ExitFailed(Problem::Network),
+        ] {
+            assert_eq!(game.next(menu_only), game);
+        }
+        assert_eq!(game.next(Event::BackToMenu), menu);
+        assert_eq!(menu.next(Event::BackToMenu), menu);
+        // A message on the menu is cleared on the way back.
+        let failed = menu
+            .next(Event::Exit)
+            .next(Event::ExitFailed(Problem::LogoutFailed));
+        assert_eq!(failed.next(Event::Play).next(Event::BackToMenu), menu);
+        // No game while logging out, nor before logging in.
+        let exiting = menu.next(Event::Exit);
+        assert_eq!(exiting.next(Event::Play), exiting);
+        let login = Session::new(Kind::AcApp);
+        assert_eq!(login.next(Event::Play), login);
+    }
+
+    #[test]
+    fn the_game_reconnects_and_ends_with_the_session() {
+        let expired = Problem::Code(ErrorCode::Unauthorized);
+        let game = acapp_menu().next(Event::Play);
+        let shaky = game.next(Event::Reconnecting);
+        assert!(shaky.reconnecting);
+        assert_eq!(shaky.next(Event::Reconnected), game);
+        assert_eq!(
+            game.next(Event::SessionEnded(expired)).screen,
+            login(Some(expired), Some(2))
+        );
+        let web = web_menu().next(Event::Play);
+        assert_eq!(
+            web.next(Event::SessionEnded(expired)).screen,
+            login(Some(expired), None)
+        );
     }
 
     #[test]
