@@ -11,7 +11,7 @@ pub enum Problem {
     Code(ErrorCode),
     /// The request never got an answer: offline, DNS, a dropped connection.
     Network,
-    /// The login attempt got no answer within [`crate::session::LOGIN_TIMEOUT_MS`]
+    /// The login attempt got no answer within the login timeout (`LOGIN_TIMEOUT_MS`, 30 s)
     /// (AcWing never called back, or our apply_code never answered).
     Timeout,
     /// An answer arrived but is not one we understand.

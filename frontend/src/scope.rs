@@ -22,7 +22,7 @@ pub enum Timer {
     Refresh,
     /// Try a failed refresh again (backoff).
     Retry,
-    /// A login attempt's [`crate::session::LOGIN_TIMEOUT_MS`].
+    /// A login attempt's timeout (the session's `LOGIN_TIMEOUT_MS`).
     Login,
     /// The AcApp's exit closes the window after this, revoked or not.
     Exit,

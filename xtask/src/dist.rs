@@ -14,9 +14,10 @@ use sha2::{Digest, Sha256};
 
 use crate::{cargo, root, sh, step, tools, Result};
 
-/// wasm + JS + CSS on the wire (gzip), the budget in docs/frontend-dev.md: 100 KB,
-/// read as 100,000 bytes.
-const BUDGET_GZIP: u64 = 100_000;
+/// wasm + JS + CSS on the wire (gzip), the budget in docs/frontend-dev.md: 105 KB
+/// with the sample game (100 KB for the login alone, before it), read as
+/// 105,000 bytes.
+const BUDGET_GZIP: u64 = 105_000;
 /// The wasm profile: size first, `panic = "abort"` (see Cargo.toml).
 const PROFILE: &str = "wasm-release";
 

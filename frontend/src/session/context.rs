@@ -4,7 +4,7 @@
 
 use yew::prelude::*;
 
-use super::{Kind, Session};
+use super::{Event, Kind, Session};
 use crate::api::Api;
 use crate::components::hooks::use_effect_on;
 use crate::platform::Platform;
@@ -39,7 +39,7 @@ pub fn use_session_root(platform: Platform, api_base: AttrValue, root: Scope) ->
         Platform::AcApp(_) => Kind::AcApp,
     };
     let session = use_session_state(kind);
-    let notify = session.dispatcher().to_callback();
+    let notify = session.dispatcher().to_callback().reform(Event::from);
     let api = use_memo((), move |_| Api::new(&api_base, platform, root, notify));
     SessionContext {
         session,

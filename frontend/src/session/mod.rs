@@ -9,9 +9,7 @@
 //! credentials and the refresh timers are the API handle's (`crate::api`).
 
 mod context;
-pub mod flight;
 pub mod login;
-pub mod refresh;
 
 use std::rc::Rc;
 
@@ -19,6 +17,7 @@ use shared::ErrorCode;
 use yew::Reducible;
 
 use crate::answer::Player;
+use crate::api::Notice;
 use crate::problem::Problem;
 
 pub use context::{use_api, use_session, use_session_root, SessionContext, SessionHandle};
@@ -144,6 +143,16 @@ pub enum Event {
     /// The player's photo did not load: the default avatar shows instead
     /// (a later login's photo gets its own chance).
     PhotoFailed,
+}
+
+impl From<Notice> for Event {
+    fn from(notice: Notice) -> Self {
+        match notice {
+            Notice::Reconnecting => Event::Reconnecting,
+            Notice::Reconnected => Event::Reconnected,
+            Notice::SessionEnded(problem) => Event::SessionEnded(problem),
+        }
+    }
 }
 
 impl Session {

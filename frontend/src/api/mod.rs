@@ -5,16 +5,19 @@
 //!   AcApp `Authorization: Bearer <access>`, from tokens held in memory.
 //! - On a 401 in the AcApp it refreshes once and sends the request again,
 //!   once. A refresh is never doubled: all handles share one, and every
-//!   caller that meets a 401 meanwhile waits for it (`session/flight.rs`).
+//!   caller that meets a 401 meanwhile waits for it (`api/flight.rs`).
 //! - It refreshes ahead of expiry, tries a failed refresh again with
 //!   backoff (telling the session "重新连接…"), and ends the session only
-//!   when the server refuses it for good (`session/refresh.rs`).
+//!   when the server refuses it for good (`api/refresh.rs`).
 //! - A handle belongs to a [`Scope`]: `use_api` gives each screen its own,
 //!   which ends (aborting its fetches) when the screen unmounts, and the
 //!   app's teardown ends them all.
 //!
 //! Bodies are read with the browser's `JSON.parse` (see `answer`), which
 //! keeps a JSON parser out of the wasm.
+
+pub mod flight;
+pub mod refresh;
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
@@ -33,9 +36,8 @@ use crate::js;
 use crate::platform::Platform;
 use crate::problem::Problem;
 use crate::scope::{Scope, Timer};
-use crate::session::flight::{Flight, Landing};
-use crate::session::refresh::{self, Verdict};
-use crate::session::Event;
+use flight::{Flight, Landing};
+use refresh::Verdict;
 
 #[derive(Clone, Copy)]
 enum Method {
@@ -68,6 +70,17 @@ impl Reply {
 /// The request game.js sent while the wasm loaded: the first call to
 /// `path` without a credential or a body takes its answer instead of
 /// sending its own.
+/// What the API handle tells the session about its credentials.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// A refresh failed for a reason worth retrying; it is being retried.
+    Reconnecting,
+    /// A refresh succeeded after failures.
+    Reconnected,
+    /// The server refused the session for good.
+    SessionEnded(Problem),
+}
+
 pub struct First {
     path: String,
     response: js_sys::Promise,
@@ -132,7 +145,7 @@ struct Core {
     /// The app's lifetime: refreshes run in it, not in a screen's.
     root: Scope,
     /// The session's reducer.
-    notify: Callback<Event>,
+    notify: Callback<Notice>,
     /// The AcApp's credentials, in memory only: the page's storage and
     /// cookies belong to acwing.com.
     tokens: RefCell<Option<Tokens>>,
@@ -171,7 +184,7 @@ fn refresh_body(refresh: &str) -> Option<String> {
 impl Api {
     /// The app's handle, living as long as `root`; `notify` is the
     /// session's reducer.
-    pub fn new(base: &str, platform: Platform, root: Scope, notify: Callback<Event>) -> Api {
+    pub fn new(base: &str, platform: Platform, root: Scope, notify: Callback<Notice>) -> Api {
         Api {
             scope: root.clone(),
             core: Rc::new(Core {
@@ -277,7 +290,7 @@ impl Api {
                     // while nobody is logged in, as at the start).
                     self.core
                         .notify
-                        .emit(Event::SessionEnded(Problem::Code(ErrorCode::Unauthorized)));
+                        .emit(Notice::SessionEnded(Problem::Code(ErrorCode::Unauthorized)));
                     return Ok(reply);
                 }
                 (Platform::AcApp(_), None) => return Ok(reply),
@@ -522,7 +535,7 @@ impl Core {
                 Ok(tokens) => {
                     Core::keep(&self, tokens);
                     if self.failures.replace(0) > 0 {
-                        self.notify.emit(Event::Reconnected);
+                        self.notify.emit(Notice::Reconnected);
                     }
                     return Ok(());
                 }
@@ -539,12 +552,12 @@ impl Core {
                     .arm(Timer::Retry, refresh::retry_delay_ms(failures), move || {
                         Core::refresh_weak(&core)
                     });
-                self.notify.emit(Event::Reconnecting);
+                self.notify.emit(Notice::Reconnecting);
                 Err(problem)
             }
             Verdict::Refused(problem) => {
                 self.forget();
-                self.notify.emit(Event::SessionEnded(problem));
+                self.notify.emit(Notice::SessionEnded(problem));
                 Err(problem)
             }
         }
