@@ -754,3 +754,54 @@ const RENDERER_GROWTH_BOUND: u64 = 10 * 1_048_576;
 /// The largest a window's wasm memory may be. Measured: 1.125 MB (18
 /// pages) each, after login and the menu.
 const WASM_MEMORY_BOUND: u64 = 2 * 1_048_576;
+
+/// "退出所有设备" in one browser, after its confirmation, ends the player's
+/// AcApp window in another: the window's next request is refused, and it
+/// returns to the login screen saying why (issue 17's "log out
+/// everywhere", seen by a player).
+#[actix_web::test]
+async fn logging_out_everywhere_on_the_web_ends_the_acapp_window_at_its_next_request() {
+    let s = start().await;
+    let window = e2e::browser().await;
+    window.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    window.text("#acapp-agree").await;
+    window.click("#acapp-agree").await;
+    assert_eq!(window.text(&format!("#app-1 {USERNAME}")).await, "yxc");
+
+    s.goto(&format!("{}/", s.app)).await;
+    s.click(LOGIN).await;
+    s.select("#user", "openid-yxc").await;
+    s.click("#agree").await;
+    assert_eq!(s.text(USERNAME).await, "yxc");
+    s.click("[data-acwl=logout-everywhere-button]").await;
+    // Nothing happens before the player confirms.
+    s.text("[data-acwl=confirm-everywhere]").await;
+    assert_eq!(s.text(USERNAME).await, "yxc");
+    let started = Instant::now();
+    s.click("[data-acwl=confirm-everywhere]").await;
+    s.text(LOGIN).await;
+    println!(
+        "log out everywhere: the web's login screen {} ms after confirming",
+        started.elapsed().as_millis()
+    );
+
+    // The window learns of it at its next request: the game's.
+    let started = Instant::now();
+    window.click(&format!("#app-1 {PLAY}")).await;
+    window
+        .until(
+            "document.querySelector('#app-1 [data-acwl=problem][data-acwl-code=unauthorized]')",
+            within(15),
+        )
+        .await;
+    assert!(window
+        .text(&format!("#app-1 {PROBLEM}"))
+        .await
+        .contains("登录已过期"));
+    println!(
+        "log out everywhere: the AcApp window's login screen {} ms after its next request",
+        started.elapsed().as_millis()
+    );
+    window.close().await;
+    s.close().await;
+}
