@@ -1,7 +1,8 @@
 //! The session through the real UI, in headless Chromium (issue 16): a
 //! network loss across a refresh, a refresh the server refuses, two 401s at
 //! once on the game screen, "取消" while waiting for AcWing, a busy exit,
-//! and many windows opened and closed on one page.
+//! and many windows opened and closed on one page; and (issue 17) the
+//! sample game in both flows and "log out everywhere" seen by a player.
 //!
 //! Each test prints its figures; run with `-- --nocapture` to see them.
 
@@ -803,5 +804,101 @@ async fn logging_out_everywhere_on_the_web_ends_the_acapp_window_at_its_next_req
         started.elapsed().as_millis()
     );
     window.close().await;
+    s.close().await;
+}
+
+/// One round of the sample game in the window (or page) `scope`: start,
+/// wait for green, optionally wait for a token refresh while it is green,
+/// press. The time shown.
+async fn play_a_round(s: &Stack, scope: &str, refreshes_before: Option<usize>) -> String {
+    let pad = format!("{scope} [data-acwl=pad]");
+    s.until(
+        &format!("document.querySelector('{pad}')?.dataset.acwlState === 'idle'"),
+        within(10),
+    )
+    .await;
+    s.click(&pad).await;
+    s.until(
+        &format!("document.querySelector('{pad}').dataset.acwlState === 'ready'"),
+        within(10),
+    )
+    .await;
+    if let Some(before) = refreshes_before {
+        // The access token is refreshed while the round runs.
+        s.until(
+            &format!(
+                "window.fetches.filter(f => f.path === '{REFRESH_PATH}' && f.status === 200).length > {before}"
+            ),
+            within(10),
+        )
+        .await;
+    }
+    // A press within 80 ms of green counts as too early, as the server would.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    s.click(&pad).await;
+    s.text(&format!("{scope} [data-acwl=last]")).await
+}
+
+/// The sample game in both flows: a round is scored, kept by the server as
+/// the player's best, and shown again after a reload. In the AcApp the
+/// access token is refreshed in the middle of the round, and the score goes
+/// out with the new one.
+#[actix_web::test]
+async fn the_sample_game_keeps_a_score_in_both_flows_across_a_refresh() {
+    let s = start_with(Options {
+        access_ttl: Duration::from_secs(5),
+    })
+    .await;
+    open_acapp_window(&s).await;
+    consent_shown(&s).await;
+    s.click("#acapp-agree").await;
+    assert_eq!(s.text(&format!("#app-1 {USERNAME}")).await, "yxc");
+    s.click(&format!("#app-1 {PLAY}")).await;
+    s.text("#app-1 [data-acwl=best]").await;
+    let refreshes = s
+        .js(&format!(
+            "return window.fetches.filter(f => f.path === '{REFRESH_PATH}' && f.status === 200).length"
+        ))
+        .await
+        .as_u64()
+        .unwrap() as usize;
+    let last = play_a_round(&s, "#app-1", Some(refreshes)).await;
+    assert!(last.contains("毫秒"), "{last}");
+    // The score's POST answers with the new best.
+    s.until(
+        "document.querySelector('#app-1 [data-acwl=best]').textContent.includes('毫秒')",
+        within(10),
+    )
+    .await;
+    let best = s.text("#app-1 [data-acwl=best]").await;
+    assert!(best.contains("毫秒"), "{best}");
+    println!("AcApp: {last}; {best}; refreshed during the round");
+
+    // The web, as the same player: the best is the server's.
+    s.goto(&format!("{}/", s.app)).await;
+    s.click(LOGIN).await;
+    s.select("#user", "openid-yxc").await;
+    s.click("#agree").await;
+    assert_eq!(s.text(USERNAME).await, "yxc");
+    s.click(PLAY).await;
+    s.until(
+        "document.querySelector('[data-acwl=best]')?.textContent.includes('毫秒')",
+        within(10),
+    )
+    .await;
+    assert_eq!(s.text("[data-acwl=best]").await, best, "the AcApp's best");
+    let web_last = play_a_round(&s, "main", None).await;
+    assert!(web_last.contains("毫秒"), "{web_last}");
+    s.client.refresh().await.unwrap();
+    s.click(PLAY).await;
+    s.until(
+        "document.querySelector('[data-acwl=best]')?.textContent.includes('毫秒')",
+        within(10),
+    )
+    .await;
+    println!(
+        "web: {web_last}; after a reload: {}",
+        s.text("[data-acwl=best]").await
+    );
     s.close().await;
 }
