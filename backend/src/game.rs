@@ -26,28 +26,26 @@ impl ReactionBests {
         Ok(row.and_then(|(ms,)| u32::try_from(ms).ok()))
     }
 
-    /// Records `reaction_ms` if it beats the player's best, in one
-    /// statement (two concurrent submissions cannot lose the better one);
-    /// the best afterwards.
+    /// Records `reaction_ms` if it beats the player's best, and answers
+    /// the best afterwards, in one statement: two concurrent submissions
+    /// cannot lose the better one, and the answer is what was just written.
     pub async fn submit(&self, player_id: i64, reaction_ms: u32) -> Result<u32, StoreFailure> {
+        // CASE rather than MIN/LEAST: both databases read it the same way.
         const SQL: &str = "INSERT INTO reaction_best (player_id, best_ms, achieved_at)
              VALUES ($1, $2, $3)
-             ON CONFLICT (player_id) DO UPDATE SET best_ms = excluded.best_ms,
-               achieved_at = excluded.achieved_at
-             WHERE excluded.best_ms < reaction_best.best_ms";
-        on_writer!(&self.sql, pool => {
-            sqlx::query(SQL)
+             ON CONFLICT (player_id) DO UPDATE SET
+               achieved_at = CASE WHEN excluded.best_ms < reaction_best.best_ms
+                 THEN excluded.achieved_at ELSE reaction_best.achieved_at END,
+               best_ms = CASE WHEN excluded.best_ms < reaction_best.best_ms
+                 THEN excluded.best_ms ELSE reaction_best.best_ms END
+             RETURNING best_ms";
+        let (best,): (i64,) = on_writer!(&self.sql, pool => {
+            sqlx::query_as(SQL)
                 .bind(player_id)
                 .bind(i64::from(reaction_ms))
                 .bind(unix_now())
-                .execute(pool)
-                .await?;
-        });
-        // A reader may lag the writer only on another connection; the
-        // writer answers what it just wrote.
-        const BEST: &str = "SELECT best_ms FROM reaction_best WHERE player_id = $1";
-        let (best,): (i64,) = on_writer!(&self.sql, pool => {
-            sqlx::query_as(BEST).bind(player_id).fetch_one(pool).await?
+                .fetch_one(pool)
+                .await?
         });
         Ok(u32::try_from(best).unwrap_or(reaction_ms))
     }
