@@ -16,7 +16,7 @@
 //! it is used again, so after Redis restarts no request is sent down a
 //! connection the restart cut.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,9 @@ const CHECK_IDLE_AFTER: Duration = Duration::from_secs(2);
 /// generation so that a failure reported late cannot drop its successor.
 struct Slot {
     open: Mutex<Option<(MultiplexedConnection, u64)>>,
+    /// Whether `open` holds a connection, read by every request's `pick`
+    /// without taking each slot's lock.
+    is_open: AtomicBool,
     /// Held while the slot connects or checks its connection: one attempt
     /// at a time, which the other requests for the slot wait for.
     renewing: tokio::sync::Mutex<()>,
@@ -55,13 +58,14 @@ impl Slot {
     }
 
     fn is_open(&self) -> bool {
-        self.open.lock().map(|open| open.is_some()).unwrap_or(false)
+        self.is_open.load(Ordering::Relaxed)
     }
 
     fn install(&self, conn: MultiplexedConnection) -> u64 {
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         if let Ok(mut open) = self.open.lock() {
             *open = Some((conn, generation));
+            self.is_open.store(true, Ordering::Relaxed);
         }
         generation
     }
@@ -71,6 +75,7 @@ impl Slot {
         if let Ok(mut open) = self.open.lock() {
             if open.as_ref().is_some_and(|(_, g)| *g == generation) {
                 *open = None;
+                self.is_open.store(false, Ordering::Relaxed);
             }
         }
     }
@@ -172,6 +177,7 @@ impl RedisPool {
         let slots = (0..MAX_CONNECTIONS)
             .map(|_| Slot {
                 open: Mutex::new(None),
+                is_open: AtomicBool::new(false),
                 renewing: tokio::sync::Mutex::new(()),
                 generation: AtomicU64::new(0),
                 in_flight: AtomicUsize::new(0),
