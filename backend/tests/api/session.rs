@@ -1525,3 +1525,33 @@ async fn logging_out_everywhere_ends_every_session_of_the_player_and_no_other() 
         .unwrap();
     assert_eq!(nobody.status(), 401);
 }
+
+/// "Log out everywhere" writes once per session of the player: it is
+/// charged to the client's logout budget as well as to the read budget
+/// every authenticated route pays.
+#[actix_web::test]
+async fn logging_out_everywhere_is_charged_to_the_logout_budget() {
+    let app = spawn_with(Options {
+        limits: LimitSettings {
+            logout: Rate::of(1, 1),
+            ..LimitSettings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let everywhere = |access: String| {
+        let request = browser()
+            .post(app.url("/settings/logout/everywhere/"))
+            .bearer_auth(access);
+        async move { request.send().await.unwrap() }
+    };
+    let (_, first) = app.acapp_login("openid-yxc").await;
+    let done = everywhere(first["access"].as_str().unwrap().to_owned()).await;
+    assert_eq!(done.status(), 200);
+    let (_, second) = app.acapp_login("openid-yxc").await;
+    let second = second["access"].as_str().unwrap().to_owned();
+    let refused = everywhere(second.clone()).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(app.getinfo_status(&second).await, 200, "nothing was ended");
+}

@@ -127,6 +127,9 @@ pub async fn logout_everywhere(
     player: CurrentPlayer,
     app: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    // A write per family of the player: charged as a logout too, not only
+    // as the authenticated read `CurrentPlayer` charges.
+    app.rate_limit(&req, Endpoint::Logout)?;
     app.sessions.revoke_everywhere(player.player()).await?;
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CACHE_CONTROL, "no-store"));
