@@ -146,6 +146,13 @@ if ARGV[3] == '1' then
   n = n - 1
 end
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[7])
+-- The set would grow with every login for as long as the player keeps
+-- logging in: a few members are checked at each login, and those whose
+-- family has expired go, so it stays near the number of live sessions.
+local family_prefix = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1])
+for _, old in ipairs(redis.call('SRANDMEMBER', KEYS[2], 4)) do
+  if redis.call('EXISTS', family_prefix .. old) == 0 then redis.call('SREM', KEYS[2], old) end
+end
 redis.call('SADD', KEYS[2], ARGV[1])
 if redis.call('TTL', KEYS[2]) < tonumber(ARGV[7]) then redis.call('EXPIRE', KEYS[2], ARGV[7]) end
 for i = 3, n do

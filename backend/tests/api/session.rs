@@ -1555,3 +1555,43 @@ async fn logging_out_everywhere_is_charged_to_the_logout_budget() {
     assert!(refused.headers().contains_key("retry-after"));
     assert_eq!(app.getinfo_status(&second).await, 200, "nothing was ended");
 }
+
+/// In Redis each player has a set of their families, for "log out
+/// everywhere". Every login checks a few of its members and drops those
+/// whose family has expired, so the set does not grow with every login
+/// for as long as the player keeps coming back.
+#[actix_web::test]
+async fn in_redis_a_players_set_of_families_sheds_expired_ones_at_each_login() {
+    let app = spawn().await;
+    let Some((url, prefix)) = app.redis.clone() else {
+        eprintln!("skipped: the sessions are not in Redis here");
+        return;
+    };
+    for _ in 0..10 {
+        app.acapp_login("openid-yxc").await;
+    }
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    let set = format!("{prefix}player:openid-yxc");
+    let families: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(&set)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(families.len(), 10);
+    // All ten expire, as Redis would expire them after 30 days.
+    for family in &families {
+        redis::cmd("DEL")
+            .arg(format!("{prefix}family:{family}"))
+            .query_async::<i64>(&mut redis)
+            .await
+            .unwrap();
+    }
+    app.acapp_login("openid-yxc").await;
+    let left: i64 = redis::cmd("SCARD")
+        .arg(&set)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(left, 10 - 4 + 1, "four expired families dropped, one added");
+}
