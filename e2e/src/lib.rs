@@ -344,6 +344,31 @@ impl Stack {
         self.js(RECORD_FETCHES).await;
     }
 
+    /// The access token the simulated AcWing last handed to an AcApp's
+    /// callback in this page.
+    pub async fn handed_access_token(&self) -> String {
+        let value = self
+            .until(
+                "window.simCallbacks.map(a => a && a.access).filter(Boolean).pop()",
+                Duration::from_secs(5),
+            )
+            .await;
+        value.as_str().unwrap().to_owned()
+    }
+
+    /// What the server answers getinfo for `access`, asked from outside
+    /// the page.
+    pub async fn getinfo_status(&self, access: &str) -> u16 {
+        reqwest::Client::new()
+            .get(format!("{}/settings/getinfo/", self.app))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// How many fetches to `path` the page has made since
     /// [`Stack::record_fetches`].
     pub async fn fetch_count(&self, path: &str) -> u64 {

@@ -14,44 +14,6 @@ const USERNAME: &str = "[data-acwl=username]";
 const AVATAR: &str = "[data-acwl=avatar]";
 const EXIT: &str = "[data-acwl=exit-button]";
 
-/// Records every fetch the page makes (the wasm calls `window.fetch`, and so
-/// does game.js for the wasm), and can hold back or fail the answers to
-/// chosen paths. A path ending in one of `fetchHold` is not even sent until
-/// the test calls `release()` on its entry in `held` (an abort still ends
-/// it, as it would a request on the wire).
-const RECORD_FETCHES: &str = r#"
-window.fetches = [];
-window.fetchDelay = {};
-window.fetchFail = {};
-window.fetchHold = [];
-window.held = [];
-const realFetch = window.fetch;
-window.fetch = function (input, init) {
-  const url = typeof input === "string" ? input : input.url;
-  const path = new URL(url, location.href).pathname;
-  const record = { path, start: performance.now() };
-  window.fetches.push(record);
-  if (window.fetchFail[path]) return Promise.reject(new TypeError("Failed to fetch"));
-  const answered = (response) => { record.status = response.status; return response; };
-  if (window.fetchHold.some((end) => path.endsWith(end))) {
-    const signal = (init && init.signal) || (typeof input === "string" ? null : input.signal);
-    return new Promise((resolve, reject) => {
-      window.held.push({ path, release: () =>
-        realFetch.call(window, input, init).then(answered).then(resolve, reject) });
-      if (signal) signal.addEventListener("abort", () =>
-        reject(new DOMException("The operation was aborted.", "AbortError")));
-    });
-  }
-  return realFetch.apply(this, arguments).then(async (response) => {
-    answered(response);
-    const delay = window.fetchDelay[path];
-    if (delay) await new Promise((r) => setTimeout(r, delay));
-    return response;
-  });
-};
-return true;
-"#;
-
 const REFRESH_PATH: &str = "/settings/token/refresh/";
 const APPLY_CODE_PATH: &str = "/settings/acwing/acapp/apply_code/";
 const LOGOUT_PATH: &str = "/settings/logout/";
@@ -59,7 +21,7 @@ const LOGOUT_PATH: &str = "/settings/logout/";
 /// The simulated AcApp window, with every fetch of the page recorded.
 async fn open_acapp_window_recording_fetches(s: &Stack) {
     s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
-    s.js(RECORD_FETCHES).await;
+    s.record_fetches().await;
 }
 
 /// AcWing calls back a dismissed dialog with nothing at all; the button
@@ -112,7 +74,7 @@ async fn web_login_shows_the_menu_survives_a_reload_and_logs_out() {
     );
 
     // A logout that cannot reach the server says so, and the menu stays.
-    s.js(RECORD_FETCHES).await;
+    s.record_fetches().await;
     s.js(&format!(
         "window.fetchFail['{LOGOUT_PATH}'] = true; return 1"
     ))
@@ -178,28 +140,6 @@ async fn a_web_rejection_becomes_a_message_and_only_login_error_leaves_the_url()
     s.close().await;
 }
 
-/// The access token the simulated AcWing handed to the app's callback.
-async fn handed_access_token(s: &Stack) -> String {
-    let value = s
-        .until(
-            "window.simCallbacks.map(a => a && a.access).filter(Boolean).pop()",
-            within(5),
-        )
-        .await;
-    value.as_str().unwrap().to_owned()
-}
-
-async fn getinfo_status(s: &Stack, access: &str) -> u16 {
-    reqwest::Client::new()
-        .get(format!("{}/settings/getinfo/", s.app))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[actix_web::test]
 async fn the_acapp_window_logs_in_cross_origin_and_exit_revokes_the_session() {
     let s = start().await;
@@ -210,8 +150,8 @@ async fn the_acapp_window_logs_in_cross_origin_and_exit_revokes_the_session() {
     s.click("#acapp-agree").await;
     assert_eq!(s.text(&format!("#app-1 {USERNAME}")).await, "yxc");
     s.screenshot("acapp-menu").await;
-    let access = handed_access_token(&s).await;
-    assert_eq!(getinfo_status(&s, &access).await, 200);
+    let access = s.handed_access_token().await;
+    assert_eq!(s.getinfo_status(&access).await, 200);
 
     s.click(&format!("#app-1 {EXIT}")).await;
     assert_eq!(s.text("#sim-closed").await.trim(), "AcApp 窗口已关闭");
@@ -220,7 +160,7 @@ async fn the_acapp_window_logs_in_cross_origin_and_exit_revokes_the_session() {
         json!("1")
     );
     assert_eq!(
-        getinfo_status(&s, &access).await,
+        s.getinfo_status(&access).await,
         401,
         "exit revoked the session"
     );
@@ -623,7 +563,7 @@ async fn two_acapp_windows_each_with_its_own_acwing_os_both_log_in() {
 async fn destroy_while_loading_or_after_a_failed_load_clears_the_root_and_starts_nothing() {
     let s = start().await;
     s.goto(&format!("{}/", s.sim.base_url())).await;
-    s.js(RECORD_FETCHES).await;
+    s.record_fetches().await;
     let wasm_fetches = "window.fetches.filter(f => f.path.endsWith('.wasm')).length";
 
     // Destroyed on the retry card: its button (and start()) do nothing.

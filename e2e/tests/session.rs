@@ -59,33 +59,11 @@ async fn consent_shown(s: &Stack) {
     .await;
 }
 
-/// The access token the simulated AcWing handed to the app's callback.
-async fn handed_access_token(s: &Stack) -> String {
-    let value = s
-        .until(
-            "window.simCallbacks.map(a => a && a.access).filter(Boolean).pop()",
-            within(5),
-        )
-        .await;
-    value.as_str().unwrap().to_owned()
-}
-
-async fn getinfo_status(s: &Stack, access: &str) -> u16 {
-    reqwest::Client::new()
-        .get(format!("{}{GETINFO_PATH}", s.app))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 /// Waits until the server answers getinfo for `access` with `status`.
 async fn until_getinfo_is(s: &Stack, access: &str, status: u16, within: Duration) {
     let started = Instant::now();
     loop {
-        let now = getinfo_status(s, access).await;
+        let now = s.getinfo_status(access).await;
         if now == status {
             return;
         }
@@ -120,7 +98,7 @@ async fn a_network_loss_across_a_refresh_keeps_the_session_and_it_recovers_when_
     .await;
     s.click("#acapp-agree").await;
     assert_eq!(s.text(USERNAME).await, "yxc");
-    let handed = handed_access_token(&s).await;
+    let handed = s.handed_access_token().await;
 
     // The app refreshes every 2.5 s: a 10 s outage spans several refreshes
     // and the expiry of every token it holds.
@@ -165,11 +143,7 @@ async fn a_network_loss_across_a_refresh_keeps_the_session_and_it_recovers_when_
         .rfind(|f| f["status"] == 200)
         .map(refreshed_access)
         .unwrap_or(handed);
-    assert_eq!(
-        getinfo_status(&s, &held).await,
-        401,
-        "the old token expired"
-    );
+    assert_eq!(s.getinfo_status(&held).await, 401, "the old token expired");
 
     let online_at = s.now().await;
     s.offline(false).await;
@@ -209,11 +183,7 @@ async fn a_network_loss_across_a_refresh_keeps_the_session_and_it_recovers_when_
     assert_eq!(s.text(USERNAME).await, "yxc", "the menu stays");
     assert!(!exists(&s, PROBLEM).await);
     let access = refreshed_access(&refreshed);
-    assert_eq!(
-        getinfo_status(&s, &access).await,
-        200,
-        "the new token works"
-    );
+    assert_eq!(s.getinfo_status(&access).await, 200, "the new token works");
     s.close().await;
 }
 
@@ -226,7 +196,7 @@ async fn a_refresh_answered_401_ends_the_session_with_a_message_and_the_acapp_au
     open_acapp_window(&s).await;
     s.click("#acapp-agree").await;
     assert_eq!(s.text(USERNAME).await, "yxc");
-    let access = handed_access_token(&s).await;
+    let access = s.handed_access_token().await;
     assert_eq!(s.js("return window.simAuthorizeCalls").await, json!(1));
 
     // The session is revoked on the server (a logout from elsewhere).
@@ -240,7 +210,7 @@ async fn a_refresh_answered_401_ends_the_session_with_a_message_and_the_acapp_au
         .as_u16();
     assert_eq!(revoked, 200);
     let revoked_at = s.now().await;
-    assert_eq!(getinfo_status(&s, &access).await, 401);
+    assert_eq!(s.getinfo_status(&access).await, 401);
 
     // The next refresh (due within 2.5 s) is refused.
     let problem = format!("main[data-acwl-screen=login] {PROBLEM}[role=alert]");
@@ -312,7 +282,7 @@ async fn concurrent_401s_on_the_game_screen_share_one_refresh_and_both_succeed()
         s.close().await;
         return;
     }
-    let access = handed_access_token(&s).await;
+    let access = s.handed_access_token().await;
     assert_eq!(s.js("return window.simCallbacks[0].expires_in").await, 900);
     until_getinfo_is(&s, &access, 401, within(10)).await;
     assert_eq!(s.fetch_count(REFRESH_PATH).await, 0, "the app refreshed");
@@ -592,7 +562,7 @@ async fn a_double_click_on_exit_sends_one_logout_and_the_button_shows_busy() {
     s.click("#acapp-agree").await;
     assert_eq!(s.text(USERNAME).await, "yxc");
     assert_eq!(s.text(EXIT).await.trim(), "退出");
-    let access = handed_access_token(&s).await;
+    let access = s.handed_access_token().await;
     let acapp_busy = busy_after_a_double_click(&s).await;
     // Released within the 3 s the exit waits for it: the window closes
     // after revoking.
@@ -603,7 +573,7 @@ async fn a_double_click_on_exit_sends_one_logout_and_the_button_shows_busy() {
     assert_eq!(s.fetch_count(LOGOUT_PATH).await, 1);
     let logout = &s.fetches_to(LOGOUT_PATH).await[0];
     assert_eq!(logout["status"], 200, "{logout}");
-    assert_eq!(getinfo_status(&s, &access).await, 401, "revoked");
+    assert_eq!(s.getinfo_status(&access).await, 401, "revoked");
 
     // The web's "退出登录".
     s.goto(&format!("{}/", s.app)).await;
