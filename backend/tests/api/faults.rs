@@ -115,11 +115,8 @@ async fn garbage_from_acwing_under_concurrency_makes_no_player() {
 
 #[actix_web::test]
 async fn refused_connections_then_acwing_comes_back() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Nothing listens there: free_port's ports are never bound by accident.
+    let port = free_port();
     let app = spawn_with(Options {
         acwing_base_url: Some(format!("http://127.0.0.1:{port}")),
         ..Options::default()

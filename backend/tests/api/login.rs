@@ -404,9 +404,7 @@ async fn a_redirect_from_acwing_is_never_followed() {
 
 #[actix_web::test]
 async fn a_refused_connection_is_acwing_unavailable() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let base = format!("http://127.0.0.1:{}", testkit::ports::free_port());
     let app = spawn_with(Options {
         acwing_base_url: Some(base),
         ..Options::default()
