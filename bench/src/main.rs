@@ -1,6 +1,6 @@
 //! `cargo xtask bench` runs this after building everything in release mode:
 //!
-//! `bench [--quick] --backend BIN --sim BIN --dist DIR --out DIR [--criterion DIR]`
+//! `bench [--quick] --backend BIN --sim BIN --dist DIR [--dist-without-game DIR] --out DIR [--criterion DIR]`
 //!
 //! It starts the server and the simulator as separate processes, drives
 //! whole web logins against them, and writes `report.md`, `report.json` and
@@ -28,6 +28,8 @@ struct Args {
     backend: PathBuf,
     sim: PathBuf,
     dist: PathBuf,
+    /// The bundle built without the sample game, to report what it adds.
+    dist_without_game: Option<PathBuf>,
     out: PathBuf,
     criterion: Option<PathBuf>,
 }
@@ -36,6 +38,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let (mut quick, mut backend, mut sim, mut dist, mut out, mut criterion) =
         (false, None, None, None, None, None);
+    let mut dist_without_game = None;
     while let Some(arg) = args.next() {
         let mut path = || {
             args.next()
@@ -47,6 +50,7 @@ fn parse_args() -> Result<Args, String> {
             "--backend" => backend = Some(path()?),
             "--sim" => sim = Some(path()?),
             "--dist" => dist = Some(path()?),
+            "--dist-without-game" => dist_without_game = Some(path()?),
             "--out" => out = Some(path()?),
             "--criterion" => criterion = Some(path()?),
             other => return Err(format!("unknown argument {other}")),
@@ -57,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
         backend: backend.ok_or("--backend is required")?,
         sim: sim.ok_or("--sim is required")?,
         dist: dist.ok_or("--dist is required")?,
+        dist_without_game,
         out: out.ok_or("--out is required")?,
         criterion,
     })
@@ -183,6 +188,12 @@ async fn run(args: Args) -> Result<(), String> {
     match asset_sizes(&args.dist.join("acapp")) {
         Ok((assets, total)) => (report.assets, report.assets_gzip_total) = (assets, total),
         Err(e) => report.notes.push(format!("No frontend sizes: {e}")),
+    }
+    if let Some(dir) = &args.dist_without_game {
+        match asset_sizes(&dir.join("acapp")) {
+            Ok((_, total)) => report.assets_gzip_without_game = Some(total),
+            Err(e) => report.notes.push(format!("No size without the game: {e}")),
+        }
     }
     match browser::measure(&stack, if args.quick { 3 } else { 10 }).await {
         Ok(times) => report.browser = Some(times),

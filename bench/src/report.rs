@@ -117,6 +117,8 @@ pub struct Report {
     pub state_consume_ns: Option<f64>,
     pub assets: Vec<AssetSize>,
     pub assets_gzip_total: u64,
+    /// The same total built without the sample game, when it was built.
+    pub assets_gzip_without_game: Option<u64>,
     pub browser: Option<BrowserTimes>,
     pub notes: Vec<String>,
 }
@@ -271,6 +273,13 @@ impl Report {
             "\nwasm + JS + CSS, gzip: **{} bytes**.\n",
             self.assets_gzip_total
         ));
+        if let Some(without) = self.assets_gzip_without_game {
+            md.push_str(&format!(
+                "Without the sample game (`--no-default-features`): {without} bytes, so the game \
+                 adds **{} bytes** gzip.\n",
+                self.assets_gzip_total as i64 - without as i64
+            ));
+        }
         if let Some(b) = &self.browser {
             md.push_str(&format!(
                 "\nHeadless Chromium, median of {} runs: login button interactive {} ms after \

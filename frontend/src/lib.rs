@@ -12,6 +12,7 @@ pub mod acwing_os;
 pub mod answer;
 pub mod api;
 pub mod components;
+#[cfg(feature = "sample-game")]
 pub mod game;
 pub mod js;
 pub mod location;

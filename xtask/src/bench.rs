@@ -6,10 +6,13 @@
 //! missing `dist/`) and makes sure Chromium and ChromeDriver are there (so
 //! that the browser timings are measured, not skipped).
 
-use crate::{cargo, dist::dist, root, sh, step, tools, Result};
+use crate::dist::{dist, dist_without_game};
+use crate::{cargo, root, sh, step, tools, Result};
 
 pub fn bench(quick: bool) -> Result {
     let browser = tools::ensure_chromium()?;
+    // Before the full bundle, so the wasm build's artifacts end as dist/'s.
+    let without_game = dist_without_game()?;
     let acapp = dist()?;
     let dist_dir = acapp
         .parent()
@@ -50,6 +53,8 @@ pub fn bench(quick: bool) -> Result {
         .arg(release.join("acwing-sim"))
         .arg("--dist")
         .arg(dist_dir)
+        .arg("--dist-without-game")
+        .arg(without_game)
         .arg("--out")
         .arg(root().join("target/bench"))
         .arg("--criterion")

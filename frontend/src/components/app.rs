@@ -13,6 +13,7 @@ use super::login::Login;
 use super::menu::Menu;
 use super::notice::status;
 use crate::answer::Player;
+#[cfg(feature = "sample-game")]
 use crate::game::Game;
 use crate::location;
 use crate::platform::Platform;
@@ -128,7 +129,11 @@ pub fn app(props: &AppProps) -> Html {
         Screen::Loading => ("loading", loading()),
         Screen::Login { .. } => ("login", html! { <Login /> }),
         Screen::Menu { .. } => ("menu", html! { <Menu /> }),
+        #[cfg(feature = "sample-game")]
         Screen::Game { .. } => ("game", html! { <Game /> }),
+        // Unreachable without the menu's "开始游戏".
+        #[cfg(not(feature = "sample-game"))]
+        Screen::Game { .. } => ("game", Html::default()),
     };
     html! {
         <ContextProvider<SessionContext> {context}>

@@ -162,12 +162,19 @@ pub fn menu() -> Html {
         }
     } else {
         // Not `disabled` while busy: that would drop the focus.
-        html! {
-            <>
+        let play = if cfg!(feature = "sample-game") {
+            html! {
                 <button class="acwl-button" data-acwl="play-button"
                     aria-disabled={busy(leaving.busy())} onclick={click(|| SessionEvent::Play)}>
                     { text::PLAY }
                 </button>
+            }
+        } else {
+            Html::default()
+        };
+        html! {
+            <>
+                { play }
                 <button class="acwl-button acwl-secondary" data-acwl="exit-button"
                     aria-busy={busy(exiting)} aria-disabled={busy(leaving.busy())}
                     onclick={click(|| SessionEvent::Exit)}>
