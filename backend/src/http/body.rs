@@ -15,12 +15,13 @@ use crate::http::hardening::MAX_BODY_BYTES;
 /// How a body is encoded, by its `Content-Type` (parameters such as
 /// `charset` ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub enum Encoding {
     Json,
     Form,
 }
 
-fn encoding(req: &HttpRequest) -> Option<Encoding> {
+/// The request's body encoding; None for any other `Content-Type`, or none.
+pub fn encoding(req: &HttpRequest) -> Option<Encoding> {
     let value = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
     let essence = value.split(';').next()?.trim();
     if essence.eq_ignore_ascii_case("application/json") {

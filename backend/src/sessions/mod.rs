@@ -128,12 +128,35 @@ pub struct RefreshPeek {
     pub revoked: bool,
 }
 
+/// What a refresh writes in place of the refresh token it presents.
+#[derive(Debug, Clone, Copy)]
+pub enum Next<'a> {
+    /// A rotation: the token is used up, and this pair is the next
+    /// generation.
+    Pair(&'a [NewCredential<'a>; 2]),
+    /// A renewal: the token stays unused, and this access token joins its
+    /// generation.
+    Access(&'a NewCredential<'a>),
+}
+
 /// What a refresh did.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use]
 pub enum Rotation {
+    /// Rotated or renewed.
     Claimed,
     Reused,
     Invalid,
+}
+
+impl Rotation {
+    fn into_result(self) -> Result<(), SessionError> {
+        match self {
+            Rotation::Claimed => Ok(()),
+            Rotation::Reused => Err(SessionError::Reused),
+            Rotation::Invalid => Err(SessionError::Invalid),
+        }
+    }
 }
 
 /// Where credentials live. It sees hashes only, and decides nothing about
@@ -173,14 +196,16 @@ pub trait SessionStore: Send + Sync {
     async fn peek_refresh(&self, hash: &str, now: i64)
         -> Result<Option<RefreshPeek>, StoreFailure>;
 
-    /// Claims refresh token `hash` of `family` and writes `pair` as the next
-    /// generation, atomically: of any number of concurrent claims of one
-    /// token exactly one wins. A claim of a used token revokes the family.
-    async fn rotate(
+    /// Refreshes with refresh token `hash` of `family`, atomically. A
+    /// rotation claims the token and writes the next generation: of any
+    /// number of concurrent claims of one token exactly one wins. A
+    /// renewal writes an access token and leaves the token unused. Either,
+    /// given a used token, revokes the family.
+    async fn refresh(
         &self,
         hash: &str,
         family: i64,
-        pair: &[NewCredential<'_>; 2],
+        next: Next<'_>,
         now: i64,
     ) -> Result<Rotation, StoreFailure>;
 
@@ -357,6 +382,49 @@ impl Sessions {
     /// no longer stores, revokes the whole family, since either the player
     /// or a thief holds a copy.
     pub async fn rotate(&self, refresh: &str) -> Result<TokenPair, SessionError> {
+        let (token_hash, family, now) = self.presented(refresh).await?;
+        let pair = NewPair::of(family);
+        let credentials = self.credentials(&pair, now);
+        self.store
+            .refresh(&token_hash, family, Next::Pair(&credentials), now)
+            .await?
+            .into_result()?;
+        Ok(self.pair(pair))
+    }
+
+    /// Trades a refresh token for a new access token, and leaves the
+    /// refresh token as it is: the pair returned carries it unchanged. This
+    /// is the refresh of the course's client, which keeps the refresh token
+    /// it got at login and sends it again every few minutes (its Django
+    /// backend does not rotate). The same checks and budget as a rotation
+    /// apply, and a token a rotation used up is still reuse.
+    pub async fn renew(&self, refresh: &str) -> Result<TokenPair, SessionError> {
+        let (token_hash, family, now) = self.presented(refresh).await?;
+        let access = new_token(family);
+        let access_hash = hash(access.expose());
+        let credential = NewCredential {
+            hash: &access_hash,
+            kind: "access",
+            expires_at: now.saturating_add(self.access_lifetime_secs),
+            // Unlike a pair's, a renewed access token's key need not
+            // outlive it: the refresh token that renewed it, and the family
+            // id every token carries, still end the session at logout.
+            key_ttl_secs: self.access_lifetime_secs,
+        };
+        self.store
+            .refresh(&token_hash, family, Next::Access(&credential), now)
+            .await?
+            .into_result()?;
+        Ok(TokenPair {
+            access,
+            refresh: SessionToken::new(refresh.to_owned()),
+            expires_in: self.access_lifetime_secs.unsigned_abs(),
+        })
+    }
+
+    /// A presented refresh token's hash and family, once the reads say a
+    /// write is worth it and the session's budget allows one.
+    async fn presented(&self, refresh: &str) -> Result<(String, i64, i64), SessionError> {
         if !well_formed(refresh) {
             return Err(SessionError::Invalid);
         }
@@ -376,17 +444,7 @@ impl Sessions {
                 family
             }
         };
-        let pair = NewPair::of(family);
-        let credentials = self.credentials(&pair, now);
-        match self
-            .store
-            .rotate(&token_hash, family, &credentials, now)
-            .await?
-        {
-            Rotation::Claimed => Ok(self.pair(pair)),
-            Rotation::Reused => Err(SessionError::Reused),
-            Rotation::Invalid => Err(SessionError::Invalid),
-        }
+        Ok((token_hash, family, now))
     }
 
     /// A refresh token no store knows. If it names a live family, it is one

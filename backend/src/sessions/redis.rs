@@ -20,7 +20,7 @@
 use async_trait::async_trait;
 use redis::Script;
 
-use super::{NewCredential, Purged, RefreshPeek, Rotation, SessionStore};
+use super::{NewCredential, Next, Purged, RefreshPeek, Rotation, SessionStore};
 use crate::players::{Player, Players};
 use crate::store::redis_pool::RedisPool;
 use crate::store::StoreFailure;
@@ -131,6 +131,29 @@ if redis.call('TTL', player) < tonumber(ARGV[6]) then redis.call('EXPIRE', playe
 return {1}
 "#;
 
+/// KEYS: refresh credential, new access. ARGV: revoked-key prefix, now,
+/// mark secs, access key ttl, access expiry (unix s).
+/// Returns {1} (renewed), {2} (reuse: family revoked now), {0}.
+///
+/// A renewal leaves the refresh token unused. Its access token's key
+/// expires with the token: nothing needs to track it, and however often a
+/// family renews, it holds as many as its refresh budget allows in one
+/// access lifetime.
+const RENEW: &str = r#"
+local c = redis.call('HMGET', KEYS[1], 'kind', 'family', 'openid', 'used')
+if c[1] ~= 'refresh' or not c[3] then return {0} end
+local revoked = redis.call('EXISTS', ARGV[1] .. c[2]) == 1
+if c[4] then
+  if revoked then return {0} end
+  redis.call('SET', ARGV[1] .. c[2], ARGV[2], 'EX', ARGV[3])
+  return {2}
+end
+if revoked then return {0} end
+redis.call('HSET', KEYS[2], 'kind', 'access', 'family', c[2], 'openid', c[3], 'exp', ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return {1}
+"#;
+
 /// KEYS: the family key, the player's set of families, the new
 /// credentials, then (when ARGV[3] is 1) the credential the new session
 /// replaces, whose family is revoked in the same script.
@@ -176,6 +199,7 @@ pub struct RedisSessions {
     revoke_player: Script,
     authenticate: Script,
     rotate: Script,
+    renew: Script,
     start: Script,
     peek_refresh: Script,
 }
@@ -191,6 +215,7 @@ impl RedisSessions {
             revoke_player: Script::new(REVOKE_PLAYER),
             authenticate: Script::new(AUTHENTICATE),
             rotate: Script::new(ROTATE),
+            renew: Script::new(RENEW),
             start: Script::new(START),
             peek_refresh: Script::new(PEEK_REFRESH),
         }
@@ -335,31 +360,45 @@ impl SessionStore for RedisSessions {
         }))
     }
 
-    async fn rotate(
+    async fn refresh(
         &self,
         hash: &str,
         family: i64,
-        pair: &[NewCredential<'_>; 2],
+        next: Next<'_>,
         now: i64,
     ) -> Result<Rotation, StoreFailure> {
-        let [access, refresh] = pair;
         let mut redis = self.redis.get().await?;
-        let outcome: Vec<i64> = self
-            .rotate
-            .key(self.cred(hash))
-            .key(self.cred(access.hash))
-            .key(self.cred(refresh.hash))
-            .key(self.family(family))
-            .arg(self.revoked_prefix())
-            .arg(now)
-            .arg(REVOKED_MARK_SECS)
-            .arg(access.key_ttl_secs.max(1))
-            .arg(access.expires_at)
-            .arg(refresh.key_ttl_secs.max(1))
-            .arg(refresh.expires_at)
-            .arg(self.player_prefix())
-            .invoke_async(&mut redis)
-            .await?;
+        let outcome: Vec<i64> = match next {
+            Next::Pair([access, refresh]) => {
+                self.rotate
+                    .key(self.cred(hash))
+                    .key(self.cred(access.hash))
+                    .key(self.cred(refresh.hash))
+                    .key(self.family(family))
+                    .arg(self.revoked_prefix())
+                    .arg(now)
+                    .arg(REVOKED_MARK_SECS)
+                    .arg(access.key_ttl_secs.max(1))
+                    .arg(access.expires_at)
+                    .arg(refresh.key_ttl_secs.max(1))
+                    .arg(refresh.expires_at)
+                    .arg(self.player_prefix())
+                    .invoke_async(&mut redis)
+                    .await?
+            }
+            Next::Access(access) => {
+                self.renew
+                    .key(self.cred(hash))
+                    .key(self.cred(access.hash))
+                    .arg(self.revoked_prefix())
+                    .arg(now)
+                    .arg(REVOKED_MARK_SECS)
+                    .arg(access.key_ttl_secs.max(1))
+                    .arg(access.expires_at)
+                    .invoke_async(&mut redis)
+                    .await?
+            }
+        };
         Ok(match outcome.as_slice() {
             [1] => Rotation::Claimed,
             [2] => Rotation::Reused,

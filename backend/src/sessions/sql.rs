@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{NewCredential, Purged, RefreshPeek, Rotation, SessionStore};
+use super::{NewCredential, Next, Purged, RefreshPeek, Rotation, SessionStore};
 use crate::players::Player;
 use crate::store::{on_reader, on_writer, SqlPool, StoreFailure};
 
@@ -77,6 +77,22 @@ const CLAIM_REFRESH: &str = "UPDATE session_credentials SET used_at = $1
        AND NOT EXISTS (SELECT 1 FROM revoked_families r
                        WHERE r.family = session_credentials.family)
      RETURNING family, player_id, generation";
+/// As `CLAIM_REFRESH`, for a renewal, which keeps the token unused: the
+/// UPDATE changes nothing, but takes the row's lock in PostgreSQL, so that
+/// a concurrent claim and a renewal of one token are ordered.
+const HOLD_REFRESH: &str = "UPDATE session_credentials SET used_at = NULL
+     WHERE token_hash = $2 AND kind = 'refresh' AND used_at IS NULL AND expires_at > $1
+       AND NOT EXISTS (SELECT 1 FROM revoked_families r
+                       WHERE r.family = session_credentials.family)
+     RETURNING family, player_id, generation";
+/// A renewal's new access token replaces the family's expired ones, so a
+/// family renewed every few minutes for 30 days keeps a handful of rows.
+/// Logging out with a dropped one still works: the token names its family.
+const DROP_EXPIRED_ACCESS: &str = "DELETE FROM session_credentials
+     WHERE family = $1 AND kind = 'access' AND expires_at <= $2";
+const INSERT_ACCESS: &str = "INSERT INTO session_credentials
+       (token_hash, family, player_id, kind, expires_at, generation)
+     VALUES ($1, $2, $3, 'access', $4, $5)";
 /// Up to $3 credentials that are expired, or of families revoked before
 /// $2. An expired access token stays while its family has a live refresh
 /// token, so that logging out with it still ends the family.
@@ -231,23 +247,27 @@ impl SessionStore for SqlSessions {
         }))
     }
 
-    async fn rotate(
+    async fn refresh(
         &self,
         hash: &str,
         _family: i64,
-        pair: &[NewCredential<'_>; 2],
+        next: Next<'_>,
         now: i64,
     ) -> Result<Rotation, StoreFailure> {
-        // The claim, and the revocation when the claim fails, inside the
-        // transaction `$tx`, on either database.
-        macro_rules! claim_in {
+        // The claim (or the hold, for a renewal), and the revocation when
+        // it fails, inside the transaction `$tx`, on either database.
+        macro_rules! refresh_in {
             ($tx:ident) => {{
-                let claimed: Option<(i64, i64, i64)> = sqlx::query_as(CLAIM_REFRESH)
+                let statement = match next {
+                    Next::Pair(_) => CLAIM_REFRESH,
+                    Next::Access(_) => HOLD_REFRESH,
+                };
+                let found: Option<(i64, i64, i64)> = sqlx::query_as(statement)
                     .bind(now)
                     .bind(hash)
                     .fetch_optional(&mut *$tx)
                     .await?;
-                let Some((family, player_id, generation)) = claimed else {
+                let Some((family, player_id, generation)) = found else {
                     let reused = sqlx::query(REVOKE_REUSED)
                         .bind(now)
                         .bind(hash)
@@ -260,14 +280,33 @@ impl SessionStore for SqlSessions {
                         Rotation::Invalid
                     });
                 };
-                sqlx::query(DROP_OLDER_GENERATIONS)
-                    .bind(family)
-                    .bind(generation)
-                    .execute(&mut *$tx)
-                    .await?;
-                insert_pair!(pair, family, player_id, generation.saturating_add(1))
-                    .execute(&mut *$tx)
-                    .await?;
+                match next {
+                    Next::Pair(pair) => {
+                        sqlx::query(DROP_OLDER_GENERATIONS)
+                            .bind(family)
+                            .bind(generation)
+                            .execute(&mut *$tx)
+                            .await?;
+                        insert_pair!(pair, family, player_id, generation.saturating_add(1))
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                    Next::Access(access) => {
+                        sqlx::query(DROP_EXPIRED_ACCESS)
+                            .bind(family)
+                            .bind(now)
+                            .execute(&mut *$tx)
+                            .await?;
+                        sqlx::query(INSERT_ACCESS)
+                            .bind(access.hash)
+                            .bind(family)
+                            .bind(player_id)
+                            .bind(access.expires_at)
+                            .bind(generation)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                }
                 $tx.commit().await?;
                 Ok(Rotation::Claimed)
             }};
@@ -278,17 +317,19 @@ impl SessionStore for SqlSessions {
             // when another write lands in between.
             SqlPool::Sqlite { writer, .. } => {
                 let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                claim_in!(tx)
+                refresh_in!(tx)
             }
             // READ COMMITTED (the default). Of two concurrent claims of one
             // token, the second UPDATE waits for the first's row lock; once
             // the first commits it re-evaluates its WHERE against the
             // claimed row (`used_at` is set) and updates nothing. Its next
             // statement takes a fresh snapshot, sees the first's commit, and
-            // so revokes the family as reuse.
+            // so revokes the family as reuse. A renewal's hold is an UPDATE
+            // for the same reason: it waits for a claim in flight, then
+            // finds the token used.
             SqlPool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                claim_in!(tx)
+                refresh_in!(tx)
             }
         }
     }

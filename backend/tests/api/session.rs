@@ -1417,17 +1417,60 @@ async fn the_course_jquery_client_is_served_as_it_is() {
             )
             .body(body)
     };
-    let refreshed = form(format!("refresh={refresh}")).send().await.unwrap();
-    assert_eq!(refreshed.status(), 200);
-    let refreshed: Value = refreshed.json().await.unwrap();
-    assert_eq!(refreshed["result"], "success", "{refreshed}");
-    let new_access = refreshed["access"].as_str().unwrap();
-    assert_eq!(app.getinfo_status(new_access).await, 200);
+    // The course's client refreshes every 4.5 minutes with the refresh
+    // token it got at login, and keeps only the answer's `access`: each
+    // renewal works, and keeps that token good.
+    let mut accesses = vec![access.to_owned()];
+    for _ in 0..3 {
+        let refreshed = form(format!("refresh={refresh}")).send().await.unwrap();
+        assert_eq!(refreshed.status(), 200);
+        let refreshed: Value = refreshed.json().await.unwrap();
+        assert_eq!(refreshed["result"], "success", "{refreshed}");
+        assert_eq!(
+            refreshed["refresh"], refresh,
+            "a form refresh keeps its token"
+        );
+        let new_access = refreshed["access"].as_str().unwrap().to_owned();
+        assert!(!accesses.contains(&new_access));
+        assert_eq!(app.getinfo_status(&new_access).await, 200);
+        accesses.push(new_access);
+    }
+    // The access tokens handed out before are still good until they expire.
+    for access in &accesses {
+        assert_eq!(app.getinfo_status(access).await, 200);
+    }
 
-    // The old refresh token again, as a form: reuse, and the session ends.
+    // A JSON refresh of the same token rotates it; the old one, sent again
+    // as the course's client would, is then reuse, and the session ends.
+    let rotated = browser()
+        .post(app.url("/settings/token/refresh/"))
+        .json(&serde_json::json!({ "refresh": refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), 200);
+    let rotated: Value = rotated.json().await.unwrap();
+    assert_ne!(rotated["refresh"], refresh);
     let reused = form(format!("refresh={refresh}")).send().await.unwrap();
     assert_eq!(reused.status(), 401);
-    assert_eq!(app.getinfo_status(new_access).await, 401);
+    let reused: Value = reused.json().await.unwrap();
+    assert!(!reused.to_string().contains(refresh), "{reused}");
+    for access in accesses
+        .iter()
+        .map(String::as_str)
+        .chain(rotated["access"].as_str())
+    {
+        assert_eq!(app.getinfo_status(access).await, 401);
+    }
+    assert_eq!(
+        form(format!("refresh={}", rotated["refresh"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "the rotated token ended with its session"
+    );
 
     // A form that is not the refresh form, or too big: refused, unquoted.
     let token = "5f".repeat(32);

@@ -27,7 +27,10 @@ pub async fn getinfo(player: CurrentPlayer) -> Result<HttpResponse, AppError> {
 }
 
 /// The refresh token, as JSON or as a form (`refresh=…`, as jQuery sends
-/// it): the course's own AcApp client refreshes that way.
+/// it). A JSON refresh rotates. A form refresh renews the access token
+/// and keeps the refresh token (the answer's `refresh` is the one sent):
+/// the course's own AcApp client refreshes that way, keeps the refresh
+/// token it got at login, and would present a rotated-away one as reuse.
 pub async fn refresh(
     req: HttpRequest,
     payload: web::Payload,
@@ -35,7 +38,10 @@ pub async fn refresh(
 ) -> Result<HttpResponse, AppError> {
     app.rate_limit(&req, Endpoint::Refresh)?;
     let body: RefreshRequest = body::required(&req, payload, "refresh").await?;
-    let pair = app.sessions.rotate(&body.refresh).await?;
+    let pair = match body::encoding(&req) {
+        Some(body::Encoding::Form) => app.sessions.renew(&body.refresh).await?,
+        _ => app.sessions.rotate(&body.refresh).await?,
+    };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(RefreshResponse {
