@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use acwing_oauth::{AppId, AppSecret};
-use acwing_sim::{SimConfig, Simulator};
+use acwing_sim::{SimConfig, SimOptions, Simulator};
 use backend::config::{AcwingSettings, Settings};
 use backend::secret::random_hex;
 use backend::startup::Application;
@@ -125,12 +125,19 @@ impl std::ops::Deref for Stack {
 pub struct Options {
     /// Our access tokens' lifetime (the backend's `access_ttl`, at least 5 s).
     pub access_ttl: Duration,
+    /// Where our server listens; a free loopback port when None. A test
+    /// that must name the server in the simulator's options picks it.
+    pub bind: Option<SocketAddr>,
+    /// The simulator's options: by default it hosts our own app.
+    pub sim: SimOptions,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             access_ttl: Duration::from_secs(900),
+            bind: None,
+            sim: SimOptions::default(),
         }
     }
 }
@@ -169,9 +176,11 @@ pub async fn backend(options: &Options) -> Backend {
         "dist/ is not built: run `cargo xtask test` (or `cargo xtask dist`) first"
     );
     let secret = random_hex(16);
-    let bind = SocketAddr::from(([127, 0, 0, 1], testkit::ports::free_port()));
+    let bind = options
+        .bind
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], testkit::ports::free_port())));
     let app = format!("http://{bind}");
-    let sim = Simulator::start(
+    let sim = Simulator::start_with(
         TcpListener::bind("127.0.0.1:0").unwrap(),
         SimConfig {
             appid: "4242".into(),
@@ -179,6 +188,7 @@ pub async fn backend(options: &Options) -> Backend {
             users: SimConfig::demo_users(),
             app_public_url: Some(app.clone()),
         },
+        options.sim.clone(),
     )
     .unwrap();
     let acwing = AcwingSettings {

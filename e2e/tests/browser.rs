@@ -335,7 +335,11 @@ async fn when_our_apply_code_never_answers_the_button_comes_back_and_its_late_an
 #[actix_web::test]
 async fn a_short_access_token_lifetime_is_refreshed_before_expiry() {
     let ttl = Duration::from_secs(5);
-    let s = start_with(Options { access_ttl: ttl }).await;
+    let s = start_with(Options {
+        access_ttl: ttl,
+        ..Options::default()
+    })
+    .await;
     open_acapp_window_recording_fetches(&s).await;
     s.click("#acapp-agree").await;
     s.text(USERNAME).await;
@@ -379,6 +383,7 @@ async fn a_short_access_token_lifetime_is_refreshed_before_expiry() {
 async fn on_close_during_a_refresh_stops_every_request() {
     let s = start_with(Options {
         access_ttl: Duration::from_secs(5),
+        ..Options::default()
     })
     .await;
     open_acapp_window_recording_fetches(&s).await;

@@ -86,7 +86,11 @@ fn refreshed_access(record: &Value) -> String {
 async fn a_network_loss_across_a_refresh_keeps_the_session_and_it_recovers_when_the_network_returns(
 ) {
     let ttl = within(5);
-    let s = start_with(Options { access_ttl: ttl }).await;
+    let s = start_with(Options {
+        access_ttl: ttl,
+        ..Options::default()
+    })
+    .await;
     open_acapp_window(&s).await;
     s.js(&format!(
         "window.fetchBodies.push('{REFRESH_PATH}');
@@ -191,6 +195,7 @@ async fn a_network_loss_across_a_refresh_keeps_the_session_and_it_recovers_when_
 async fn a_refresh_answered_401_ends_the_session_with_a_message_and_the_acapp_authorizes_again() {
     let s = start_with(Options {
         access_ttl: within(5),
+        ..Options::default()
     })
     .await;
     open_acapp_window(&s).await;
@@ -254,6 +259,7 @@ async fn a_refresh_answered_401_ends_the_session_with_a_message_and_the_acapp_au
 async fn concurrent_401s_on_the_game_screen_share_one_refresh_and_both_succeed() {
     let s = start_with(Options {
         access_ttl: within(5),
+        ..Options::default()
     })
     .await;
     open_acapp_window(&s).await;
@@ -817,6 +823,7 @@ async fn play_a_round(s: &Stack, scope: &str, refreshes_before: Option<usize>) -
 async fn the_sample_game_keeps_a_score_in_both_flows_across_a_refresh() {
     let s = start_with(Options {
         access_ttl: Duration::from_secs(5),
+        ..Options::default()
     })
     .await;
     open_acapp_window(&s).await;

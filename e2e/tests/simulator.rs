@@ -11,6 +11,10 @@
 //! meets an expired code after the clock moves; one in the course's style,
 //! jQuery from the page and `$('#' + id)`, logs in in two windows. Neither
 //! needs our frontend built.
+//!
+//! Last, the course's own client, with real jQuery, against our server
+//! (which serves `dist/`, so that one test needs it built): it logs in and
+//! keeps refreshing with the refresh token it got at login.
 
 mod fixture_app;
 
@@ -18,7 +22,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use acwing_sim::{AcAppRegistration, AppDomain, SimConfig, SimOptions, Simulator};
-use e2e::{browser, start, Stack};
+use e2e::{browser, start, start_with, Options, Stack};
 use serde_json::{json, Value};
 
 /// A stand-in AcApp module that authorizes against a redirect_uri our
@@ -246,5 +250,69 @@ async fn a_course_style_jquery_acapp_logs_in_in_two_windows() {
         Duration::from_secs(5),
     )
     .await;
+    s.close().await;
+}
+
+/// The course's client (`e2e/fixtures/course-acapp/`), unchanged but for
+/// its server's URL and a refresh every 1.5 s instead of 4.5 minutes, in
+/// the simulated AcApp window against our server. Its refreshes are
+/// jQuery's own form posts of the refresh token it got at login: each
+/// renews, the token is kept, and the new access token works.
+#[actix_web::test]
+async fn the_course_client_logs_in_and_keeps_refreshing_against_our_server() {
+    let files = TcpListener::bind("127.0.0.1:0").unwrap();
+    let fixtures = format!("http://{}", files.local_addr().unwrap());
+    // Only its file route is used: the client talks to our server.
+    let _files = fixture_app::start(files, "http://127.0.0.1:9", "0", "unused");
+    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], testkit::ports::free_port()));
+    let s = start_with(Options {
+        bind: Some(bind),
+        sim: SimOptions {
+            acapp: Some(AcAppRegistration {
+                js_url: format!(
+                    "{fixtures}/fixtures/course-acapp/game.js?backend=http://{bind}&refresh_ms=1500"
+                ),
+                css_url: Some(format!("{fixtures}/fixtures/course-acapp/game.css")),
+                class_name: "AcGame".into(),
+            }),
+            jquery: Some(e2e::jquery_source().into()),
+            ..SimOptions::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    s.goto(&format!("{}/acapp/", s.sim.base_url())).await;
+    s.click("#acapp-agree").await;
+    s.until(
+        "document.querySelector('#app-1 .course-name').textContent === 'yxc'",
+        Duration::from_secs(10),
+    )
+    .await;
+    let refreshes = "(window.courseLog || []).filter(e => e.what === 'refresh').length";
+    s.until(&format!("{refreshes} >= 3"), Duration::from_secs(15))
+        .await;
+    // Let the last refresh's getinfo land.
+    s.until(
+        "(() => { const l = window.courseLog; return l[l.length - 1].what === 'getinfo'; })()",
+        Duration::from_secs(5),
+    )
+    .await;
+    let log = s.js("return window.courseLog").await;
+    let log = log.as_array().unwrap();
+    let outcomes = |what: &str| -> Vec<Value> {
+        log.iter()
+            .filter(|e| e["what"] == what)
+            .map(|e| e["outcome"].clone())
+            .collect()
+    };
+    assert_eq!(outcomes("login"), vec![json!("yxc")], "{log:?}");
+    assert!(
+        outcomes("refresh").iter().all(|o| o == "kept"),
+        "every refresh renews and keeps the token: {log:?}"
+    );
+    let getinfos = outcomes("getinfo");
+    assert!(getinfos.len() >= 4, "{log:?}");
+    assert!(getinfos.iter().all(|o| o == "yxc"), "{log:?}");
+    s.screenshot("course-client-against-our-server").await;
     s.close().await;
 }

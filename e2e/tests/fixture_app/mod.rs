@@ -99,7 +99,7 @@ fn cors_json(body: Value) -> HttpResponse {
 
 async fn fixture_file(path: web::Path<(String, String)>) -> HttpResponse {
     let (app, file) = path.into_inner();
-    let known_app = ["plain-acapp", "jquery-acapp"].contains(&app.as_str());
+    let known_app = ["plain-acapp", "jquery-acapp", "course-acapp"].contains(&app.as_str());
     let content_type = match file.as_str() {
         "game.js" => "text/javascript; charset=utf-8",
         "game.css" => "text/css; charset=utf-8",
