@@ -530,6 +530,55 @@ async fn three_thousand_refreshes_of_one_session_store_a_constant_number_of_cred
     );
 }
 
+/// A form refresh renews (the course's client): the refresh token is kept,
+/// and the access tokens it renews go once they expire, so a session that
+/// renews for 30 days stores a handful of credentials, not one per
+/// renewal.
+#[actix_web::test]
+async fn renewals_keep_the_refresh_token_and_store_a_bounded_number_of_credentials() {
+    let app = spawn_with(Options {
+        access_ttl: Duration::from_secs(2),
+        ..Options::default()
+    })
+    .await;
+    let (_, login) = app.acapp_login("openid-yxc").await;
+    let refresh = login["refresh"].as_str().unwrap().to_owned();
+    let renew = || async {
+        let response = browser()
+            .post(app.url("/settings/token/refresh/"))
+            .form(&[("refresh", refresh.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["refresh"], refresh.as_str());
+        body["access"].as_str().unwrap().to_owned()
+    };
+    for _ in 0..3 {
+        renew().await;
+    }
+    assert_eq!(app.stored_credentials().await, 5, "the pair and 3 renewals");
+    // Every access token so far expires.
+    actix_web::rt::time::sleep(Duration::from_millis(3100)).await;
+    let access = renew().await;
+    assert_eq!(app.getinfo_status(&access).await, 200);
+    // SQL deletes the family's expired access tokens at the renewal; Redis
+    // lets a renewed one's key expire with it, and keeps the pair's access
+    // key as long as the refresh token (so at most one more).
+    let stored = app.stored_credentials().await;
+    assert!((2..=3).contains(&stored), "{stored} credentials");
+    // The kept token still ends the session at logout.
+    let logout = browser()
+        .post(app.url("/settings/logout/"))
+        .json(&json!({ "refresh": refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert!(logout.status().is_success());
+    assert_eq!(app.getinfo_status(&access).await, 401);
+}
+
 #[actix_web::test]
 async fn a_session_refreshing_in_a_loop_is_held_back_and_keeps_its_token() {
     let app = spawn_with(Options {
