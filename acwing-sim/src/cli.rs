@@ -192,7 +192,7 @@ fn http_url(flag: &'static str, value: &str) -> Result<Url, CliError> {
         .ok_or_else(bad)
 }
 
-fn is_js_name(name: &str) -> bool {
+pub(crate) fn is_js_name(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 64
         && chars
@@ -357,10 +357,16 @@ impl Launch {
             (None, Some(app)) => format!("{app}/acapp/game.js"),
             (None, None) => "none registered (--acapp-js URL)".to_owned(),
         };
+        let jquery = if self.options.jquery.is_some() {
+            "provided as $"
+        } else {
+            "none (--jquery FILE, for an AcApp written the course's way)"
+        };
         format!(
             "acwing-sim: appid {appid}\n  \
              API:          {base_url}/third_party/api/…\n  \
              AcApp window: {base_url}/acapp/   hosting {acapp}\n  \
+             jQuery:       {jquery}\n  \
              debugger:     {base_url}/__sim/\n  \
              redirect_uri: {domains}",
             appid = self.appid,

@@ -124,9 +124,15 @@ fn settings(sim: &Inner) -> String {
         r#"<dl class="settings"><dt>appid</dt><dd><code>{appid}</code></dd>
 <dt>接受的 redirect_uri</dt><dd>{domains}</dd>
 <dt>AcApp</dt><dd>{acapp}</dd>
+<dt>jQuery</dt><dd>{jquery}</dd>
 <dt>时钟</dt><dd>已前进 {offset} s</dd>
 <dt>用户</dt><dd>{users}</dd></dl>"#,
         appid = escape(&sim.config.appid),
+        jquery = if sim.options.jquery.is_some() {
+            "页面提供 <code>$</code>"
+        } else {
+            "无（--jquery FILE）"
+        },
         offset = sim.store.clock_offset().as_secs(),
     )
 }

@@ -64,8 +64,55 @@ pub struct WindowQuery {
     windows: Option<u8>,
 }
 
+impl WindowQuery {
+    /// Checks as the flags they override have: a module or style sheet
+    /// must be an http(s) (or data:) URL, the class a JavaScript name, and
+    /// the rest one of their values.
+    fn check(&self) -> Result<(), String> {
+        for (name, url) in [("module", &self.module), ("css", &self.css)] {
+            // A `data:` URL too: a test can hand the page a module inline.
+            let fine = url.as_deref().is_none_or(|url| {
+                url::Url::parse(url).is_ok_and(|u| match u.scheme() {
+                    "http" | "https" => u.host().is_some(),
+                    "data" => true,
+                    _ => false,
+                })
+            });
+            if !fine {
+                return Err(format!("?{name}= must be an http(s) or data: URL"));
+            }
+        }
+        if let Some(class) = &self.class {
+            if !crate::cli::is_js_name(class) {
+                return Err("?class= must be a JavaScript name, such as AcGame".to_owned());
+            }
+        }
+        if let Some(windows) = self.windows {
+            if !(1..=MAX_WINDOWS).contains(&windows) {
+                return Err(format!("?windows= must be 1 to {MAX_WINDOWS}"));
+            }
+        }
+        if let Some(reject) = self.reject.as_deref() {
+            if !matches!(reject, "callback" | "redirect") {
+                return Err("?reject= must be callback or redirect".to_owned());
+            }
+        }
+        if let Some(delivery) = self.delivery.as_deref() {
+            if !matches!(delivery, "strict" | "lenient") {
+                return Err("?delivery= must be strict or lenient".to_owned());
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `GET /acapp/`: the page.
 pub async fn page(sim: web::Data<Inner>, q: web::Query<WindowQuery>) -> HttpResponse {
+    if let Err(why) = q.check() {
+        return HttpResponse::BadRequest()
+            .content_type("text/plain; charset=utf-8")
+            .body(why);
+    }
     let app = sim.config.app_public_url.as_deref();
     let registered = sim.options.acapp.as_ref();
     let module = q
@@ -468,6 +515,36 @@ fn live_reload_script(socket: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn query(text: &str) -> WindowQuery {
+        web::Query::<WindowQuery>::from_query(text)
+            .unwrap()
+            .into_inner()
+    }
+
+    #[test]
+    fn the_page_query_is_checked_as_the_flags_are() {
+        for fine in [
+            "",
+            "module=http://127.0.0.1:8000/static/game.js&css=https://x.example/a.css",
+            "module=data:text/javascript,export%20class%20AcGame%7B%7D",
+            "class=AcGame&windows=8&reject=redirect&delivery=lenient",
+        ] {
+            assert_eq!(query(fine).check(), Ok(()), "{fine}");
+        }
+        for (bad, says) in [
+            ("module=javascript:alert(1)", "?module="),
+            ("css=file:///etc/passwd", "?css="),
+            ("class=1bad", "?class="),
+            ("windows=9", "?windows="),
+            ("windows=0", "?windows="),
+            ("reject=never", "?reject="),
+            ("delivery=foo", "?delivery="),
+        ] {
+            let why = query(bad).check().unwrap_err();
+            assert!(why.starts_with(says), "{bad}: {why}");
+        }
+    }
 
     #[test]
     fn the_window_follows_trunk_only_in_the_dev_loop() {
