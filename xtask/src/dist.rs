@@ -1,7 +1,7 @@
 //! `cargo xtask dist`: the release bundle in `dist/`.
 //!
 //! cargo build → wasm-bindgen → wasm-opt (the three steps trunk takes),
-//! then content hashes in the names of everything `game.js` loads, and a
+//! esbuild's minifier on the JS glue, then content hashes in the names of everything `game.js` loads, and a
 //! `.gz` and `.br` beside every file, which the server picks from by
 //! `Accept-Encoding`. The entry files (`game.js`, `game.css`, `index.html`)
 //! keep their names: AcWing has the first two registered.
@@ -105,6 +105,22 @@ fn bundle(dist: &Path, cargo_flags: &[&str]) -> Result<(PathBuf, u64)> {
         .arg("-o")
         .arg(&bundle);
     sh(opt)?;
+
+    // Only the generated glue: game.js and game.css are ours, read by
+    // people, and small.
+    step("esbuild --minify (the JS glue)");
+    let glue = out.join("frontend.js");
+    let mut minify = Command::new(&tools.esbuild);
+    minify
+        .arg(&glue)
+        .args([
+            "--minify",
+            "--format=esm",
+            "--log-level=warning",
+            "--allow-overwrite",
+        ])
+        .arg(format!("--outfile={}", glue.display()));
+    sh(minify)?;
 
     step("content hashes, compression, sizes");
     let wasm_name = hashed(&bundle, "frontend", "wasm")?;
