@@ -67,7 +67,7 @@ async fn a_million_states_stay_under_the_cap_and_the_memory_comes_back() {
         }
     }
     let issue_time = started.elapsed();
-    // Bounded: about 3 s in a debug build on 2 cores.
+    // Bounded: 3 to 9 s in a debug build on 2 cores, with other work.
     assert!(
         issue_time < Duration::from_secs(60),
         "{ISSUED} states took {issue_time:?}"
@@ -92,7 +92,7 @@ async fn a_million_states_stay_under_the_cap_and_the_memory_comes_back() {
         full / CAP as isize
     );
     // Capacity, not length, is what counts here (docs/security.md quotes it):
-    // about 97 bytes a state with the index's slack and the per-client
+    // about 107 bytes a state with the tables' slack and the per-client
     // counts included.
     assert!((full as usize) < 160 * CAP, "{full} bytes for {CAP} states");
 

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use load::{Bounds, Players};
-use report::{AssetSize, Cell, CpuSpent, GeneratorCheck, Report};
+use report::{AssetSize, Cell, CpuSpent, GeneratorCheck, Report, StateThreads};
 use stack::{Binaries, Stack};
 
 struct Args {
@@ -184,6 +184,7 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(dir) = &args.criterion {
         report.state_issue_ns = criterion_mean(dir, "state_store/issue");
         report.state_consume_ns = criterion_mean(dir, "state_store/consume");
+        report.state_threads = state_threads(dir);
     }
     match asset_sizes(&args.dist.join("acapp")) {
         Ok((assets, total)) => (report.assets, report.assets_gzip_total) = (assets, total),
@@ -321,6 +322,34 @@ fn criterion_mean(dir: &Path, name: &str) -> Option<f64> {
     let raw = std::fs::read_to_string(dir.join(name).join("new/estimates.json")).ok()?;
     let json: serde_json::Value = serde_json::from_str(&raw).ok()?;
     json["mean"]["point_estimate"].as_f64()
+}
+
+/// The threaded runs of `backend/benches/state_store.rs`, a row per thread
+/// count that has any.
+fn state_threads(dir: &Path) -> Vec<StateThreads> {
+    let mean = |run: &str, threads: usize| {
+        criterion_mean(dir, &format!("state_store_threads/{run}/{threads}"))
+    };
+    [1, 2, 4, 8]
+        .into_iter()
+        .map(|threads| StateThreads {
+            threads,
+            issue_sharded_ns: mean("issue_sharded", threads),
+            issue_single_lock_ns: mean("issue_single_lock", threads),
+            consume_sharded_ns: mean("consume_sharded", threads),
+            consume_single_lock_ns: mean("consume_single_lock", threads),
+        })
+        .filter(|row| {
+            [
+                row.issue_sharded_ns,
+                row.issue_single_lock_ns,
+                row.consume_sharded_ns,
+                row.consume_single_lock_ns,
+            ]
+            .iter()
+            .any(Option::is_some)
+        })
+        .collect()
 }
 
 /// Raw, gzip and brotli sizes of the wasm, JS and CSS in `dir`.

@@ -115,6 +115,9 @@ pub struct Report {
     pub state_bytes_each: Option<f64>,
     pub state_issue_ns: Option<f64>,
     pub state_consume_ns: Option<f64>,
+    /// Issue and consume from 1, 2, 4 and 8 threads at once, the sharded
+    /// store against the single-lock one it replaced (criterion).
+    pub state_threads: Vec<StateThreads>,
     pub assets: Vec<AssetSize>,
     pub assets_gzip_total: u64,
     /// The same total built without the sample game, when it was built.
@@ -199,6 +202,17 @@ impl GeneratorCheck {
     }
 }
 
+/// One row of the state store's thread table, in ns per operation of all
+/// threads together (their wall time over all their operations).
+#[derive(Debug, Serialize)]
+pub struct StateThreads {
+    pub threads: usize,
+    pub issue_sharded_ns: Option<f64>,
+    pub issue_single_lock_ns: Option<f64>,
+    pub consume_sharded_ns: Option<f64>,
+    pub consume_single_lock_ns: Option<f64>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct BrowserTimes {
     pub runs: usize,
@@ -251,7 +265,7 @@ impl Report {
             "\nCPU columns, from /proc: the backend's CPU per login, then the cores each process \
              (and all three together) used while the cell ran.\n\n{}\n\n## apply_code cost\n\n\
              apply_code {} req/s, /healthz {} req/s: ratio **{}**.\n\n## State store\n\n\
-             Bytes per outstanding state at 1 million states: **{}**. Issue: {} ns; consume: {} ns (criterion).\n\n\
+             Bytes per outstanding state at 1 million states: **{}**. Issue: {} ns; consume: {} ns (criterion).\n\n{}\
              ## Frontend\n\n| file | raw | gzip | brotli |\n|---|---|---|---|\n",
             self.generator
                 .as_ref()
@@ -262,6 +276,7 @@ impl Report {
             opt(self.state_bytes_each, 1),
             opt(self.state_issue_ns, 0),
             opt(self.state_consume_ns, 0),
+            self.state_threads_table(),
         ));
         for a in &self.assets {
             md.push_str(&format!(
@@ -295,6 +310,32 @@ impl Report {
                 md.push_str(&format!("- {note}\n"));
             }
         }
+        md
+    }
+
+    /// The state store from several threads, or nothing if criterion's
+    /// threaded runs are missing.
+    fn state_threads_table(&self) -> String {
+        if self.state_threads.is_empty() {
+            return String::new();
+        }
+        let mut md = String::from(
+            "From several threads at once, ns per operation of all threads together (lower is \
+             more throughput; more threads than cores only share them):\n\n\
+             | threads | issue, sharded | issue, single lock | consume, sharded | consume, single lock |\n\
+             |---|---|---|---|---|\n",
+        );
+        for row in &self.state_threads {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                row.threads,
+                opt(row.issue_sharded_ns, 0),
+                opt(row.issue_single_lock_ns, 0),
+                opt(row.consume_sharded_ns, 0),
+                opt(row.consume_single_lock_ns, 0),
+            ));
+        }
+        md.push('\n');
         md
     }
 

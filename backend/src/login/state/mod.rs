@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 
 use crate::secret::random_hex;
 
+#[cfg(feature = "bench-baseline")]
+pub use memory::single_lock::SingleLockStateStore;
 pub use memory::MemoryStateStore;
 pub use redis::RedisStateStore;
 
