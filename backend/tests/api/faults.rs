@@ -164,12 +164,12 @@ const LOGINS: usize = 1000;
 
 /// The server binary with the per-client limits lifted: one address makes
 /// all these logins.
-fn start_server(
+fn unlimited_server(
     port: u16,
     db: &std::path::Path,
     acwing: &Simulator,
     secret: &str,
-) -> ServerProcess {
+) -> std::process::Command {
     let mut command = server_command(port, db, acwing, secret);
     command
         .env("ACWING_TIMEOUT", "20")
@@ -177,7 +177,16 @@ fn start_server(
         .env("ACAPP_APPLY_CODE_BURST", "100000")
         .env("ACAPP_RECEIVE_CODE_PER_MINUTE", "1000000")
         .env("ACAPP_RECEIVE_CODE_BURST", "100000");
-    ServerProcess::spawn(command, port).unwrap()
+    command
+}
+
+fn start_server(
+    port: u16,
+    db: &std::path::Path,
+    acwing: &Simulator,
+    secret: &str,
+) -> ServerProcess {
+    ServerProcess::spawn(unlimited_server(port, db, acwing, secret), port).unwrap()
 }
 
 enum Outcome {
@@ -346,4 +355,180 @@ async fn kill_9_in_the_middle_of_1000_logins_loses_and_duplicates_no_player() {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
+}
+
+/// What a database a killed server left holds: whole, or nothing.
+async fn assert_whole(pool: &sqlx::SqlitePool) {
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let half: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT family FROM session_credentials GROUP BY family \
+         HAVING COUNT(*) <> 2 OR COUNT(DISTINCT kind) <> 2)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(half, 0, "sessions without their access and refresh tokens");
+    let blank: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM players WHERE username = '' OR openid = ''")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(blank, 0);
+}
+
+/// The SQLite writer commits many logins' writes as one transaction and
+/// answers them only after the commit. Here every batch is held between
+/// its last statement and its commit (a debug build's test setting), and
+/// the server is killed while one is held, with writes of logins in it:
+/// those logins were not answered, and none of those writes is stored,
+/// while every login that was answered is.
+#[actix_web::test]
+async fn kill_9_while_a_batch_waits_for_its_commit_keeps_every_answered_login() {
+    const IN_FLIGHT: usize = 300;
+    const HOLD: Duration = Duration::from_millis(400);
+    let secret = random_hex(16);
+    let acwing = simulator_with_players(&secret, "k", IN_FLIGHT);
+    let port = free_port();
+    let db = std::env::temp_dir().join(format!("acapp-batch-kill-{}.db", random_hex(8)));
+    let log_path = std::env::temp_dir().join(format!("acapp-batch-kill-{}.log", random_hex(8)));
+    let mut command = unlimited_server(port, &db, &acwing, &secret);
+    command
+        .env("ACAPP_TEST_HOLD_COMMIT_MS", HOLD.as_millis().to_string())
+        .env("RUST_LOG", "error,backend::store::writer=info")
+        .stdout(std::fs::File::create(&log_path).unwrap());
+    let mut server = ServerProcess::spawn(command, port).unwrap();
+    server.until_healthy(HEALTHY_WITHIN).await.unwrap();
+
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let logins = join_all((0..IN_FLIGHT).map(|i| {
+        let (client, address, acwing, done) = (&client, &server.address, &acwing, done.clone());
+        async move {
+            let outcome = login(client, address, acwing, i).await;
+            if matches!(outcome, Outcome::LoggedIn { .. }) {
+                done.fetch_add(1, Ordering::SeqCst);
+            }
+            (i, outcome)
+        }
+    }));
+    // Answers come out of a batch's commit; the writer then takes the
+    // next batch at once and holds it. Half a hold after answers began,
+    // that batch is waiting for its commit.
+    let killer = async {
+        let started = Instant::now();
+        while done.load(Ordering::SeqCst) == 0 && started.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(HOLD / 2).await;
+        server.child.kill().expect("SIGKILL");
+        server.child.wait().unwrap();
+        done.load(Ordering::SeqCst)
+    };
+    let (outcomes, at_kill) = futures::join!(logins, killer);
+    let told_ok: Vec<(usize, String)> = outcomes
+        .iter()
+        .filter_map(|(i, o)| match o {
+            Outcome::LoggedIn { access, .. } => Some((*i, access.clone())),
+            Outcome::Failed => None,
+        })
+        .collect();
+    assert!(
+        at_kill > 0 && told_ok.len() < IN_FLIGHT,
+        "the kill came mid-flight"
+    );
+
+    // The writer's last words: it was holding a batch with writes in it,
+    // and never committed that batch.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let last = log
+        .lines()
+        .filter(|l| l.contains("batch"))
+        .last()
+        .expect("the writer logged its batches");
+    assert!(last.contains("holding a batch before its commit"), "{last}");
+    let held: usize = last
+        .split("writes=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("the held batch's size");
+    assert!(held > 0, "{last}");
+    println!(
+        "killed while a batch of {held} writes waited for its commit; {} of {IN_FLIGHT} logins were told they succeeded",
+        told_ok.len()
+    );
+
+    let database = Database::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let pool = database.reader.clone();
+    assert_whole(&pool).await;
+    // Each login's last write is its session, so a stored session is a
+    // login whose every write was committed. Every answered login has one;
+    // the held batch's are not there: of the logins not answered, at most
+    // those whose commit came just before the kill, with their answer
+    // still on its way, have one.
+    let sessions: i64 =
+        sqlx::query_scalar("SELECT COUNT(DISTINCT family) FROM session_credentials")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let told = told_ok.len() as i64;
+    assert!(
+        sessions >= told,
+        "{sessions} sessions for {told} answered logins"
+    );
+    assert!(
+        sessions < IN_FLIGHT as i64,
+        "the held batch's sessions were stored"
+    );
+
+    let mut server = start_server(port, &db, &acwing, &secret);
+    server.until_healthy(HEALTHY_WITHIN).await.unwrap();
+    let browser = browser();
+    for (i, access) in &told_ok {
+        let response = browser
+            .get(format!("{}/settings/getinfo/", server.address))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "player k{i} lost");
+        let me: Value = response.json().await.unwrap();
+        assert_eq!(me["username"], format!("k{i}"));
+    }
+    // A player stored without a session (its create committed, its
+    // session was in the held batch) is whole, not half a login: the next
+    // login finds it under its own name, and nobody is created twice.
+    for i in 0..IN_FLIGHT {
+        match login(&browser, &server.address, &acwing, i).await {
+            Outcome::LoggedIn { username, .. } => assert_eq!(username, format!("k{i}")),
+            Outcome::Failed => panic!("login k{i} failed after the restart"),
+        }
+    }
+    let (rows, distinct_openids): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT openid) FROM players")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (rows, distinct_openids),
+        (IN_FLIGHT as i64, IN_FLIGHT as i64)
+    );
+    assert_whole(&pool).await;
+
+    drop(server);
+    pool.close().await;
+    database.writer.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let _ = std::fs::remove_file(&log_path);
 }
