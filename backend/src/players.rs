@@ -35,7 +35,7 @@ pub struct Returning {
 }
 
 /// The players' table. Every query here writes, or must see the write it
-/// follows, so all of them run on the writer (SQLite's one connection, or
+/// follows, so all of them run on the writer (SQLite's writer thread, or
 /// the PostgreSQL pool).
 #[derive(Clone)]
 pub struct Players {

@@ -449,8 +449,7 @@ async fn kill_9_while_a_batch_waits_for_its_commit_keeps_every_answered_login() 
     let log = std::fs::read_to_string(&log_path).unwrap();
     let last = log
         .lines()
-        .filter(|l| l.contains("batch"))
-        .last()
+        .rfind(|l| l.contains("batch"))
         .expect("the writer logged its batches");
     assert!(last.contains("holding a batch before its commit"), "{last}");
     let held: usize = last
