@@ -163,7 +163,7 @@ async fn refused_connections_then_acwing_comes_back() {
 const LOGINS: usize = 1000;
 
 /// The server binary with the per-client limits lifted: one address makes
-/// all these logins.
+/// all these logins, and checks each of them with getinfo.
 fn unlimited_server(
     port: u16,
     db: &std::path::Path,
@@ -176,7 +176,9 @@ fn unlimited_server(
         .env("ACAPP_APPLY_CODE_PER_MINUTE", "1000000")
         .env("ACAPP_APPLY_CODE_BURST", "100000")
         .env("ACAPP_RECEIVE_CODE_PER_MINUTE", "1000000")
-        .env("ACAPP_RECEIVE_CODE_BURST", "100000");
+        .env("ACAPP_RECEIVE_CODE_BURST", "100000")
+        .env("ACAPP_GETINFO_PER_MINUTE", "1000000")
+        .env("ACAPP_GETINFO_BURST", "100000");
     command
 }
 
