@@ -391,7 +391,7 @@ async fn assert_whole(pool: &sqlx::SqlitePool) {
 #[actix_web::test]
 async fn kill_9_while_a_batch_waits_for_its_commit_keeps_every_answered_login() {
     const IN_FLIGHT: usize = 300;
-    const HOLD: Duration = Duration::from_millis(400);
+    const HOLD: Duration = Duration::from_millis(1000);
     let secret = random_hex(16);
     let acwing = simulator_with_players(&secret, "k", IN_FLIGHT);
     let port = free_port();
@@ -410,14 +410,24 @@ async fn kill_9_while_a_batch_waits_for_its_commit_keeps_every_answered_login() 
         .build()
         .unwrap();
     let done = Arc::new(AtomicUsize::new(0));
+    // Each player who is told they are in plays at once: one write of a
+    // single statement, so its answer says exactly whether it is stored.
     let logins = join_all((0..IN_FLIGHT).map(|i| {
         let (client, address, acwing, done) = (&client, &server.address, &acwing, done.clone());
         async move {
             let outcome = login(client, address, acwing, i).await;
-            if matches!(outcome, Outcome::LoggedIn { .. }) {
+            let mut played = false;
+            if let Outcome::LoggedIn { access, .. } = &outcome {
                 done.fetch_add(1, Ordering::SeqCst);
+                let answer = client
+                    .post(format!("{address}/game/reaction/best/"))
+                    .bearer_auth(access)
+                    .json(&serde_json::json!({ "reaction_ms": 250 }))
+                    .send()
+                    .await;
+                played = answer.is_ok_and(|a| a.status().is_success());
             }
-            (i, outcome)
+            (i, outcome, played)
         }
     }));
     // Answers come out of a batch's commit; the writer then takes the
@@ -436,11 +446,12 @@ async fn kill_9_while_a_batch_waits_for_its_commit_keeps_every_answered_login() 
     let (outcomes, at_kill) = futures::join!(logins, killer);
     let told_ok: Vec<(usize, String)> = outcomes
         .iter()
-        .filter_map(|(i, o)| match o {
+        .filter_map(|(i, o, _)| match o {
             Outcome::LoggedIn { access, .. } => Some((*i, access.clone())),
             Outcome::Failed => None,
         })
         .collect();
+    let played = outcomes.iter().filter(|(_, _, played)| *played).count();
     assert!(
         at_kill > 0 && told_ok.len() < IN_FLIGHT,
         "the kill came mid-flight"
@@ -462,7 +473,7 @@ async fn kill_9_while_a_batch_waits_for_its_commit_keeps_every_answered_login() 
         .expect("the held batch's size");
     assert!(held > 0, "{last}");
     println!(
-        "killed while a batch of {held} writes waited for its commit; {} of {IN_FLIGHT} logins were told they succeeded",
+        "killed while a batch of {held} writes waited for its commit; {} of {IN_FLIGHT} logins were told they succeeded, {played} games that they were stored",
         told_ok.len()
     );
 
@@ -472,23 +483,32 @@ async fn kill_9_while_a_batch_waits_for_its_commit_keeps_every_answered_login() 
     let pool = database.reader.clone();
     assert_whole(&pool).await;
     // Each login's last write is its session, so a stored session is a
-    // login whose every write was committed. Every answered login has one;
-    // the held batch's are not there: of the logins not answered, at most
-    // those whose commit came just before the kill, with their answer
-    // still on its way, have one.
+    // login whose every write was committed. The batch before the held one
+    // committed half a hold before the kill, long enough for its answers
+    // to arrive; the held batch's writes were answered to nobody. So the
+    // sessions stored are exactly those of the answered logins: one more
+    // would be a write of the held batch that was stored, one fewer an
+    // answered login that was lost.
     let sessions: i64 =
         sqlx::query_scalar("SELECT COUNT(DISTINCT family) FROM session_credentials")
             .fetch_one(&pool)
             .await
             .unwrap();
-    let told = told_ok.len() as i64;
-    assert!(
-        sessions >= told,
-        "{sessions} sessions for {told} answered logins"
+    assert_eq!(
+        sessions,
+        told_ok.len() as i64,
+        "sessions against answered logins"
     );
+    // The same for the games, where nothing stands between the write's
+    // answer and the client: those the held batch had are not stored.
+    let games: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reaction_best")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(games, played as i64, "games stored against games answered");
     assert!(
-        sessions < IN_FLIGHT as i64,
-        "the held batch's sessions were stored"
+        played < told_ok.len(),
+        "some players were still waiting for their game's answer"
     );
 
     let mut server = start_server(port, &db, &acwing, &secret);
