@@ -39,14 +39,15 @@ impl ReactionBests {
                best_ms = CASE WHEN excluded.best_ms < reaction_best.best_ms
                  THEN excluded.best_ms ELSE reaction_best.best_ms END
              RETURNING best_ms";
-        let (best,): (i64,) = on_writer!(&self.sql, pool => {
+        let now = unix_now();
+        let (best,): (i64,) = on_writer!(&self.sql, conn => {
             sqlx::query_as(SQL)
                 .bind(player_id)
                 .bind(i64::from(reaction_ms))
-                .bind(unix_now())
-                .fetch_one(pool)
-                .await?
-        });
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await
+        })?;
         Ok(u32::try_from(best).unwrap_or(reaction_ms))
     }
 }

@@ -35,7 +35,7 @@ pub struct Returning {
 }
 
 /// The players' table. Every query here writes, or must see the write it
-/// follows, so all of them run on the writer (SQLite's one connection, or
+/// follows, so all of them run on the writer (SQLite's writer thread, or
 /// the PostgreSQL pool).
 #[derive(Clone)]
 pub struct Players {
@@ -60,21 +60,27 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 
 type ReturnRow = (i64, String, String, String, i64);
 
+/// The player with an openid, as the writer sees it.
+const BY_OPENID: &str = "SELECT id, openid, username, photo FROM players WHERE openid = $1";
+
 impl Players {
     pub fn new(sql: SqlPool) -> Self {
         Self { sql }
     }
 
     pub async fn by_openid(&self, openid: &str) -> Result<Option<Player>, StoreFailure> {
-        const SQL: &str = "SELECT id, openid, username, photo FROM players WHERE openid = $1";
-        on_writer!(&self.sql, pool => sqlx::query_as(SQL).bind(openid).fetch_optional(pool).await)
-            .map_err(StoreFailure::from)
+        let openid = openid.to_owned();
+        on_writer!(&self.sql, conn => {
+            sqlx::query_as(BY_OPENID).bind(openid).fetch_optional(&mut *conn).await
+        })
     }
 
-    /// A round trip, for readiness.
+    /// A round trip, for readiness: on SQLite through the writer thread, so
+    /// that a writer that stopped makes the server unready.
     pub async fn ping(&self) -> Result<(), StoreFailure> {
-        on_writer!(&self.sql, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
-            .map_err(StoreFailure::from)
+        on_writer!(&self.sql, conn => {
+            sqlx::query("SELECT 1").execute(&mut *conn).await.map(drop)
+        })
     }
 
     /// Records a returning player's login in one statement, which also
@@ -84,13 +90,14 @@ impl Players {
         const SQL: &str = "UPDATE players SET last_login_at = $1 WHERE openid = $2
              RETURNING id, openid, username, photo, profile_synced_at";
         let now = unix_now();
-        let row: Option<ReturnRow> = on_writer!(&self.sql, pool => {
+        let openid = openid.to_owned();
+        let row: Option<ReturnRow> = on_writer!(&self.sql, conn => {
             sqlx::query_as(SQL)
                 .bind(now)
                 .bind(openid)
-                .fetch_optional(pool)
-                .await?
-        });
+                .fetch_optional(&mut *conn)
+                .await
+        })?;
         Ok(
             row.map(|(id, openid, username, photo, synced_at)| Returning {
                 player: Player {
@@ -107,7 +114,9 @@ impl Players {
     /// Creates the player for `openid`, or returns the one a concurrent
     /// login created first. In both databases `ON CONFLICT (openid) DO
     /// NOTHING` makes a concurrent insert of the same openid wait for the
-    /// first and then insert nothing, so exactly one player is made.
+    /// first and then insert nothing, so exactly one player is made. A
+    /// taken name fails its statement alone (on SQLite the writer's
+    /// transaction goes on), and the next variant is tried.
     pub async fn create(&self, openid: &str, profile: &Profile) -> Result<Player, StoreFailure> {
         const SQL: &str = "INSERT INTO players (openid, username, photo, first_login_at,
                last_login_at, profile_synced_at)
@@ -115,33 +124,41 @@ impl Players {
              ON CONFLICT (openid) DO NOTHING
              RETURNING id, openid, username, photo";
         let now = unix_now();
-        let photo = profile.photo_str().unwrap_or_default();
-        for attempt in 1u32.. {
-            let name = username_candidate(profile.username_or_default(), attempt);
-            let inserted: Result<Option<Player>, sqlx::Error> = on_writer!(&self.sql, pool => {
-                sqlx::query_as(SQL)
-                    .bind(openid)
+        let openid = openid.to_owned();
+        let base = profile.username_or_default().to_owned();
+        let photo = profile.photo_str().unwrap_or_default().to_owned();
+        on_writer!(&self.sql, conn => {
+            for attempt in 1u32.. {
+                let name = username_candidate(&base, attempt);
+                let inserted: Result<Option<Player>, sqlx::Error> = sqlx::query_as(SQL)
+                    .bind(&openid)
                     .bind(&name)
-                    .bind(photo)
+                    .bind(&photo)
                     .bind(now)
-                    .fetch_optional(pool)
-                    .await
-            });
-            match inserted {
-                Ok(Some(player)) => return Ok(player),
-                Ok(None) => break,
-                // Either the name is taken, or this openid won a race.
-                Err(e) if is_unique_violation(&e) => {
-                    if self.by_openid(openid).await?.is_some() {
-                        break;
+                    .fetch_optional(&mut *conn)
+                    .await;
+                match inserted {
+                    Ok(Some(player)) => return Ok(player),
+                    Ok(None) => break,
+                    // Either the name is taken, or this openid won a race.
+                    Err(e) if is_unique_violation(&e) => {
+                        let found: Option<Player> = sqlx::query_as(BY_OPENID)
+                            .bind(&openid)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                        if found.is_some() {
+                            break;
+                        }
                     }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e.into()),
             }
-        }
-        self.by_openid(openid)
-            .await?
-            .ok_or_else(|| sqlx::Error::RowNotFound.into())
+            sqlx::query_as(BY_OPENID)
+                .bind(&openid)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)
+        })
     }
 
     /// Stores a fresh name and photo from AcWing; what AcWing did not give
@@ -150,27 +167,30 @@ impl Players {
     pub async fn update_profile(&self, id: i64, profile: &Profile) -> Result<(), StoreFailure> {
         const SQL: &str = "UPDATE players SET username = COALESCE($1, username),
                photo = COALESCE($2, photo), profile_synced_at = $3 WHERE id = $4";
-        for attempt in 1u32.. {
-            let name = profile
-                .username
-                .as_ref()
-                .map(|name| username_candidate(name.as_str(), attempt));
-            let updated = on_writer!(&self.sql, pool => {
-                sqlx::query(SQL)
+        let username = profile
+            .username
+            .as_ref()
+            .map(|name| name.as_str().to_owned());
+        let photo = profile.photo_str().map(str::to_owned);
+        on_writer!(&self.sql, conn => {
+            for attempt in 1u32.. {
+                let name = username
+                    .as_deref()
+                    .map(|name| username_candidate(name, attempt));
+                let updated = sqlx::query(SQL)
                     .bind(&name)
-                    .bind(profile.photo_str())
+                    .bind(&photo)
                     .bind(unix_now())
                     .bind(id)
-                    .execute(pool)
-                    .await
-                    .map(drop)
-            });
-            match updated {
-                Err(e) if is_unique_violation(&e) => continue,
-                other => return other.map_err(StoreFailure::from),
+                    .execute(&mut *conn)
+                    .await;
+                match updated {
+                    Err(e) if is_unique_violation(&e) => continue,
+                    other => return other.map(drop),
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 

@@ -222,7 +222,7 @@ impl Stores {
             if DatabaseKind::of(&settings.database_url) == Some(DatabaseKind::Postgres) {
                 SqlPool::Postgres(connect_postgres_waiting(&settings.database_url).await?)
             } else {
-                Database::connect(&settings.database_url).await?.into()
+                SqlPool::sqlite(Database::connect(&settings.database_url).await?)?
             };
         let players = Players::new(sql.clone());
         let game = ReactionBests::new(sql.clone());

@@ -5,12 +5,12 @@
 //! Reads that decide whether a write is needed run on SQLite's reader
 //! connections, so a flood of bad tokens never queues at the one writer.
 //!
-//! A refresh reads and writes, so on SQLite it runs in a `BEGIN IMMEDIATE`
-//! transaction: it takes the write lock up front, so even a writer outside
-//! this process makes it wait (the busy timeout) instead of failing with
-//! SQLITE_BUSY. On PostgreSQL the claim's conditional UPDATE takes the
-//! row's lock, so a concurrent claim of the same token waits for the first
-//! to commit, then re-checks its WHERE against the claimed row, and fails.
+//! A refresh reads and writes, so it runs as one transaction: on SQLite
+//! one job of the writer thread, inside the batch's `BEGIN IMMEDIATE`
+//! (see `rotate`); on PostgreSQL a transaction of its own, where the
+//! claim's conditional UPDATE takes the row's lock, so a concurrent claim
+//! of the same token waits for the first to commit, then re-checks its
+//! WHERE against the claimed row, and fails.
 
 use std::time::Duration;
 
@@ -135,30 +135,61 @@ impl SqlSessions {
 
     /// Writes the revocation of `family`.
     async fn record_revocation(&self, family: i64, now: i64) -> Result<(), StoreFailure> {
-        on_writer!(&self.sql, pool => {
+        on_writer!(&self.sql, conn => {
             sqlx::query(REVOKE_KNOWN_FAMILY)
                 .bind(family)
                 .bind(now)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
+                .execute(&mut *conn)
+                .await
+                .map(drop)
+        })
+    }
+}
+
+/// A pair of credentials as the writer needs them: owned, since the
+/// statement runs on the writer's thread after the caller's borrows.
+struct PairRow {
+    access_hash: String,
+    access_expires_at: i64,
+    refresh_hash: String,
+    refresh_expires_at: i64,
+}
+
+impl PairRow {
+    fn of([access, refresh]: &[NewCredential<'_>; 2]) -> Self {
+        PairRow {
+            access_hash: access.hash.to_owned(),
+            access_expires_at: access.expires_at,
+            refresh_hash: refresh.hash.to_owned(),
+            refresh_expires_at: refresh.expires_at,
+        }
     }
 }
 
 /// Binds a pair's hashes and expiries to `INSERT_PAIR`.
 macro_rules! insert_pair {
-    ($pair:expr, $family:expr, $player_id:expr, $generation:expr) => {{
-        let [access, refresh] = $pair;
+    ($row:expr, $family:expr, $player_id:expr, $generation:expr) => {{
+        let row: &PairRow = &$row;
         sqlx::query(INSERT_PAIR)
-            .bind(access.hash)
+            .bind(&row.access_hash)
             .bind($family)
             .bind($player_id)
-            .bind(access.expires_at)
-            .bind(refresh.hash)
-            .bind(refresh.expires_at)
+            .bind(row.access_expires_at)
+            .bind(&row.refresh_hash)
+            .bind(row.refresh_expires_at)
             .bind($generation)
     }};
+}
+
+/// Binds a web session's cookie to `INSERT_COOKIE`.
+macro_rules! insert_cookie {
+    ($hash:expr, $family:expr, $player_id:expr, $expires_at:expr) => {
+        sqlx::query(INSERT_COOKIE)
+            .bind($hash)
+            .bind($family)
+            .bind($player_id)
+            .bind($expires_at)
+    };
 }
 
 #[async_trait]
@@ -178,29 +209,27 @@ impl SessionStore for SqlSessions {
         replacing: Option<&str>,
         now: i64,
     ) -> Result<(), StoreFailure> {
-        on_writer!(&self.sql, pool => {
-            let insert = sqlx::query(INSERT_COOKIE)
-                .bind(cookie.hash)
-                .bind(family)
-                .bind(player.id)
-                .bind(cookie.expires_at);
-            match replacing {
-                Some(old_hash) => {
-                    let mut tx = pool.begin().await?;
-                    sqlx::query(REVOKE_FAMILY)
-                        .bind(now)
-                        .bind(old_hash)
-                        .execute(&mut *tx)
-                        .await?;
-                    insert.execute(&mut *tx).await?;
-                    tx.commit().await?;
-                }
-                None => {
-                    insert.execute(pool).await?;
-                }
-            }
-        });
-        Ok(())
+        let (hash, expires_at, player_id) = (cookie.hash.to_owned(), cookie.expires_at, player.id);
+        match replacing.map(str::to_owned) {
+            // The old session's revocation and the new one: both or neither.
+            Some(old_hash) => on_writer!(&self.sql, transaction conn => {
+                sqlx::query(REVOKE_FAMILY)
+                    .bind(now)
+                    .bind(old_hash)
+                    .execute(&mut *conn)
+                    .await?;
+                insert_cookie!(hash, family, player_id, expires_at)
+                    .execute(&mut *conn)
+                    .await
+                    .map(drop)
+            }),
+            None => on_writer!(&self.sql, conn => {
+                insert_cookie!(hash, family, player_id, expires_at)
+                    .execute(&mut *conn)
+                    .await
+                    .map(drop)
+            }),
+        }
     }
 
     async fn start_pair(
@@ -210,10 +239,13 @@ impl SessionStore for SqlSessions {
         pair: &[NewCredential<'_>; 2],
         _now: i64,
     ) -> Result<(), StoreFailure> {
-        on_writer!(&self.sql, pool => {
-            insert_pair!(pair, family, player.id, 0i64).execute(pool).await?;
-        });
-        Ok(())
+        let (row, player_id) = (PairRow::of(pair), player.id);
+        on_writer!(&self.sql, conn => {
+            insert_pair!(row, family, player_id, 0i64)
+                .execute(&mut *conn)
+                .await
+                .map(drop)
+        })
     }
 
     async fn authenticate(&self, hash: &str, now: i64) -> Result<Option<Player>, StoreFailure> {
@@ -254,84 +286,86 @@ impl SessionStore for SqlSessions {
         next: Next<'_>,
         now: i64,
     ) -> Result<Rotation, StoreFailure> {
-        // The claim (or the hold, for a renewal), and the revocation when
-        // it fails, inside the transaction `$tx`, on either database.
-        macro_rules! refresh_in {
-            ($tx:ident) => {{
-                let statement = match next {
-                    Next::Pair(_) => CLAIM_REFRESH,
-                    Next::Access(_) => HOLD_REFRESH,
-                };
-                let found: Option<(i64, i64, i64)> = sqlx::query_as(statement)
+        /// What the writer writes, owned: it runs on the writer's thread.
+        enum Written {
+            Pair(PairRow),
+            Access { hash: String, expires_at: i64 },
+        }
+        let (hash, written) = match next {
+            Next::Pair(pair) => (hash.to_owned(), Written::Pair(PairRow::of(pair))),
+            Next::Access(access) => (
+                hash.to_owned(),
+                Written::Access {
+                    hash: access.hash.to_owned(),
+                    expires_at: access.expires_at,
+                },
+            ),
+        };
+        // The claim (or, for a renewal, the hold), and the revocation when
+        // it fails, as one transaction. On SQLite that is the writer's: its
+        // batch began with `BEGIN IMMEDIATE`, which takes the write lock up
+        // front, so even a writer outside this process makes it wait
+        // instead of failing with SQLITE_BUSY, and the jobs of a batch run
+        // one after another, each seeing the claims before it. On
+        // PostgreSQL, READ COMMITTED (the default): of two concurrent claims
+        // of one token, the second UPDATE waits for the first's row lock;
+        // once the first commits it re-evaluates its WHERE against the
+        // claimed row (`used_at` is set) and updates nothing. Its next
+        // statement takes a fresh snapshot, sees the first's commit, and so
+        // revokes the family as reuse. A renewal's hold is an UPDATE for the
+        // same reason: it waits for a claim in flight, then finds the token
+        // used.
+        on_writer!(&self.sql, transaction conn => {
+            let statement = match written {
+                Written::Pair(_) => CLAIM_REFRESH,
+                Written::Access { .. } => HOLD_REFRESH,
+            };
+            let found: Option<(i64, i64, i64)> = sqlx::query_as(statement)
+                .bind(now)
+                .bind(&hash)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let Some((family, player_id, generation)) = found else {
+                let reused = sqlx::query(REVOKE_REUSED)
                     .bind(now)
-                    .bind(hash)
-                    .fetch_optional(&mut *$tx)
+                    .bind(&hash)
+                    .execute(&mut *conn)
                     .await?;
-                let Some((family, player_id, generation)) = found else {
-                    let reused = sqlx::query(REVOKE_REUSED)
-                        .bind(now)
-                        .bind(hash)
-                        .execute(&mut *$tx)
+                return Ok(if reused.rows_affected() > 0 {
+                    Rotation::Reused
+                } else {
+                    Rotation::Invalid
+                });
+            };
+            match written {
+                Written::Pair(row) => {
+                    sqlx::query(DROP_OLDER_GENERATIONS)
+                        .bind(family)
+                        .bind(generation)
+                        .execute(&mut *conn)
                         .await?;
-                    $tx.commit().await?;
-                    return Ok(if reused.rows_affected() > 0 {
-                        Rotation::Reused
-                    } else {
-                        Rotation::Invalid
-                    });
-                };
-                match next {
-                    Next::Pair(pair) => {
-                        sqlx::query(DROP_OLDER_GENERATIONS)
-                            .bind(family)
-                            .bind(generation)
-                            .execute(&mut *$tx)
-                            .await?;
-                        insert_pair!(pair, family, player_id, generation.saturating_add(1))
-                            .execute(&mut *$tx)
-                            .await?;
-                    }
-                    Next::Access(access) => {
-                        sqlx::query(DROP_EXPIRED_ACCESS)
-                            .bind(family)
-                            .bind(now)
-                            .execute(&mut *$tx)
-                            .await?;
-                        sqlx::query(INSERT_ACCESS)
-                            .bind(access.hash)
-                            .bind(family)
-                            .bind(player_id)
-                            .bind(access.expires_at)
-                            .bind(generation)
-                            .execute(&mut *$tx)
-                            .await?;
-                    }
+                    insert_pair!(row, family, player_id, generation.saturating_add(1))
+                        .execute(&mut *conn)
+                        .await?;
                 }
-                $tx.commit().await?;
-                Ok(Rotation::Claimed)
-            }};
-        }
-        match &self.sql {
-            // IMMEDIATE takes SQLite's write lock at once: a deferred
-            // transaction that reads and then writes fails with SQLITE_BUSY
-            // when another write lands in between.
-            SqlPool::Sqlite { writer, .. } => {
-                let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-                refresh_in!(tx)
+                Written::Access { hash, expires_at } => {
+                    sqlx::query(DROP_EXPIRED_ACCESS)
+                        .bind(family)
+                        .bind(now)
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query(INSERT_ACCESS)
+                        .bind(hash)
+                        .bind(family)
+                        .bind(player_id)
+                        .bind(expires_at)
+                        .bind(generation)
+                        .execute(&mut *conn)
+                        .await?;
+                }
             }
-            // READ COMMITTED (the default). Of two concurrent claims of one
-            // token, the second UPDATE waits for the first's row lock; once
-            // the first commits it re-evaluates its WHERE against the
-            // claimed row (`used_at` is set) and updates nothing. Its next
-            // statement takes a fresh snapshot, sees the first's commit, and
-            // so revokes the family as reuse. A renewal's hold is an UPDATE
-            // for the same reason: it waits for a claim in flight, then
-            // finds the token used.
-            SqlPool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                refresh_in!(tx)
-            }
-        }
+            Ok(Rotation::Claimed)
+        })
     }
 
     async fn revoke(&self, hash: &str, named: Option<i64>, now: i64) -> Result<(), StoreFailure> {
@@ -371,30 +405,36 @@ impl SessionStore for SqlSessions {
     }
 
     async fn revoke_player(&self, player: &Player, now: i64) -> Result<u64, StoreFailure> {
-        Ok(on_writer!(&self.sql, pool => {
+        let player_id = player.id;
+        on_writer!(&self.sql, conn => {
             sqlx::query(REVOKE_PLAYER)
                 .bind(now)
-                .bind(player.id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        }))
+                .bind(player_id)
+                .execute(&mut *conn)
+                .await
+                .map(|done| done.rows_affected())
+        })
     }
 
     /// Deletes expired credentials, those of families revoked over a day
     /// ago, and revocations that no longer name any credential, in batches
-    /// of `PURGE_BATCH` rows: each batch is a short write of its own, and
-    /// between batches the writer is free, so no request waits behind a
-    /// long purge.
+    /// of `PURGE_BATCH` rows: each batch is a short write of its own (one
+    /// job of the SQLite writer), and between batches the writer is free,
+    /// so no request waits behind a long purge.
     async fn purge(&self, now: i64) -> Result<Purged, StoreFailure> {
         let revoked_before = now.saturating_sub(REVOKED_KEPT_SECS);
         // Runs a statement that deletes at most `PURGE_BATCH` rows until a
         // batch comes back short: (rows deleted, statements run).
         macro_rules! in_batches {
-            ($pool:ident, $statement:expr) => {{
+            ($statement:expr) => {{
                 let (mut rows, mut batches) = (0u64, 0u64);
                 loop {
-                    let deleted = $statement.execute($pool).await?.rows_affected();
+                    let deleted = on_writer!(&self.sql, conn => {
+                        $statement
+                            .execute(&mut *conn)
+                            .await
+                            .map(|done| done.rows_affected())
+                    })?;
                     rows += deleted;
                     batches += 1;
                     if deleted < PURGE_BATCH as u64 {
@@ -404,20 +444,15 @@ impl SessionStore for SqlSessions {
                 }
             }};
         }
-        Ok(on_writer!(&self.sql, pool => {
-            let (credentials, batches) = in_batches!(
-                pool,
-                sqlx::query(PURGE_CREDENTIALS)
-                    .bind(now)
-                    .bind(revoked_before)
-                    .bind(PURGE_BATCH)
-            );
-            let (families, more) = in_batches!(pool, sqlx::query(PURGE_FAMILIES).bind(PURGE_BATCH));
-            Purged {
-                credentials,
-                families,
-                batches: batches + more,
-            }
-        }))
+        let (credentials, batches) = in_batches!(sqlx::query(PURGE_CREDENTIALS)
+            .bind(now)
+            .bind(revoked_before)
+            .bind(PURGE_BATCH));
+        let (families, more) = in_batches!(sqlx::query(PURGE_FAMILIES).bind(PURGE_BATCH));
+        Ok(Purged {
+            credentials,
+            families,
+            batches: batches + more,
+        })
     }
 }

@@ -7,11 +7,14 @@ pub mod postgres;
 pub mod redis_pool;
 pub mod sqlite;
 pub mod wait;
+pub mod writer;
 
-use sqlx::{PgPool, SqlitePool};
+use futures_core::future::BoxFuture;
+use sqlx::{PgConnection, PgPool, SqlitePool};
 use url::Url;
 
 pub use sqlite::Database;
+pub use writer::{WriteError, Writer};
 
 /// The URL with its password (and user name) replaced, for logs and
 /// error messages.
@@ -41,6 +44,8 @@ pub enum DatabaseError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create the database's folder: {0}")]
     Folder(#[from] std::io::Error),
+    #[error("cannot start the SQLite writer thread: {0}")]
+    Writer(std::io::Error),
 }
 
 impl DatabaseError {
@@ -102,6 +107,16 @@ impl From<sqlx::Error> for StoreFailure {
     }
 }
 
+impl From<WriteError> for StoreFailure {
+    fn from(err: WriteError) -> Self {
+        StoreFailure {
+            store: "database",
+            unreachable: err.is_unreachable(),
+            source: Box::new(err),
+        }
+    }
+}
+
 impl From<redis::RedisError> for StoreFailure {
     fn from(err: redis::RedisError) -> Self {
         StoreFailure {
@@ -112,41 +127,83 @@ impl From<redis::RedisError> for StoreFailure {
     }
 }
 
-/// The SQL database behind players and sessions: SQLite, with one writer
-/// connection and read-only readers, or a PostgreSQL pool that does both.
+/// The SQL database behind players and sessions: SQLite, with its writer
+/// thread (`writer`) and read-only readers, or a PostgreSQL pool that does
+/// both.
 #[derive(Clone)]
 pub enum SqlPool {
-    Sqlite {
-        writer: SqlitePool,
-        reader: SqlitePool,
-    },
+    Sqlite { writer: Writer, reader: SqlitePool },
     Postgres(PgPool),
 }
 
-impl From<Database> for SqlPool {
-    fn from(db: Database) -> Self {
-        SqlPool::Sqlite {
-            writer: db.writer,
+impl SqlPool {
+    /// SQLite's pools, with the writer thread started on the write
+    /// connection.
+    pub fn sqlite(db: Database) -> Result<SqlPool, DatabaseError> {
+        Ok(SqlPool::Sqlite {
+            writer: Writer::spawn(db.writer).map_err(DatabaseError::Writer)?,
             reader: db.reader,
-        }
+        })
     }
 }
 
-/// Evaluates `$body` with `$pool` bound to the pool that writes (SQLite's
-/// writer connection, or PostgreSQL). sqlx's pools are different types, so
-/// the one body, whose statements use `$n` placeholders that both read, is
-/// compiled once for each.
+/// Runs `work` on a connection of PostgreSQL's pool, each statement on
+/// its own (what `on_writer!` does on PostgreSQL).
+pub async fn on_postgres<T, F>(pool: &PgPool, work: F) -> Result<T, sqlx::Error>
+where
+    F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
+{
+    let mut conn = pool.acquire().await?;
+    work(&mut conn).await
+}
+
+/// Runs `work` in a PostgreSQL transaction, committed if it succeeds
+/// (what `on_writer!(…, transaction …)` does on PostgreSQL).
+pub async fn in_postgres_transaction<T, F>(pool: &PgPool, work: F) -> Result<T, sqlx::Error>
+where
+    F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
+{
+    let mut tx = pool.begin().await?;
+    let value = work(&mut tx).await?;
+    tx.commit().await?;
+    Ok(value)
+}
+
+/// Evaluates `$body`, an expression of type `Result<T, sqlx::Error>`, with
+/// `$conn` bound to a connection that writes, and gives its value as a
+/// `Result<T, StoreFailure>`. On SQLite the body is a job of the writer
+/// thread (`store::writer`): atomic, and answered once its batch has
+/// committed. On PostgreSQL it runs on a pooled connection, each statement
+/// on its own; `transaction` before `$conn` wraps it in a transaction there
+/// too. sqlx's connections are different types, so the one body, whose
+/// statements use `$n` placeholders that both read, is compiled once for
+/// each. It runs on another thread, so it may use only what it owns: it
+/// is moved in.
 macro_rules! on_writer {
-    ($sql:expr, $pool:ident => $body:expr) => {
+    ($sql:expr, $conn:ident => $body:expr) => {
+        $crate::store::on_writer!(@ $sql, $conn, $crate::store::on_postgres, $body)
+    };
+    ($sql:expr, transaction $conn:ident => $body:expr) => {
+        $crate::store::on_writer!(@ $sql, $conn, $crate::store::in_postgres_transaction, $body)
+    };
+    (@ $sql:expr, $conn:ident, $postgres:path, $body:expr) => {
         match $sql {
-            $crate::store::SqlPool::Sqlite { writer: $pool, .. } => $body,
-            $crate::store::SqlPool::Postgres($pool) => $body,
+            $crate::store::SqlPool::Sqlite { writer, .. } => writer
+                .run(move |$conn| Box::pin(async move { $body }))
+                .await
+                .map_err($crate::store::StoreFailure::from),
+            $crate::store::SqlPool::Postgres(pool) => {
+                $postgres(pool, move |$conn| Box::pin(async move { $body }))
+                    .await
+                    .map_err($crate::store::StoreFailure::from)
+            }
         }
     };
 }
 
-/// As `on_writer!`, with SQLite's readers: for reads that must not queue
-/// behind writes at the one writer connection.
+/// Evaluates `$body` with `$pool` bound to the pool that reads: SQLite's
+/// read-only connections, which never queue behind the writer, or
+/// PostgreSQL's pool.
 macro_rules! on_reader {
     ($sql:expr, $pool:ident => $body:expr) => {
         match $sql {

@@ -2,8 +2,10 @@
 //!
 //! SQLite runs one write transaction at a time. With a pool of writers, the
 //! losers of each race sleep in SQLite's busy handler (1, 2, 5, 10 … ms) and
-//! retry; with exactly one writer connection, writes queue in the pool
-//! instead, in order, and never sleep. Readers never block in WAL mode.
+//! retry; with exactly one writer connection they never sleep. The server
+//! hands that connection to its writer thread (`store::writer`), where
+//! writes queue in order and commit in batches; tests open `Database` to
+//! look at the file.
 
 use std::path::Path;
 use std::str::FromStr;

@@ -163,21 +163,32 @@ async fn refused_connections_then_acwing_comes_back() {
 const LOGINS: usize = 1000;
 
 /// The server binary with the per-client limits lifted: one address makes
-/// all these logins.
-fn start_server(
+/// all these logins, and checks each of them with getinfo.
+fn unlimited_server(
     port: u16,
     db: &std::path::Path,
     acwing: &Simulator,
     secret: &str,
-) -> ServerProcess {
+) -> std::process::Command {
     let mut command = server_command(port, db, acwing, secret);
     command
         .env("ACWING_TIMEOUT", "20")
         .env("ACAPP_APPLY_CODE_PER_MINUTE", "1000000")
         .env("ACAPP_APPLY_CODE_BURST", "100000")
         .env("ACAPP_RECEIVE_CODE_PER_MINUTE", "1000000")
-        .env("ACAPP_RECEIVE_CODE_BURST", "100000");
-    ServerProcess::spawn(command, port).unwrap()
+        .env("ACAPP_RECEIVE_CODE_BURST", "100000")
+        .env("ACAPP_GETINFO_PER_MINUTE", "1000000")
+        .env("ACAPP_GETINFO_BURST", "100000");
+    command
+}
+
+fn start_server(
+    port: u16,
+    db: &std::path::Path,
+    acwing: &Simulator,
+    secret: &str,
+) -> ServerProcess {
+    ServerProcess::spawn(unlimited_server(port, db, acwing, secret), port).unwrap()
 }
 
 enum Outcome {
@@ -346,4 +357,199 @@ async fn kill_9_in_the_middle_of_1000_logins_loses_and_duplicates_no_player() {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
+}
+
+/// What a database a killed server left holds: whole, or nothing.
+async fn assert_whole(pool: &sqlx::SqlitePool) {
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let half: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT family FROM session_credentials GROUP BY family \
+         HAVING COUNT(*) <> 2 OR COUNT(DISTINCT kind) <> 2)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(half, 0, "sessions without their access and refresh tokens");
+    let blank: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM players WHERE username = '' OR openid = ''")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(blank, 0);
+}
+
+/// The SQLite writer commits many logins' writes as one transaction and
+/// answers them only after the commit. Here every batch is held between
+/// its last statement and its commit (a debug build's test setting), and
+/// the server is killed while one is held, with writes of logins in it:
+/// those logins were not answered, and none of those writes is stored,
+/// while every login that was answered is.
+#[actix_web::test]
+async fn kill_9_while_a_batch_waits_for_its_commit_keeps_every_answered_login() {
+    const IN_FLIGHT: usize = 300;
+    const HOLD: Duration = Duration::from_millis(1000);
+    let secret = random_hex(16);
+    let acwing = simulator_with_players(&secret, "k", IN_FLIGHT);
+    let port = free_port();
+    let db = std::env::temp_dir().join(format!("acapp-batch-kill-{}.db", random_hex(8)));
+    let log_path = std::env::temp_dir().join(format!("acapp-batch-kill-{}.log", random_hex(8)));
+    let mut command = unlimited_server(port, &db, &acwing, &secret);
+    command
+        .env("ACAPP_TEST_HOLD_COMMIT_MS", HOLD.as_millis().to_string())
+        .env("RUST_LOG", "error,backend::store::writer=info")
+        .stdout(std::fs::File::create(&log_path).unwrap());
+    let mut server = ServerProcess::spawn(command, port).unwrap();
+    server.until_healthy(HEALTHY_WITHIN).await.unwrap();
+
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    // Each player who is told they are in plays at once: one write of a
+    // single statement, so its answer says exactly whether it is stored.
+    let logins = join_all((0..IN_FLIGHT).map(|i| {
+        let (client, address, acwing, done) = (&client, &server.address, &acwing, done.clone());
+        async move {
+            let outcome = login(client, address, acwing, i).await;
+            let mut played = false;
+            if let Outcome::LoggedIn { access, .. } = &outcome {
+                done.fetch_add(1, Ordering::SeqCst);
+                let answer = client
+                    .post(format!("{address}/game/reaction/best/"))
+                    .bearer_auth(access)
+                    .json(&serde_json::json!({ "reaction_ms": 250 }))
+                    .send()
+                    .await;
+                played = answer.is_ok_and(|a| a.status().is_success());
+            }
+            (i, outcome, played)
+        }
+    }));
+    // Answers come out of a batch's commit; the writer then takes the
+    // next batch at once and holds it. Half a hold after answers began,
+    // that batch is waiting for its commit.
+    let killer = async {
+        let started = Instant::now();
+        while done.load(Ordering::SeqCst) == 0 && started.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(HOLD / 2).await;
+        server.child.kill().expect("SIGKILL");
+        server.child.wait().unwrap();
+        done.load(Ordering::SeqCst)
+    };
+    let (outcomes, at_kill) = futures::join!(logins, killer);
+    let told_ok: Vec<(usize, String)> = outcomes
+        .iter()
+        .filter_map(|(i, o, _)| match o {
+            Outcome::LoggedIn { access, .. } => Some((*i, access.clone())),
+            Outcome::Failed => None,
+        })
+        .collect();
+    let played = outcomes.iter().filter(|(_, _, played)| *played).count();
+    assert!(
+        at_kill > 0 && told_ok.len() < IN_FLIGHT,
+        "the kill came mid-flight"
+    );
+
+    // The writer's last words: it was holding a batch with writes in it,
+    // and never committed that batch.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let last = log
+        .lines()
+        .rfind(|l| l.contains("batch"))
+        .expect("the writer logged its batches");
+    assert!(last.contains("holding a batch before its commit"), "{last}");
+    let held: usize = last
+        .split("writes=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("the held batch's size");
+    assert!(held > 0, "{last}");
+    println!(
+        "killed while a batch of {held} writes waited for its commit; {} of {IN_FLIGHT} logins were told they succeeded, {played} games that they were stored",
+        told_ok.len()
+    );
+
+    let database = Database::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let pool = database.reader.clone();
+    assert_whole(&pool).await;
+    // Each login's last write is its session, so a stored session is a
+    // login whose every write was committed. The batch before the held one
+    // committed half a hold before the kill, long enough for its answers
+    // to arrive; the held batch's writes were answered to nobody. So the
+    // sessions stored are exactly those of the answered logins: one more
+    // would be a write of the held batch that was stored, one fewer an
+    // answered login that was lost.
+    let sessions: i64 =
+        sqlx::query_scalar("SELECT COUNT(DISTINCT family) FROM session_credentials")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        sessions,
+        told_ok.len() as i64,
+        "sessions against answered logins"
+    );
+    // The same for the games, where nothing stands between the write's
+    // answer and the client: those the held batch had are not stored.
+    let games: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reaction_best")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(games, played as i64, "games stored against games answered");
+    assert!(
+        played < told_ok.len(),
+        "some players were still waiting for their game's answer"
+    );
+
+    let mut server = start_server(port, &db, &acwing, &secret);
+    server.until_healthy(HEALTHY_WITHIN).await.unwrap();
+    let browser = browser();
+    for (i, access) in &told_ok {
+        let response = browser
+            .get(format!("{}/settings/getinfo/", server.address))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "player k{i} lost");
+        let me: Value = response.json().await.unwrap();
+        assert_eq!(me["username"], format!("k{i}"));
+    }
+    // A player stored without a session (its create committed, its
+    // session was in the held batch) is whole, not half a login: the next
+    // login finds it under its own name, and nobody is created twice.
+    for i in 0..IN_FLIGHT {
+        match login(&browser, &server.address, &acwing, i).await {
+            Outcome::LoggedIn { username, .. } => assert_eq!(username, format!("k{i}")),
+            Outcome::Failed => panic!("login k{i} failed after the restart"),
+        }
+    }
+    let (rows, distinct_openids): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT openid) FROM players")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (rows, distinct_openids),
+        (IN_FLIGHT as i64, IN_FLIGHT as i64)
+    );
+    assert_whole(&pool).await;
+
+    drop(server);
+    pool.close().await;
+    database.writer.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let _ = std::fs::remove_file(&log_path);
 }

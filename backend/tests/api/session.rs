@@ -448,7 +448,7 @@ async fn sql_sessions(app: &crate::support::TestApp) -> Sessions {
     let sql = if app.database_url.starts_with("postgres") {
         SqlPool::Postgres(sqlx::PgPool::connect(&app.database_url).await.unwrap())
     } else {
-        SqlPool::from(app.db().await)
+        SqlPool::sqlite(app.db().await).unwrap()
     };
     Sessions::new(SqlSessions::new(sql), &policy)
 }
