@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
+use thread_local::ThreadLocal;
 use url::Url;
 
 use crate::error::{Errcode, Error};
@@ -137,6 +138,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     user_agent: String,
     observer: Option<Arc<dyn CallObserver>>,
+    pool_per_thread: bool,
 }
 
 impl ClientBuilder {
@@ -166,21 +168,29 @@ impl ClientBuilder {
         self
     }
 
+    /// One connection pool for each thread that calls, instead of one for
+    /// all. For a server whose threads each run a single-threaded runtime
+    /// (actix-web's workers): a connection's I/O runs on the runtime that
+    /// opened it, so a call over a connection that another thread opened
+    /// wakes that thread to send the request, and is woken back by it with
+    /// the answer. Each thread then keeps connections of its own.
+    pub fn pool_per_thread(mut self) -> Self {
+        self.pool_per_thread = true;
+        self
+    }
+
     /// The client, with its connection pool.
     pub fn build(self) -> Result<AcwingClient, BuildError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.timeout.min(MAX_CONNECT_TIMEOUT))
-            .timeout(self.timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            // A redirect would carry the secret in the query to wherever it
-            // points: never follow one.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(self.user_agent)
-            .build()
-            .map_err(BuildError)?;
+        let http = http_client(self.timeout, &self.user_agent).map_err(BuildError)?;
+        // Parsed once here rather than on every call.
+        let endpoint_urls = Endpoint::ALL
+            .map(|endpoint| Url::parse(&join_url(&self.base_url, endpoint.path())).ok());
         Ok(AcwingClient {
             inner: Arc::new(Inner {
                 http,
+                per_thread: self.pool_per_thread.then(ThreadLocal::new),
+                user_agent: self.user_agent,
+                endpoint_urls,
                 base_url: self.base_url,
                 appid: self.appid,
                 secret: self.secret,
@@ -189,6 +199,24 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// The reqwest client every pool of an [`AcwingClient`] is built as.
+fn http_client(timeout: Duration, user_agent: &str) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
+        .timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        // A redirect would carry the secret in the query to wherever it
+        // points: never follow one.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(user_agent)
+        .build()
+}
+
+/// `base` + `path` (which starts with `/`), whether or not `base` ends in `/`.
+fn join_url(base: &Url, path: &str) -> String {
+    format!("{}{}", base.as_str().trim_end_matches('/'), path)
 }
 
 /// A client for AcWing's OAuth2 API. Cheap to clone: clones share one
@@ -206,6 +234,13 @@ pub struct AcwingClient {
 
 struct Inner {
     http: reqwest::Client,
+    /// With [`ClientBuilder::pool_per_thread`]: each calling thread's own
+    /// client, built from the same settings (`http` if that ever fails).
+    per_thread: Option<ThreadLocal<reqwest::Client>>,
+    user_agent: String,
+    /// Each of `Endpoint::ALL`'s URL, in that order; `None` if it did not
+    /// parse (then the call parses it, and fails as reqwest says).
+    endpoint_urls: [Option<Url>; 3],
     base_url: Url,
     appid: AppId,
     secret: AppSecret,
@@ -234,6 +269,7 @@ impl AcwingClient {
             timeout: DEFAULT_TIMEOUT,
             user_agent: concat!("acwing-oauth/", env!("CARGO_PKG_VERSION")).to_owned(),
             observer: None,
+            pool_per_thread: false,
         }
     }
 
@@ -250,11 +286,18 @@ impl AcwingClient {
     /// The base URL + `path` (which starts with `/`), such as AcWing's web
     /// authorize page, `/third_party/api/oauth2/web/authorize/`.
     pub fn url(&self, path: &str) -> String {
-        format!(
-            "{}{}",
-            self.inner.base_url.as_str().trim_end_matches('/'),
-            path
-        )
+        join_url(&self.inner.base_url, path)
+    }
+
+    /// The pool this thread calls through.
+    fn http(&self) -> &reqwest::Client {
+        let inner = &*self.inner;
+        match &inner.per_thread {
+            Some(per_thread) => per_thread
+                .get_or_try(|| http_client(inner.timeout, &inner.user_agent))
+                .unwrap_or(&inner.http),
+            None => &inner.http,
+        }
     }
 
     /// Exchanges an authorization code for tokens and the player's openid.
@@ -329,14 +372,12 @@ impl AcwingClient {
                 Error::Unreachable
             }
         };
-        let mut response = self
-            .inner
-            .http
-            .get(self.url(endpoint.path()))
-            .query(query)
-            .send()
-            .await
-            .map_err(classify)?;
+        // `ALL` lists the endpoints in their declaration order.
+        let request = match &self.inner.endpoint_urls[endpoint as usize] {
+            Some(url) => self.http().get(url.clone()),
+            None => self.http().get(self.url(endpoint.path())),
+        };
+        let mut response = request.query(query).send().await.map_err(classify)?;
         let status = response.status();
         if status.is_redirection() {
             return Err(Error::Redirect(status.as_u16()));
@@ -361,5 +402,45 @@ impl AcwingClient {
             body.extend_from_slice(&chunk);
         }
         parse_body(&body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> ClientBuilder {
+        AcwingClient::builder(AppId::parse("4242").unwrap(), AppSecret::new("s3cret"))
+    }
+
+    #[test]
+    fn endpoint_urls_are_parsed_once_as_url_builds_them() {
+        let client = builder()
+            .base_url(Url::parse("http://proxy.internal:8080/acwing/").unwrap())
+            .build()
+            .unwrap();
+        for (i, endpoint) in Endpoint::ALL.into_iter().enumerate() {
+            assert_eq!(endpoint as usize, i, "get() indexes by declaration order");
+            let parsed = client.inner.endpoint_urls[i].as_ref().unwrap();
+            assert_eq!(parsed.as_str(), client.url(endpoint.path()));
+            assert!(parsed.path().starts_with("/acwing/third_party/"));
+        }
+    }
+
+    #[test]
+    fn each_thread_calls_through_its_own_pool_only_when_asked() {
+        let shared = builder().build().unwrap();
+        let per_thread = builder().pool_per_thread().build().unwrap();
+        let pool = |client: &AcwingClient| std::ptr::from_ref(client.http()) as usize;
+        let here = (pool(&shared), pool(&per_thread));
+        assert_eq!(pool(&per_thread), here.1, "a thread keeps its pool");
+        assert_ne!(here.1, pool(&shared));
+        let there = std::thread::scope(|s| {
+            s.spawn(|| (pool(&shared), pool(&per_thread)))
+                .join()
+                .unwrap()
+        });
+        assert_eq!(there.0, here.0, "without the option, one pool for all");
+        assert_ne!(there.1, here.1, "with it, another thread has another");
     }
 }

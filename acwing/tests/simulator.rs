@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use acwing_oauth::{
-    AcwingClient, AppId, AppSecret, AuthCode, CallObserver, Endpoint, Errcode, Error, Outcome,
-    RefreshToken,
+    AcwingClient, AppId, AppSecret, AuthCode, CallObserver, ClientBuilder, Endpoint, Errcode,
+    Error, Outcome, RefreshToken,
 };
 use acwing_sim::{Endpoint as SimEndpoint, Fault, SimConfig, Simulator};
 
@@ -17,6 +17,12 @@ const SECRET: &str = "s3cret";
 type Calls = Arc<Mutex<Vec<(Endpoint, String)>>>;
 
 fn start() -> (Simulator, AcwingClient, Calls) {
+    start_with(|builder| builder)
+}
+
+fn start_with(
+    configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> (Simulator, AcwingClient, Calls) {
     let sim = Simulator::start(
         TcpListener::bind("127.0.0.1:0").unwrap(),
         SimConfig {
@@ -36,17 +42,46 @@ fn start() -> (Simulator, AcwingClient, Calls) {
         };
         seen.lock().unwrap().push((endpoint, label));
     };
-    let client = AcwingClient::builder(AppId::parse(APPID).unwrap(), AppSecret::new(SECRET))
+    let builder = AcwingClient::builder(AppId::parse(APPID).unwrap(), AppSecret::new(SECRET))
         .base_url(sim.base_url().parse().unwrap())
         .timeout(Duration::from_millis(800))
-        .observer(Arc::new(observer) as Arc<dyn CallObserver>)
-        .build()
-        .unwrap();
+        .observer(Arc::new(observer) as Arc<dyn CallObserver>);
+    let client = configure(builder).build().unwrap();
     (sim, client, calls)
 }
 
 fn last(calls: &Calls) -> (Endpoint, String) {
     calls.lock().unwrap().last().cloned().unwrap()
+}
+
+#[actix_web::test]
+async fn a_pool_per_thread_serves_threads_with_runtimes_of_their_own() {
+    let (sim, client, calls) = start_with(ClientBuilder::pool_per_thread);
+    // As actix's workers: threads each running a single-threaded runtime.
+    let exchange_elsewhere = |openid: &'static str| {
+        let (client, code) = (
+            client.clone(),
+            AuthCode::new(sim.issue_code(openid).unwrap()),
+        );
+        actix_web::rt::task::spawn_blocking(move || {
+            std::thread::spawn(move || {
+                actix_web::rt::System::new()
+                    .block_on(async move { client.exchange_code(&code).await })
+            })
+            .join()
+            .unwrap()
+        })
+    };
+    for _ in 0..2 {
+        let openid = "openid-hostile";
+        let grant = exchange_elsewhere(openid).await.unwrap().unwrap();
+        assert_eq!(grant.openid.as_str(), openid);
+    }
+    // And on this thread, whose runtime also serves the simulator.
+    let code = AuthCode::new(sim.issue_code("openid-hostile").unwrap());
+    client.exchange_code(&code).await.unwrap();
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(calls, vec![(Endpoint::AccessToken, "ok".to_owned()); 3]);
 }
 
 #[actix_web::test]

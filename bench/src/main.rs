@@ -11,6 +11,7 @@
 //! the bytes one outstanding state costs at 1 million states.
 
 mod browser;
+mod limit;
 mod load;
 mod report;
 mod stack;
@@ -141,7 +142,7 @@ async fn run(args: Args) -> Result<(), String> {
                     sim: stack.sim_cpu() - before.1,
                     generator: stack::own_cpu() - before.2,
                 };
-                let cell = Cell::new(players, upstream_ms, in_flight, outcome, cpu);
+                let cell = Cell::new(players, upstream_ms, in_flight, outcome, cpu, cores());
                 eprintln!(
                     "{:>9} players, {:>3} ms upstream, {:>4} in flight: {:>6.0} logins/s, p50 {:.1} ms, p99 {:.1} ms, {} errors, {:.0} µs CPU/login",
                     cell.players, upstream_ms, in_flight, cell.logins_per_sec, cell.p50_ms, cell.p99_ms, cell.errors, cell.backend_cpu_us_per_login

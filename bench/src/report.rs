@@ -7,6 +7,7 @@ use std::time::Duration;
 use plotters::prelude::*;
 use serde::Serialize;
 
+use crate::limit::NearLimit;
 use crate::load::{Outcome, Players};
 
 /// One cell of the login matrix.
@@ -31,6 +32,8 @@ pub struct Cell {
     pub achieved_over_ideal: Option<f64>,
     /// p99 above the injected upstream latency, in ms.
     pub p99_overhead_ms: Option<f64>,
+    /// How near this cell came to what the machine allows; loaded cells only.
+    pub limit: Option<NearLimit>,
 }
 
 /// CPU seconds spent by each process while a cell ran.
@@ -55,6 +58,7 @@ impl Cell {
         in_flight: usize,
         mut outcome: Outcome,
         cpu: CpuSpent,
+        cores: usize,
     ) -> Cell {
         outcome.latencies.sort_unstable();
         let logins = outcome.latencies.len();
@@ -89,6 +93,14 @@ impl Cell {
             ideal_per_sec: ideal,
             achieved_over_ideal: ideal.map(|ideal| logins_per_sec / ideal),
             p99_overhead_ms: (upstream_ms > 0).then_some(p99_ms - upstream),
+            limit: NearLimit::of_cell(
+                in_flight,
+                logins,
+                logins_per_sec,
+                cpu.backend + cpu.sim + cpu.generator,
+                cores,
+                upstream / 1000.0,
+            ),
         }
     }
 }
@@ -220,7 +232,7 @@ pub struct BrowserTimes {
     pub acgame_to_screen_ms: f64,
 }
 
-fn fmt(value: f64, digits: usize) -> String {
+pub(crate) fn fmt(value: f64, digits: usize) -> String {
     if value.is_finite() {
         format!("{value:.digits$}")
     } else {
@@ -228,7 +240,7 @@ fn fmt(value: f64, digits: usize) -> String {
     }
 }
 
-fn opt(value: Option<f64>, digits: usize) -> String {
+pub(crate) fn opt(value: Option<f64>, digits: usize) -> String {
     value.map_or_else(|| "–".to_owned(), |v| fmt(v, digits))
 }
 
@@ -263,13 +275,14 @@ impl Report {
         }
         md.push_str(&format!(
             "\nCPU columns, from /proc: the backend's CPU per login, then the cores each process \
-             (and all three together) used while the cell ran.\n\n{}\n\n## apply_code cost\n\n\
+             (and all three together) used while the cell ran.\n\n{}\n\n{}## apply_code cost\n\n\
              apply_code {} req/s, /healthz {} req/s: ratio **{}**.\n\n## State store\n\n\
              Bytes per outstanding state at 1 million states: **{}**. Issue: {} ns; consume: {} ns (criterion).\n\n{}\
              ## Frontend\n\n| file | raw | gzip | brotli |\n|---|---|---|---|\n",
             self.generator
                 .as_ref()
                 .map_or("Load generator: no login cells ran.", |g| g.summary.as_str()),
+            crate::limit::markdown(&self.cells),
             fmt(self.apply_code_per_sec, 0),
             fmt(self.healthz_per_sec, 0),
             fmt(self.apply_code_over_healthz, 2),

@@ -10,7 +10,8 @@ use shared::ErrorCode;
 
 use crate::config::AcwingSettings;
 
-/// One pooled client, with every call timed and counted for `/metrics`
+/// One client, with a connection pool per worker thread, and every call
+/// timed and counted for `/metrics`
 /// (`acapp_upstream_latency_seconds`, `acapp_acwing_errors_total`).
 pub fn client(settings: &AcwingSettings, timeout: Duration) -> Result<AcwingClient, BuildError> {
     AcwingClient::builder(settings.appid.clone(), settings.secret.clone())
@@ -18,6 +19,9 @@ pub fn client(settings: &AcwingSettings, timeout: Duration) -> Result<AcwingClie
         .timeout(timeout)
         .user_agent(concat!("acapp-server/", env!("CARGO_PKG_VERSION")))
         .observer(Arc::new(count_call))
+        // actix's workers each run a runtime of their own: a shared pool
+        // made half the calls hop to the other worker and back.
+        .pool_per_thread()
         .build()
 }
 
