@@ -181,15 +181,20 @@ where
 /// is moved in.
 macro_rules! on_writer {
     ($sql:expr, $conn:ident => $body:expr) => {
-        $crate::store::on_writer!(@ $sql, $conn, $crate::store::on_postgres, $body)
+        $crate::store::on_writer!(@ $sql, $conn, Statements, $crate::store::on_postgres, $body)
     };
     ($sql:expr, transaction $conn:ident => $body:expr) => {
-        $crate::store::on_writer!(@ $sql, $conn, $crate::store::in_postgres_transaction, $body)
+        $crate::store::on_writer!(
+            @ $sql, $conn, Atomic, $crate::store::in_postgres_transaction, $body
+        )
     };
-    (@ $sql:expr, $conn:ident, $postgres:path, $body:expr) => {
+    (@ $sql:expr, $conn:ident, $atomicity:ident, $postgres:path, $body:expr) => {
         match $sql {
             $crate::store::SqlPool::Sqlite { writer, .. } => writer
-                .run(move |$conn| Box::pin(async move { $body }))
+                .run(
+                    $crate::store::writer::Atomicity::$atomicity,
+                    move |$conn| Box::pin(async move { $body }),
+                )
                 .await
                 .map_err($crate::store::StoreFailure::from),
             $crate::store::SqlPool::Postgres(pool) => {

@@ -7,9 +7,9 @@
 //! the writes queued at the connection although a core stayed idle. Here a
 //! request hands its writes over as one *job* and awaits the answer. The
 //! writer takes every job queued meanwhile (at most `MAX_BATCH`), runs them
-//! in one `BEGIN IMMEDIATE` transaction, each inside a savepoint of its
-//! own, and commits once: one hand-off and one commit per batch instead of
-//! per statement.
+//! in one `BEGIN IMMEDIATE` transaction, each atomic one inside a savepoint
+//! of its own, and commits once: one hand-off and one commit per batch
+//! instead of per statement.
 //!
 //! What stays true:
 //!
@@ -17,9 +17,14 @@
 //!   write survives kill -9 as before (WAL, `synchronous = NORMAL`). A batch
 //!   that does not commit answers every job in it with an error, never a
 //!   success.
-//! - A job that fails is rolled back to its savepoint and fails alone; the
-//!   rest of its batch commits. A job is atomic: all of its statements or
-//!   none, as a transaction was before.
+//! - A job that fails fails alone; the rest of its batch commits. An
+//!   atomic job (`on_writer!(…, transaction …)`) is rolled back to its
+//!   savepoint: all of its statements or none, as a transaction was
+//!   before. Any other job's statements stand on their own, as on
+//!   PostgreSQL's pool: SQLite undoes a failing statement by itself, so it
+//!   needs no savepoint, one round trip less. If such a job fails in a way
+//!   that may have ended the transaction (anything but a broken constraint
+//!   or a row it could not decode), the whole batch fails.
 //! - The jobs of a batch run one after another on one connection, each
 //!   seeing the ones before: two claims of one refresh token in a batch are
 //!   decided as two in a row were (the second finds the token used).
@@ -67,6 +72,8 @@ pub enum WriteError {
     Batch(Arc<sqlx::Error>),
     #[error("a write of the same batch took over {JOB_WITHIN:?}: the batch was rolled back")]
     Stalled,
+    #[error("a write of the same batch failed in a way that may have ended its transaction: the batch was rolled back")]
+    Unsure,
     #[error("the SQLite writer has stopped")]
     Stopped,
     #[error("the SQLite writer did not answer within {ANSWER_WITHIN:?}")]
@@ -80,7 +87,10 @@ impl WriteError {
         match self {
             WriteError::Statement(err) => super::is_unreachable(err),
             WriteError::Batch(err) => super::is_unreachable(err),
-            WriteError::Stalled | WriteError::Stopped | WriteError::Timeout => true,
+            WriteError::Stalled
+            | WriteError::Unsure
+            | WriteError::Stopped
+            | WriteError::Timeout => true,
         }
     }
 }
@@ -90,6 +100,9 @@ impl WriteError {
 enum BatchFailure {
     Sql(Arc<sqlx::Error>),
     Stalled,
+    /// A job without a savepoint failed in a way that may have ended the
+    /// transaction.
+    Unsure,
 }
 
 impl From<sqlx::Error> for BatchFailure {
@@ -98,16 +111,59 @@ impl From<sqlx::Error> for BatchFailure {
     }
 }
 
+/// How a job's statements hang together, which decides whether it needs
+/// a savepoint of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Atomicity {
+    /// Statements that each stand on their own, as on PostgreSQL's pool
+    /// (in practice one statement, or retries of one). SQLite undoes a
+    /// failing statement by itself, so the job needs no savepoint: one
+    /// round trip to sqlx's thread less per job.
+    Statements,
+    /// All of its statements or none: a savepoint before it, rolled back
+    /// to if it fails.
+    Atomic,
+}
+
+/// How a job's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ran {
+    Succeeded,
+    /// Its error left the batch's transaction as it was: SQLite undid at
+    /// most the failing statement.
+    FailedAlone,
+    /// Its error may have rolled back the whole transaction (I/O, a full
+    /// disk, memory, a lost connection).
+    FailedUnsure,
+}
+
+/// Whether SQLite undid only the failing statement: a constraint it broke
+/// (a taken name), or an error on our side of the driver (decoding a row).
+/// Anything else may have ended the transaction.
+fn leaves_transaction_intact(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.kind() != sqlx::error::ErrorKind::Other,
+        sqlx::Error::RowNotFound
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::TypeNotFound { .. } => true,
+        _ => false,
+    }
+}
+
 /// A job as the writer sees it, whatever its answer's type.
 trait Job: Send {
-    /// Runs the work, keeping its outcome until the batch's fate is known;
-    /// whether it succeeded.
-    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool>;
+    fn atomicity(&self) -> Atomicity;
+    /// Runs the work, keeping its outcome until the batch's fate is known.
+    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran>;
     /// Answers the caller once the batch committed (`Ok`) or failed.
     fn answer(self: Box<Self>, batch: Result<(), BatchFailure>);
 }
 
 struct Pending<T> {
+    atomicity: Atomicity,
     work: Option<Work<T>>,
     outcome: Option<Result<T, sqlx::Error>>,
     reply: oneshot::Sender<Result<T, WriteError>>,
@@ -117,15 +173,23 @@ struct Pending<T> {
 }
 
 impl<T: Send + 'static> Job for Pending<T> {
-    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, bool> {
+    fn atomicity(&self) -> Atomicity {
+        self.atomicity
+    }
+
+    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran> {
         Box::pin(async move {
             let Some(work) = self.work.take() else {
-                return false;
+                return Ran::FailedUnsure;
             };
             let outcome = work(conn).instrument(self.span.clone()).await;
-            let succeeded = outcome.is_ok();
+            let ran = match &outcome {
+                Ok(_) => Ran::Succeeded,
+                Err(err) if leaves_transaction_intact(err) => Ran::FailedAlone,
+                Err(_) => Ran::FailedUnsure,
+            };
             self.outcome = Some(outcome);
-            succeeded
+            ran
         })
     }
 
@@ -136,6 +200,7 @@ impl<T: Send + 'static> Job for Pending<T> {
             (Ok(()), Some(Ok(value))) => Ok(value),
             (Err(BatchFailure::Sql(err)), _) => Err(WriteError::Batch(err)),
             (Err(BatchFailure::Stalled), _) => Err(WriteError::Stalled),
+            (Err(BatchFailure::Unsure), _) => Err(WriteError::Unsure),
             // Never run: not a write this batch made.
             (Ok(()), None) => Err(WriteError::Stopped),
         };
@@ -169,7 +234,7 @@ impl Writer {
 
     /// Runs `work` in the writer's next batch and answers once that batch
     /// has committed.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, WriteError>
+    pub async fn run<T, F>(&self, atomicity: Atomicity, work: F) -> Result<T, WriteError>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>
@@ -178,6 +243,7 @@ impl Writer {
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Pending {
+            atomicity,
             work: Some(Box::new(work) as Work<T>),
             outcome: None,
             reply,
@@ -224,8 +290,8 @@ async fn serve(pool: SqlitePool, mut queue: mpsc::Receiver<Box<dyn Job>>, hold: 
     }
 }
 
-/// Runs a batch's jobs in one transaction, each in a savepoint, and
-/// commits. An error here means nothing of the batch was committed.
+/// Runs a batch's jobs in one transaction, each atomic one in a
+/// savepoint, and commits. An error here means nothing of the batch was committed.
 async fn commit(
     pool: &SqlitePool,
     jobs: &mut [Box<dyn Job>],
@@ -234,17 +300,28 @@ async fn commit(
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     for job in jobs.iter_mut() {
-        // Never released: the batch's COMMIT commits them all, and a
-        // RELEASE each would be one more round trip to sqlx's thread.
-        sqlx::query("SAVEPOINT job").execute(&mut *tx).await?;
-        let succeeded = tokio::time::timeout(JOB_WITHIN, job.run(&mut tx))
+        let atomic = job.atomicity() == Atomicity::Atomic;
+        if atomic {
+            // Never released: the batch's COMMIT commits them all, and a
+            // RELEASE each would be one more round trip to sqlx's thread.
+            sqlx::query("SAVEPOINT job").execute(&mut *tx).await?;
+        }
+        let ran = tokio::time::timeout(JOB_WITHIN, job.run(&mut tx))
             .await
             .map_err(|_| BatchFailure::Stalled)?;
-        if !succeeded {
+        match ran {
+            Ran::Succeeded => {}
             // Undoes this job alone. It fails when SQLite has rolled the
             // whole transaction back (a full disk, an I/O error): then the
             // batch fails, and nothing of it was committed.
-            sqlx::query("ROLLBACK TO job").execute(&mut *tx).await?;
+            Ran::FailedAlone | Ran::FailedUnsure if atomic => {
+                sqlx::query("ROLLBACK TO job").execute(&mut *tx).await?;
+            }
+            // SQLite undid the failing statement; the others stand.
+            Ran::FailedAlone => {}
+            // Without a savepoint there is no telling what is left of the
+            // transaction: none of the batch is committed.
+            Ran::FailedUnsure => return Err(BatchFailure::Unsure),
         }
     }
     if let Some(hold) = hold {
@@ -270,4 +347,90 @@ fn test_hold_before_commit() -> Option<Duration> {
 #[cfg(not(debug_assertions))]
 fn test_hold_before_commit() -> Option<Duration> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::SqlitePoolOptions;
+
+    async fn writer() -> (Writer, SqlitePool) {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        (Writer::spawn(pool.clone()).unwrap(), pool)
+    }
+
+    fn insert(
+        x: i64,
+    ) -> impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<(), sqlx::Error>>
+    {
+        move |conn| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO t (x) VALUES ($1)")
+                    .bind(x)
+                    .execute(&mut *conn)
+                    .await
+                    .map(drop)
+            })
+        }
+    }
+
+    async fn stored(pool: &SqlitePool) -> Vec<i64> {
+        sqlx::query_scalar("SELECT x FROM t ORDER BY x")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_broken_constraint_fails_its_own_write_and_no_other() {
+        let (writer, pool) = writer().await;
+        let (a, b, c, d) = tokio::join!(
+            writer.run(Atomicity::Statements, insert(1)),
+            writer.run(Atomicity::Statements, insert(1)),
+            writer.run(Atomicity::Statements, insert(2)),
+            writer.run(Atomicity::Atomic, insert(2)),
+        );
+        assert!(a.is_ok());
+        assert!(matches!(b, Err(WriteError::Statement(_))), "{b:?}");
+        assert!(c.is_ok());
+        assert!(matches!(d, Err(WriteError::Statement(_))), "{d:?}");
+        assert_eq!(stored(&pool).await, [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn an_atomic_write_that_fails_leaves_none_of_its_statements() {
+        let (writer, pool) = writer().await;
+        writer.run(Atomicity::Statements, insert(5)).await.unwrap();
+        fn two(conn: &mut SqliteConnection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO t (x) VALUES (6)")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("INSERT INTO t (x) VALUES (5)")
+                    .execute(&mut *conn)
+                    .await
+                    .map(drop)
+            })
+        }
+        let (atomic, after) = tokio::join!(
+            writer.run(Atomicity::Atomic, two),
+            writer.run(Atomicity::Statements, insert(7)),
+        );
+        assert!(
+            matches!(atomic, Err(WriteError::Statement(_))),
+            "{atomic:?}"
+        );
+        after.unwrap();
+        assert_eq!(stored(&pool).await, [5, 7], "6 went with its failed write");
+    }
 }
