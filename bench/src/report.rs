@@ -7,7 +7,7 @@ use std::time::Duration;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use crate::limit::NearLimit;
+use crate::limit::{NearLimit, CORES_TARGET, LOADED_FROM_IN_FLIGHT, P99_OVERHEAD_TARGET_MS};
 use crate::load::{Outcome, Players};
 
 /// One cell of the login matrix.
@@ -282,7 +282,7 @@ impl Report {
             self.generator
                 .as_ref()
                 .map_or("Load generator: no login cells ran.", |g| g.summary.as_str()),
-            crate::limit::markdown(&self.cells),
+            near_limit_markdown(&self.cells),
             fmt(self.apply_code_per_sec, 0),
             fmt(self.healthz_per_sec, 0),
             fmt(self.apply_code_over_healthz, 2),
@@ -412,5 +412,127 @@ impl Report {
             .draw()
             .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())
+    }
+}
+
+/// The "How near the limit" section of `report.md`: each loaded cell against
+/// its two ideals, then the issue's targets for cores and p99 overhead.
+fn near_limit_markdown(cells: &[Cell]) -> String {
+    let mut md = format!(
+        "## How near the limit\n\n\
+         For each loaded cell (at least {LOADED_FROM_IN_FLIGHT} logins in flight): the CPU-bound ideal \
+         is the machine's cores divided by the CPU per login of the backend, the generator and the \
+         simulator together, as measured in that cell; the latency-bound ideal is the logins in \
+         flight divided by the upstream latency one login waits (two round trips for a new player, \
+         one for a returning one). With 0 ms upstream there is no latency bound (\"unbounded\" \
+         here, `null` in report.json), so the CPU-bound ideal is the smaller. The p99 overhead is \
+         the p99 above that upstream latency.\n\n\
+         | players | upstream | in flight | logins/s | cores, all three | CPU µs/login, all three | CPU-bound ideal/s | latency-bound ideal/s | achieved / smaller ideal | bound by | p99 overhead ms |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n"
+    );
+    for c in cells {
+        let Some(limit) = &c.limit else { continue };
+        md.push_str(&format!(
+            "| {} | {} ms | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            c.players,
+            c.upstream_ms,
+            c.in_flight,
+            fmt(c.logins_per_sec, 0),
+            fmt(c.all_cpu_share, 2),
+            fmt(limit.cpu_us_per_login, 0),
+            fmt(limit.cpu_bound_per_sec, 0),
+            limit
+                .latency_bound_per_sec
+                .map_or_else(|| "unbounded".to_owned(), |v| fmt(v, 0)),
+            fmt(limit.achieved_over_bound, 2),
+            limit.bound_by,
+            opt(c.p99_overhead_ms, 1),
+        ));
+    }
+    md.push('\n');
+    for target in targets(cells) {
+        md.push_str(&format!("- {target}\n"));
+    }
+    md.push('\n');
+    md
+}
+
+/// The issue's targets on cores and p99 overhead, for new and returning
+/// players, stated against what their cells measured.
+fn targets(cells: &[Cell]) -> Vec<String> {
+    let at = |players: &str, upstream_ms: u64, in_flight: usize| {
+        cells.iter().find(|c| {
+            c.players == players && c.upstream_ms == upstream_ms && c.in_flight == in_flight
+        })
+    };
+    let mut targets = Vec::new();
+    for players in ["new", "returning"] {
+        if let Some(c) = at(players, 0, 1000) {
+            targets.push(format!(
+                "{players} players, 0 ms upstream, 1000 in flight: the three processes used {} \
+                 cores (target ≥ {CORES_TARGET}).",
+                fmt(c.all_cpu_share, 2)
+            ));
+        }
+    }
+    for players in ["new", "returning"] {
+        if let Some(c) = at(players, 100, 64) {
+            targets.push(format!(
+                "{players} players, 100 ms upstream, 64 in flight: p99 {} ms over the upstream \
+                 latency (target ≤ {P99_OVERHEAD_TARGET_MS} ms).",
+                opt(c.p99_overhead_ms, 1)
+            ));
+        }
+    }
+    targets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_section_shows_loaded_cells_and_the_targets() {
+        let cell = |players, upstream_ms, in_flight, logins: u64, ms: u64| {
+            let outcome = Outcome {
+                latencies: vec![Duration::from_millis(ms); logins as usize],
+                errors: 0,
+                elapsed: Duration::from_secs(1),
+            };
+            let cpu = CpuSpent {
+                backend: 1.0,
+                sim: 0.3,
+                generator: 0.3,
+            };
+            Cell::new(players, upstream_ms, in_flight, outcome, cpu, 2)
+        };
+        let cells = [
+            cell(Players::New, 0, 1, 1000, 1),
+            cell(Players::New, 0, 1000, 2000, 400),
+            cell(Players::New, 100, 64, 300, 212),
+        ];
+        assert_eq!(cells[0].limit, None);
+        let md = near_limit_markdown(&cells);
+        // 1.6 s of CPU for 2,000 logins: 800 µs each, 2,500/s on 2 cores.
+        assert!(
+            md.contains(
+                "| new | 0 ms | 1000 | 2000 | 1.60 | 800 | 2500 | unbounded | 0.80 | cpu | – |"
+            ),
+            "{md}"
+        );
+        // 64 new players at 2 × 100 ms: 320/s; p99 212 ms is 12 ms over.
+        assert!(
+            md.contains(
+                "| new | 100 ms | 64 | 300 | 1.60 | 5333 | 375 | 320 | 0.94 | latency | 12.0 |"
+            ),
+            "{md}"
+        );
+        assert!(!md.contains("| new | 0 ms | 1 |"), "{md}");
+        assert!(md.contains(
+            "0 ms upstream, 1000 in flight: the three processes used 1.60 cores (target ≥ 1.85)"
+        ));
+        assert!(md.contains(
+            "100 ms upstream, 64 in flight: p99 12.0 ms over the upstream latency (target ≤ 10 ms)"
+        ));
     }
 }
