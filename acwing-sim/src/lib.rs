@@ -217,6 +217,7 @@ impl Simulator {
                 .configure(control::routes)
         })
         .workers(options.workers.max(1))
+        .tcp_nodelay(true)
         .disable_signals()
         .listen(listener)?
         .run();

@@ -40,14 +40,16 @@ impl ReactionBests {
                  THEN excluded.best_ms ELSE reaction_best.best_ms END
              RETURNING best_ms";
         let now = unix_now();
-        let (best,): (i64,) = on_writer!(&self.sql, conn => {
-            sqlx::query_as(SQL)
+        let ms = i64::from(reaction_ms);
+        let (best,): (i64,) = on_writer!(&self.sql,
+            sqlite conn => conn.one(SQL, &[&player_id, &ms, &now], |row| Ok((row.get(0)?,))),
+            postgres conn => sqlx::query_as(SQL)
                 .bind(player_id)
-                .bind(i64::from(reaction_ms))
+                .bind(ms)
                 .bind(now)
                 .fetch_one(&mut *conn)
-                .await
-        })?;
+                .await,
+        )?;
         Ok(u32::try_from(best).unwrap_or(reaction_ms))
     }
 }

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use acwing_oauth::{Endpoint, Errcode};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 use shared::ErrorCode;
 
@@ -21,6 +22,8 @@ pub struct Metrics {
     logins: IntCounterVec,
     upstream: HistogramVec,
     acwing_errors: IntCounterVec,
+    batch_writes: Histogram,
+    batch_time: HistogramVec,
 }
 
 /// AcWing answers in tens to hundreds of ms; the timeout is 10 s.
@@ -57,10 +60,32 @@ fn metrics() -> &'static Metrics {
             &["errcode"],
         )
         .expect("valid metric");
+        let batch_writes = Histogram::with_opts(
+            HistogramOpts::new(
+                "acapp_sqlite_batch_writes",
+                "Writes committed together by SQLite's writer thread, per batch",
+            )
+            .buckets(BATCH_BUCKETS.to_vec()),
+        )
+        .expect("valid metric");
+        let batch_time = HistogramVec::new(
+            HistogramOpts::new(
+                "acapp_sqlite_batch_seconds",
+                "Time of each batch of SQLite's writer thread, by phase: its writes' statements, or its COMMIT",
+            )
+            .buckets(BATCH_TIME_BUCKETS.to_vec()),
+            &["phase"],
+        )
+        .expect("valid metric");
+        for phase in BATCH_PHASES {
+            batch_time.with_label_values(&[phase]);
+        }
         for collector in [
             Box::new(logins.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(upstream.clone()),
             Box::new(acwing_errors.clone()),
+            Box::new(batch_writes.clone()),
+            Box::new(batch_time.clone()),
         ] {
             registry.register(collector).expect("registered once");
         }
@@ -70,9 +95,21 @@ fn metrics() -> &'static Metrics {
             logins,
             upstream,
             acwing_errors,
+            batch_writes,
+            batch_time,
         }
     })
 }
+
+/// The writer commits at most 128 writes at once.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
+/// A batch takes tens of µs to ms; a checkpoint's fsync in its commit, or
+/// a lock held by another process, far longer.
+const BATCH_TIME_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 5.0,
+];
+/// `acapp_sqlite_batch_seconds`'s phases.
+const BATCH_PHASES: [&str; 2] = ["statements", "commit"];
 
 /// The flows a login finishes in (`acapp_logins_total`'s `flow`).
 pub const FLOWS: [&str; 2] = ["web", "acapp"];
@@ -134,6 +171,20 @@ pub fn acwing_error(errcode: &str) {
         .find(|known| *known == errcode)
         .unwrap_or(OTHER_ERRCODE);
     metrics().acwing_errors.with_label_values(&[label]).inc();
+}
+
+/// A batch the SQLite writer committed: how many writes, how long their
+/// statements took, and how long its COMMIT did.
+pub fn sqlite_batch(writes: usize, statements: Duration, commit: Duration) {
+    let metrics = metrics();
+    metrics.batch_writes.observe(writes as f64);
+    let [statements_phase, commit_phase] = BATCH_PHASES;
+    for (phase, took) in [(statements_phase, statements), (commit_phase, commit)] {
+        metrics
+            .batch_time
+            .with_label_values(&[phase])
+            .observe(took.as_secs_f64());
+    }
 }
 
 /// Everything, in Prometheus's text format; `states` is the number of

@@ -1,6 +1,7 @@
-//! Players, keyed by AcWing's openid, in SQLite or PostgreSQL through sqlx.
-//! Each statement is written once, with `$n` placeholders that both read,
-//! and runs on whichever database backs the players (`on_writer!`).
+//! Players, keyed by AcWing's openid, in SQLite or PostgreSQL. Each
+//! statement is written once, with `$n` placeholders that both read, and
+//! runs on whichever database backs the players (`on_writer!`: SQLite's
+//! writer thread, or sqlx on PostgreSQL).
 //!
 //! Names are unique. A taken name gets the first free numbered variant; the
 //! unique index, not a read-then-write, decides, so concurrent first logins
@@ -10,7 +11,7 @@ use acwing_oauth::{Profile, Username};
 
 use crate::clock::unix_now;
 use crate::secret::random_hex;
-use crate::store::{on_writer, SqlPool, StoreFailure};
+use crate::store::{on_writer, writer, SqlPool, StoreFailure};
 
 /// The longest name a player may have (AcWing's bound, kept by variants).
 const MAX_USERNAME_CHARS: usize = Username::MAX_CHARS;
@@ -60,6 +61,16 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 
 type ReturnRow = (i64, String, String, String, i64);
 
+/// A player as SQLite's writer reads `BY_OPENID`'s columns.
+fn player_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Player> {
+    Ok(Player {
+        id: row.get(0)?,
+        openid: row.get(1)?,
+        username: row.get(2)?,
+        photo: row.get(3)?,
+    })
+}
+
 /// The player with an openid, as the writer sees it.
 const BY_OPENID: &str = "SELECT id, openid, username, photo FROM players WHERE openid = $1";
 
@@ -70,17 +81,19 @@ impl Players {
 
     pub async fn by_openid(&self, openid: &str) -> Result<Option<Player>, StoreFailure> {
         let openid = openid.to_owned();
-        on_writer!(&self.sql, conn => {
-            sqlx::query_as(BY_OPENID).bind(openid).fetch_optional(&mut *conn).await
-        })
+        on_writer!(&self.sql,
+            sqlite conn => conn.optional(BY_OPENID, &[&openid], player_row),
+            postgres conn => sqlx::query_as(BY_OPENID).bind(openid).fetch_optional(&mut *conn).await,
+        )
     }
 
     /// A round trip, for readiness: on SQLite through the writer thread, so
     /// that a writer that stopped makes the server unready.
     pub async fn ping(&self) -> Result<(), StoreFailure> {
-        on_writer!(&self.sql, conn => {
-            sqlx::query("SELECT 1").execute(&mut *conn).await.map(drop)
-        })
+        on_writer!(&self.sql,
+            sqlite conn => conn.one("SELECT 1", &[], |_| Ok(())),
+            postgres conn => sqlx::query("SELECT 1").execute(&mut *conn).await.map(drop),
+        )
     }
 
     /// Records a returning player's login in one statement, which also
@@ -91,13 +104,16 @@ impl Players {
              RETURNING id, openid, username, photo, profile_synced_at";
         let now = unix_now();
         let openid = openid.to_owned();
-        let row: Option<ReturnRow> = on_writer!(&self.sql, conn => {
-            sqlx::query_as(SQL)
+        let row: Option<ReturnRow> = on_writer!(&self.sql,
+            sqlite conn => conn.optional(SQL, &[&now, &openid], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+            }),
+            postgres conn => sqlx::query_as(SQL)
                 .bind(now)
                 .bind(openid)
                 .fetch_optional(&mut *conn)
-                .await
-        })?;
+                .await,
+        )?;
         Ok(
             row.map(|(id, openid, username, photo, synced_at)| Returning {
                 player: Player {
@@ -127,38 +143,56 @@ impl Players {
         let openid = openid.to_owned();
         let base = profile.username_or_default().to_owned();
         let photo = profile.photo_str().unwrap_or_default().to_owned();
-        on_writer!(&self.sql, conn => {
-            for attempt in 1u32.. {
-                let name = username_candidate(&base, attempt);
-                let inserted: Result<Option<Player>, sqlx::Error> = sqlx::query_as(SQL)
-                    .bind(&openid)
-                    .bind(&name)
-                    .bind(&photo)
-                    .bind(now)
-                    .fetch_optional(&mut *conn)
-                    .await;
-                match inserted {
-                    Ok(Some(player)) => return Ok(player),
-                    Ok(None) => break,
-                    // Either the name is taken, or this openid won a race.
-                    Err(e) if is_unique_violation(&e) => {
-                        let found: Option<Player> = sqlx::query_as(BY_OPENID)
-                            .bind(&openid)
-                            .fetch_optional(&mut *conn)
-                            .await?;
-                        if found.is_some() {
-                            break;
+        on_writer!(&self.sql,
+            sqlite conn => {
+                for attempt in 1u32.. {
+                    let name = username_candidate(&base, attempt);
+                    match conn.optional(SQL, &[&openid, &name, &photo, &now], player_row) {
+                        Ok(Some(player)) => return Ok(player),
+                        Ok(None) => break,
+                        // Either the name is taken, or this openid won a race.
+                        Err(e) if writer::is_unique_violation(&e) => {
+                            if conn.optional(BY_OPENID, &[&openid], player_row)?.is_some() {
+                                break;
+                            }
                         }
+                        Err(e) => return Err(e),
                     }
-                    Err(e) => return Err(e),
                 }
-            }
-            sqlx::query_as(BY_OPENID)
-                .bind(&openid)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or(sqlx::Error::RowNotFound)
-        })
+                conn.one(BY_OPENID, &[&openid], player_row)
+            },
+            postgres conn => {
+                for attempt in 1u32.. {
+                    let name = username_candidate(&base, attempt);
+                    let inserted: Result<Option<Player>, sqlx::Error> = sqlx::query_as(SQL)
+                        .bind(&openid)
+                        .bind(&name)
+                        .bind(&photo)
+                        .bind(now)
+                        .fetch_optional(&mut *conn)
+                        .await;
+                    match inserted {
+                        Ok(Some(player)) => return Ok(player),
+                        Ok(None) => break,
+                        Err(e) if is_unique_violation(&e) => {
+                            let found: Option<Player> = sqlx::query_as(BY_OPENID)
+                                .bind(&openid)
+                                .fetch_optional(&mut *conn)
+                                .await?;
+                            if found.is_some() {
+                                break;
+                            }
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                sqlx::query_as(BY_OPENID)
+                    .bind(&openid)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or(sqlx::Error::RowNotFound)
+            },
+        )
     }
 
     /// Stores a fresh name and photo from AcWing; what AcWing did not give
@@ -172,25 +206,39 @@ impl Players {
             .as_ref()
             .map(|name| name.as_str().to_owned());
         let photo = profile.photo_str().map(str::to_owned);
-        on_writer!(&self.sql, conn => {
-            for attempt in 1u32.. {
-                let name = username
-                    .as_deref()
-                    .map(|name| username_candidate(name, attempt));
-                let updated = sqlx::query(SQL)
-                    .bind(&name)
-                    .bind(&photo)
-                    .bind(unix_now())
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await;
-                match updated {
-                    Err(e) if is_unique_violation(&e) => continue,
-                    other => return other.map(drop),
+        on_writer!(&self.sql,
+            sqlite conn => {
+                for attempt in 1u32.. {
+                    let name = username
+                        .as_deref()
+                        .map(|name| username_candidate(name, attempt));
+                    match conn.execute(SQL, &[&name, &photo, &unix_now(), &id]) {
+                        Err(e) if writer::is_unique_violation(&e) => continue,
+                        other => return other.map(drop),
+                    }
                 }
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+            postgres conn => {
+                for attempt in 1u32.. {
+                    let name = username
+                        .as_deref()
+                        .map(|name| username_candidate(name, attempt));
+                    let updated = sqlx::query(SQL)
+                        .bind(&name)
+                        .bind(&photo)
+                        .bind(unix_now())
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await;
+                    match updated {
+                        Err(e) if is_unique_violation(&e) => continue,
+                        other => return other.map(drop),
+                    }
+                }
+                Ok(())
+            },
+        )
     }
 }
 

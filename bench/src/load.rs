@@ -27,7 +27,11 @@ pub struct Bounds {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub latencies: Vec<Duration>,
+    /// Each step's latencies, in `STEPS`' order, for logins that succeeded.
+    pub steps: [Vec<Duration>; 3],
     pub errors: u64,
+    /// The first few errors' messages.
+    pub error_samples: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -66,12 +70,20 @@ fn location(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Error messages kept per cell.
+const ERROR_SAMPLES: usize = 5;
+
+/// A web login's steps, as `Outcome::steps` orders them.
+pub const STEPS: [&str; 3] = ["apply_code", "authorize", "receive_code"];
+
 /// One whole web login as a browser does it; `Err` says which step failed.
+/// On success, how long each of `STEPS` took.
 pub async fn web_login(
     client: &reqwest::Client,
     stack: &Stack,
     openid: &str,
-) -> Result<(), String> {
+) -> Result<[Duration; 3], String> {
+    let started = Instant::now();
     let apply = client
         .get(format!(
             "{}/settings/acwing/web/apply_code/",
@@ -85,6 +97,7 @@ pub async fn web_login(
     }
     let binding = cookie(&apply, "acapp_login_browser").ok_or("apply_code: no binding cookie")?;
     let body: ApplyCode = apply.json().await.map_err(|e| format!("apply_code: {e}"))?;
+    let applied = Instant::now();
     let url = url::Url::parse(&body.apply_code_url).map_err(|e| e.to_string())?;
     let param = |key: &str| {
         url.query_pairs()
@@ -110,6 +123,7 @@ pub async fn web_login(
         .await
         .map_err(|e| format!("authorize: {e}"))?;
     let callback = location(&consent).ok_or("authorize: no redirect")?;
+    let consented = Instant::now();
     let done = client
         .get(callback)
         .header(header::COOKIE, binding)
@@ -117,7 +131,9 @@ pub async fn web_login(
         .await
         .map_err(|e| format!("receive_code: {e}"))?;
     match location(&done).as_deref() {
-        Some("/") if cookie(&done, "acapp_session").is_some() => Ok(()),
+        Some("/") if cookie(&done, "acapp_session").is_some() => {
+            Ok([applied - started, consented - applied, consented.elapsed()])
+        }
         other => Err(format!("receive_code: redirected to {other:?}")),
     }
 }
@@ -157,8 +173,18 @@ pub async fn run(
                 };
                 let t = Instant::now();
                 match web_login(&client, &stack, &openid).await {
-                    Ok(()) => mine.latencies.push(t.elapsed()),
-                    Err(_) => mine.errors += 1,
+                    Ok(steps) => {
+                        mine.latencies.push(t.elapsed());
+                        for (all, step) in mine.steps.iter_mut().zip(steps) {
+                            all.push(step);
+                        }
+                    }
+                    Err(error) => {
+                        mine.errors += 1;
+                        if mine.error_samples.len() < ERROR_SAMPLES {
+                            mine.error_samples.push(error);
+                        }
+                    }
                 }
             }
             mine
@@ -168,7 +194,14 @@ pub async fn run(
     for task in tasks {
         if let Ok(mine) = task.await {
             outcome.latencies.extend(mine.latencies);
+            for (all, step) in outcome.steps.iter_mut().zip(mine.steps) {
+                all.extend(step);
+            }
             outcome.errors += mine.errors;
+            let room = ERROR_SAMPLES.saturating_sub(outcome.error_samples.len());
+            outcome
+                .error_samples
+                .extend(mine.error_samples.into_iter().take(room));
         }
     }
     outcome.elapsed = started.elapsed();

@@ -43,7 +43,7 @@ pub struct CpuSpent {
     pub generator: f64,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -496,8 +496,8 @@ mod tests {
         let cell = |players, upstream_ms, in_flight, logins: u64, ms: u64| {
             let outcome = Outcome {
                 latencies: vec![Duration::from_millis(ms); logins as usize],
-                errors: 0,
                 elapsed: Duration::from_secs(1),
+                ..Outcome::default()
             };
             let cpu = CpuSpent {
                 backend: 1.0,

@@ -64,6 +64,8 @@ impl Stack {
             // The generator is one address with up to 1,000 logins in
             // flight: the per-address connection cap is for floods.
             .env("ACAPP_CONNECTIONS_PER_CLIENT", "1000000")
+            // `--only` prints the SQLite writer's metrics.
+            .env("ACAPP_METRICS_ON_APP_PORT", "true")
             // The simulated AcApp window loads our module from its origin.
             .env(
                 "ACAPP_ALLOWED_ORIGINS",

@@ -128,6 +128,7 @@ fn admit(
 ) -> Result<Admitted, DispatchError> {
     // A stream without a peer is already dead; it could not be counted either.
     let peer = io.peer_addr().map_err(DispatchError::Io)?;
+    let _ = io.set_nodelay(true);
     let slot = slots.take(peer.ip()).map_err(|refused| {
         slots.report(&refused);
         DispatchError::Io(io::Error::other(refused))

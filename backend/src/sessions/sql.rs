@@ -18,7 +18,7 @@ use async_trait::async_trait;
 
 use super::{NewCredential, Next, Purged, RefreshPeek, Rotation, SessionStore};
 use crate::players::Player;
-use crate::store::{on_reader, on_writer, SqlPool, StoreFailure};
+use crate::store::{on_reader, on_writer, SqlPool, StoreFailure, WriterConnection};
 
 /// Credentials of a revoked session are kept this long, then purged.
 const REVOKED_KEPT_SECS: i64 = 24 * 3600;
@@ -135,14 +135,15 @@ impl SqlSessions {
 
     /// Writes the revocation of `family`.
     async fn record_revocation(&self, family: i64, now: i64) -> Result<(), StoreFailure> {
-        on_writer!(&self.sql, conn => {
-            sqlx::query(REVOKE_KNOWN_FAMILY)
+        on_writer!(&self.sql,
+            sqlite conn => conn.execute(REVOKE_KNOWN_FAMILY, &[&family, &now]).map(drop),
+            postgres conn => sqlx::query(REVOKE_KNOWN_FAMILY)
                 .bind(family)
                 .bind(now)
                 .execute(&mut *conn)
                 .await
-                .map(drop)
-        })
+                .map(drop),
+        )
     }
 }
 
@@ -163,6 +164,26 @@ impl PairRow {
             refresh_hash: refresh.hash.to_owned(),
             refresh_expires_at: refresh.expires_at,
         }
+    }
+
+    /// Runs `INSERT_PAIR` on SQLite's writer.
+    fn insert(
+        &self,
+        conn: &WriterConnection,
+        family: i64,
+        player_id: i64,
+        generation: i64,
+    ) -> rusqlite::Result<()> {
+        let args: [&dyn rusqlite::ToSql; 7] = [
+            &self.access_hash,
+            &family,
+            &player_id,
+            &self.access_expires_at,
+            &self.refresh_hash,
+            &self.refresh_expires_at,
+            &generation,
+        ];
+        conn.execute(INSERT_PAIR, &args).map(drop)
     }
 }
 
@@ -212,23 +233,33 @@ impl SessionStore for SqlSessions {
         let (hash, expires_at, player_id) = (cookie.hash.to_owned(), cookie.expires_at, player.id);
         match replacing.map(str::to_owned) {
             // The old session's revocation and the new one: both or neither.
-            Some(old_hash) => on_writer!(&self.sql, transaction conn => {
-                sqlx::query(REVOKE_FAMILY)
-                    .bind(now)
-                    .bind(old_hash)
-                    .execute(&mut *conn)
-                    .await?;
-                insert_cookie!(hash, family, player_id, expires_at)
+            Some(old_hash) => on_writer!(&self.sql, transaction,
+                sqlite conn => {
+                    conn.execute(REVOKE_FAMILY, &[&now, &old_hash])?;
+                    conn.execute(INSERT_COOKIE, &[&hash, &family, &player_id, &expires_at])
+                        .map(drop)
+                },
+                postgres conn => {
+                    sqlx::query(REVOKE_FAMILY)
+                        .bind(now)
+                        .bind(old_hash)
+                        .execute(&mut *conn)
+                        .await?;
+                    insert_cookie!(hash, family, player_id, expires_at)
+                        .execute(&mut *conn)
+                        .await
+                        .map(drop)
+                },
+            ),
+            None => on_writer!(&self.sql,
+                sqlite conn => conn
+                    .execute(INSERT_COOKIE, &[&hash, &family, &player_id, &expires_at])
+                    .map(drop),
+                postgres conn => insert_cookie!(hash, family, player_id, expires_at)
                     .execute(&mut *conn)
                     .await
-                    .map(drop)
-            }),
-            None => on_writer!(&self.sql, conn => {
-                insert_cookie!(hash, family, player_id, expires_at)
-                    .execute(&mut *conn)
-                    .await
-                    .map(drop)
-            }),
+                    .map(drop),
+            ),
         }
     }
 
@@ -240,12 +271,13 @@ impl SessionStore for SqlSessions {
         _now: i64,
     ) -> Result<(), StoreFailure> {
         let (row, player_id) = (PairRow::of(pair), player.id);
-        on_writer!(&self.sql, conn => {
-            insert_pair!(row, family, player_id, 0i64)
+        on_writer!(&self.sql,
+            sqlite conn => row.insert(conn, family, player_id, 0),
+            postgres conn => insert_pair!(row, family, player_id, 0i64)
                 .execute(&mut *conn)
                 .await
-                .map(drop)
-        })
+                .map(drop),
+        )
     }
 
     async fn authenticate(&self, hash: &str, now: i64) -> Result<Option<Player>, StoreFailure> {
@@ -315,57 +347,82 @@ impl SessionStore for SqlSessions {
         // revokes the family as reuse. A renewal's hold is an UPDATE for the
         // same reason: it waits for a claim in flight, then finds the token
         // used.
-        on_writer!(&self.sql, transaction conn => {
-            let statement = match written {
-                Written::Pair(_) => CLAIM_REFRESH,
-                Written::Access { .. } => HOLD_REFRESH,
-            };
-            let found: Option<(i64, i64, i64)> = sqlx::query_as(statement)
-                .bind(now)
-                .bind(&hash)
-                .fetch_optional(&mut *conn)
-                .await?;
-            let Some((family, player_id, generation)) = found else {
-                let reused = sqlx::query(REVOKE_REUSED)
+        let statement = match written {
+            Written::Pair(_) => CLAIM_REFRESH,
+            Written::Access { .. } => HOLD_REFRESH,
+        };
+        on_writer!(&self.sql, transaction,
+            sqlite conn => {
+                let found = conn.optional(statement, &[&now, &hash], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+                })?;
+                let Some((family, player_id, generation)) = found else {
+                    let reused = conn.execute(REVOKE_REUSED, &[&now, &hash])?;
+                    return Ok(if reused > 0 { Rotation::Reused } else { Rotation::Invalid });
+                };
+                match written {
+                    Written::Pair(row) => {
+                        conn.execute(DROP_OLDER_GENERATIONS, &[&family, &generation])?;
+                        row.insert(conn, family, player_id, generation.saturating_add(1))?;
+                    }
+                    Written::Access { hash, expires_at } => {
+                        conn.execute(DROP_EXPIRED_ACCESS, &[&family, &now])?;
+                        conn.execute(
+                            INSERT_ACCESS,
+                            &[&hash, &family, &player_id, &expires_at, &generation],
+                        )?;
+                    }
+                }
+                Ok(Rotation::Claimed)
+            },
+            postgres conn => {
+                let found: Option<(i64, i64, i64)> = sqlx::query_as(statement)
                     .bind(now)
                     .bind(&hash)
-                    .execute(&mut *conn)
+                    .fetch_optional(&mut *conn)
                     .await?;
-                return Ok(if reused.rows_affected() > 0 {
-                    Rotation::Reused
-                } else {
-                    Rotation::Invalid
-                });
-            };
-            match written {
-                Written::Pair(row) => {
-                    sqlx::query(DROP_OLDER_GENERATIONS)
-                        .bind(family)
-                        .bind(generation)
-                        .execute(&mut *conn)
-                        .await?;
-                    insert_pair!(row, family, player_id, generation.saturating_add(1))
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                Written::Access { hash, expires_at } => {
-                    sqlx::query(DROP_EXPIRED_ACCESS)
-                        .bind(family)
+                let Some((family, player_id, generation)) = found else {
+                    let reused = sqlx::query(REVOKE_REUSED)
                         .bind(now)
+                        .bind(&hash)
                         .execute(&mut *conn)
                         .await?;
-                    sqlx::query(INSERT_ACCESS)
-                        .bind(hash)
-                        .bind(family)
-                        .bind(player_id)
-                        .bind(expires_at)
-                        .bind(generation)
-                        .execute(&mut *conn)
-                        .await?;
+                    return Ok(if reused.rows_affected() > 0 {
+                        Rotation::Reused
+                    } else {
+                        Rotation::Invalid
+                    });
+                };
+                match written {
+                    Written::Pair(row) => {
+                        sqlx::query(DROP_OLDER_GENERATIONS)
+                            .bind(family)
+                            .bind(generation)
+                            .execute(&mut *conn)
+                            .await?;
+                        insert_pair!(row, family, player_id, generation.saturating_add(1))
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Written::Access { hash, expires_at } => {
+                        sqlx::query(DROP_EXPIRED_ACCESS)
+                            .bind(family)
+                            .bind(now)
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query(INSERT_ACCESS)
+                            .bind(hash)
+                            .bind(family)
+                            .bind(player_id)
+                            .bind(expires_at)
+                            .bind(generation)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
                 }
-            }
-            Ok(Rotation::Claimed)
-        })
+                Ok(Rotation::Claimed)
+            },
+        )
     }
 
     async fn revoke(&self, hash: &str, named: Option<i64>, now: i64) -> Result<(), StoreFailure> {
@@ -406,14 +463,15 @@ impl SessionStore for SqlSessions {
 
     async fn revoke_player(&self, player: &Player, now: i64) -> Result<u64, StoreFailure> {
         let player_id = player.id;
-        on_writer!(&self.sql, conn => {
-            sqlx::query(REVOKE_PLAYER)
+        on_writer!(&self.sql,
+            sqlite conn => conn.execute(REVOKE_PLAYER, &[&now, &player_id]),
+            postgres conn => sqlx::query(REVOKE_PLAYER)
                 .bind(now)
                 .bind(player_id)
                 .execute(&mut *conn)
                 .await
-                .map(|done| done.rows_affected())
-        })
+                .map(|done| done.rows_affected()),
+        )
     }
 
     /// Deletes expired credentials, those of families revoked over a day
@@ -426,15 +484,17 @@ impl SessionStore for SqlSessions {
         // Runs a statement that deletes at most `PURGE_BATCH` rows until a
         // batch comes back short: (rows deleted, statements run).
         macro_rules! in_batches {
-            ($statement:expr) => {{
+            ($statement:expr, $($arg:expr),+) => {{
                 let (mut rows, mut batches) = (0u64, 0u64);
                 loop {
-                    let deleted = on_writer!(&self.sql, conn => {
-                        $statement
+                    let deleted = on_writer!(&self.sql,
+                        sqlite conn => conn.execute($statement, &[$(&$arg),+]),
+                        postgres conn => sqlx::query($statement)
+                            $(.bind($arg))+
                             .execute(&mut *conn)
                             .await
-                            .map(|done| done.rows_affected())
-                    })?;
+                            .map(|done| done.rows_affected()),
+                    )?;
                     rows += deleted;
                     batches += 1;
                     if deleted < PURGE_BATCH as u64 {
@@ -444,11 +504,9 @@ impl SessionStore for SqlSessions {
                 }
             }};
         }
-        let (credentials, batches) = in_batches!(sqlx::query(PURGE_CREDENTIALS)
-            .bind(now)
-            .bind(revoked_before)
-            .bind(PURGE_BATCH));
-        let (families, more) = in_batches!(sqlx::query(PURGE_FAMILIES).bind(PURGE_BATCH));
+        let (credentials, batches) =
+            in_batches!(PURGE_CREDENTIALS, now, revoked_before, PURGE_BATCH);
+        let (families, more) = in_batches!(PURGE_FAMILIES, PURGE_BATCH);
         Ok(Purged {
             credentials,
             families,

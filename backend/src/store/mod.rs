@@ -1,6 +1,6 @@
 //! Connections to the stores that outlive a request, and what their
 //! failures mean. SQLite and PostgreSQL share one `SqlPool` so that every
-//! statement is written once (`on_writer!`, `on_reader!`); Redis has its
+//! SQL text is written once (`on_writer!`, `on_reader!`); Redis has its
 //! pool. Starting up waits for a store that is still coming up (`wait`).
 
 pub mod postgres;
@@ -14,7 +14,7 @@ use sqlx::{PgConnection, PgPool, SqlitePool};
 use url::Url;
 
 pub use sqlite::Database;
-pub use writer::{WriteError, Writer};
+pub use writer::{WriteError, Writer, WriterConnection};
 
 /// The URL with its password (and user name) replaced, for logs and
 /// error messages.
@@ -44,8 +44,10 @@ pub enum DatabaseError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create the database's folder: {0}")]
     Folder(#[from] std::io::Error),
-    #[error("cannot start the SQLite writer thread: {0}")]
-    Writer(std::io::Error),
+    #[error("cannot start SQLite's writer: {0}")]
+    Writer(#[from] writer::StartError),
+    #[error("an in-memory SQLite database is not supported: give a file (on a tmpfs for throwaway data)")]
+    InMemory,
 }
 
 impl DatabaseError {
@@ -140,8 +142,9 @@ impl SqlPool {
     /// SQLite's pools, with the writer thread started on the write
     /// connection.
     pub fn sqlite(db: Database) -> Result<SqlPool, DatabaseError> {
+        let pragmas = Database::writer_pragmas();
         Ok(SqlPool::Sqlite {
-            writer: Writer::spawn(db.writer).map_err(DatabaseError::Writer)?,
+            writer: Writer::spawn(&db.path, &pragmas, Some(db.checkpointer))?,
             reader: db.reader,
         })
     }
@@ -169,36 +172,40 @@ where
     Ok(value)
 }
 
-/// Evaluates `$body`, an expression of type `Result<T, sqlx::Error>`, with
-/// `$conn` bound to a connection that writes, and gives its value as a
-/// `Result<T, StoreFailure>`. On SQLite the body is a job of the writer
-/// thread (`store::writer`): atomic, and answered once its batch has
-/// committed. On PostgreSQL it runs on a pooled connection, each statement
-/// on its own; `transaction` before `$conn` wraps it in a transaction there
-/// too. sqlx's connections are different types, so the one body, whose
-/// statements use `$n` placeholders that both read, is compiled once for
-/// each. It runs on another thread, so it may use only what it owns: it
-/// is moved in.
+/// Runs a write, and gives its value as a `Result<T, StoreFailure>`. On
+/// SQLite, `$lite_body` (of type `rusqlite::Result<T>`, with `$lite` a
+/// `&WriterConnection`) is a job of the writer thread (`store::writer`):
+/// atomic, and answered once its batch has committed. On PostgreSQL,
+/// `$pg_body` (of type `Result<T, sqlx::Error>`, with `$pg` a
+/// `&mut PgConnection`) runs on a pooled connection, each statement on its
+/// own; `transaction` first wraps it in a transaction there too. The two
+/// bodies run the same SQL texts (`$n` placeholders, which the writer
+/// binds by number as sqlx does). Either runs on another task or thread,
+/// so it may use only what it owns: it is moved in.
 macro_rules! on_writer {
-    ($sql:expr, $conn:ident => $body:expr) => {
-        $crate::store::on_writer!(@ $sql, $conn, Statements, $crate::store::on_postgres, $body)
-    };
-    ($sql:expr, transaction $conn:ident => $body:expr) => {
+    ($sql:expr, sqlite $lite:ident => $lite_body:expr, postgres $pg:ident => $pg_body:expr $(,)?) => {
         $crate::store::on_writer!(
-            @ $sql, $conn, Atomic, $crate::store::in_postgres_transaction, $body
+            @ $sql, Statements, $crate::store::on_postgres, $lite => $lite_body, $pg => $pg_body
         )
     };
-    (@ $sql:expr, $conn:ident, $atomicity:ident, $postgres:path, $body:expr) => {
+    ($sql:expr, transaction, sqlite $lite:ident => $lite_body:expr, postgres $pg:ident => $pg_body:expr $(,)?) => {
+        $crate::store::on_writer!(
+            @ $sql, Atomic, $crate::store::in_postgres_transaction,
+            $lite => $lite_body, $pg => $pg_body
+        )
+    };
+    (@ $sql:expr, $atomicity:ident, $postgres:path,
+        $lite:ident => $lite_body:expr, $pg:ident => $pg_body:expr) => {
         match $sql {
             $crate::store::SqlPool::Sqlite { writer, .. } => writer
                 .run(
                     $crate::store::writer::Atomicity::$atomicity,
-                    move |$conn| Box::pin(async move { $body }),
+                    move |$lite: &$crate::store::writer::WriterConnection| $lite_body,
                 )
                 .await
                 .map_err($crate::store::StoreFailure::from),
             $crate::store::SqlPool::Postgres(pool) => {
-                $postgres(pool, move |$conn| Box::pin(async move { $body }))
+                $postgres(pool, move |$pg| Box::pin(async move { $pg_body }))
                     .await
                     .map_err($crate::store::StoreFailure::from)
             }

@@ -2,12 +2,21 @@
 //!
 //! SQLite runs one write transaction at a time. With a pool of writers, the
 //! losers of each race sleep in SQLite's busy handler (1, 2, 5, 10 … ms) and
-//! retry; with exactly one writer connection they never sleep. The server
-//! hands that connection to its writer thread (`store::writer`), where
-//! writes queue in order and commit in batches; tests open `Database` to
-//! look at the file.
+//! retry; with exactly one writer connection they never sleep. The server's
+//! writer thread (`store::writer`) opens that connection and runs every
+//! write on it, in batches; the readers are sqlx's, read-only. Tests open
+//! `Database` to look at the file (and `writer`, a sqlx connection, to
+//! change it behind the server's back).
+//!
+//! The WAL is copied back into the database (checkpointed) off the write
+//! path. SQLite's own automatic checkpoint runs inside the COMMIT that
+//! crosses 1,000 pages, and with its fsyncs it held that batch's writes
+//! for 10–25 ms. A connection of its own checkpoints every
+//! `CHECKPOINT_EVERY` instead, in the PASSIVE mode, which takes no lock a
+//! writer needs. The writer's automatic checkpoint stays as a backstop, at
+//! `WAL_BACKSTOP_PAGES`, should that connection fall behind.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -17,11 +26,27 @@ use sqlx::SqlitePool;
 use super::DatabaseError;
 
 const READERS: u32 = 4;
+/// How long a connection waits for a write lock another process holds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pages are read through memory maps instead of a read(2) each.
+const MMAP_BYTES: &str = "268435456";
+/// How often the WAL is checkpointed: at a few thousand writes a second,
+/// a WAL of a few MB at most.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// Pages in the WAL past which the writer checkpoints in its own COMMIT
+/// (40 MB with 4 KiB pages), as SQLite does at 1,000 by default.
+const WAL_BACKSTOP_PAGES: &str = "10000";
 
 #[derive(Clone)]
 pub struct Database {
+    /// The database file.
+    pub path: PathBuf,
+    /// A sqlx connection that writes: the migrations', and the tests'.
+    /// The server writes through its writer thread's own connection.
     pub writer: SqlitePool,
     pub reader: SqlitePool,
+    /// The connection that checkpoints the WAL.
+    pub checkpointer: SqlitePool,
 }
 
 impl Database {
@@ -32,40 +57,74 @@ impl Database {
             // With WAL, NORMAL loses no committed data on a crash of the
             // process, only possibly the last commits on a power loss.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
-            // Pages are read through memory maps instead of a read(2) each.
-            .pragma("mmap_size", "268435456");
-        if let Some(parent) = Path::new(options.get_filename()).parent() {
+            .pragma("mmap_size", MMAP_BYTES);
+        let path = options.get_filename().to_owned();
+        // The writer thread opens the file a second time: an in-memory
+        // database would be a different, empty one there.
+        if path == Path::new(":memory:") || url.contains("mode=memory") {
+            return Err(DatabaseError::InMemory);
+        }
+        if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent)?;
             }
         }
-        let in_memory =
-            options.get_filename() == Path::new(":memory:") || url.contains("mode=memory");
         // sqlx pings a connection before lending it by default: a second
         // round trip to its worker thread for every statement. A SQLite
         // connection is a file handle in this process; it does not go stale.
-        let writer = SqlitePoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections(1)
-            .min_connections(1)
-            // An in-memory database lives only while a connection does.
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options.clone())
-            .await?;
-        sqlx::migrate!("./migrations").run(&writer).await?;
-        // Two pools on an in-memory database would be two databases.
-        let reader = if in_memory {
-            writer.clone()
-        } else {
+        let single = || {
             SqlitePoolOptions::new()
                 .test_before_acquire(false)
-                .max_connections(READERS)
-                .connect_with(options.read_only(true))
-                .await?
+                .max_connections(1)
         };
-        Ok(Database { writer, reader })
+        let writer = single().connect_with(options.clone()).await?;
+        sqlx::migrate!("./migrations").run(&writer).await?;
+        // Checkpointing writes the database file: not a read-only one.
+        let checkpointer = single().connect_with(options.clone()).await?;
+        let reader = SqlitePoolOptions::new()
+            .test_before_acquire(false)
+            .max_connections(READERS)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Database {
+            path,
+            writer,
+            reader,
+            checkpointer,
+        })
+    }
+
+    /// What the writer thread sets on its connection: what sqlx sets on
+    /// the others, and the WAL backstop.
+    pub fn writer_pragmas() -> Vec<(&'static str, String)> {
+        vec![
+            ("journal_mode", "WAL".to_owned()),
+            ("synchronous", "NORMAL".to_owned()),
+            ("busy_timeout", BUSY_TIMEOUT.as_millis().to_string()),
+            ("foreign_keys", "ON".to_owned()),
+            ("mmap_size", MMAP_BYTES.to_owned()),
+            ("wal_autocheckpoint", WAL_BACKSTOP_PAGES.to_owned()),
+        ]
+    }
+}
+
+/// Checkpoints the WAL every `CHECKPOINT_EVERY`, for as long as it is
+/// polled (the writer's thread runs it while the writer lives). PASSIVE
+/// copies what no reader still needs and waits for nobody; what it leaves
+/// is copied next time.
+pub async fn checkpoint_wal(pool: SqlitePool) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            // The writer's own checkpoint still bounds the WAL.
+            tracing::warn!(error = %err, "checkpointing the WAL failed");
+        }
     }
 }

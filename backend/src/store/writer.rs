@@ -11,6 +11,15 @@
 //! of its own, and commits once: one hand-off and one commit per batch
 //! instead of per statement.
 //!
+//! The writer runs the statements itself, through rusqlite, on its own
+//! connection. sqlx gives each SQLite connection a thread of its own and
+//! hands every statement to it and its rows back: two thread switches per
+//! statement, which made the writer and that thread together about
+//! 100 µs of every new login, all of it in one serial chain. A job is
+//! therefore plain code on a `WriterConnection` (`on_writer!` gives each
+//! statement a SQLite body for it and a PostgreSQL body for sqlx, with one
+//! SQL text for both); reads stay on sqlx's reader pool.
+//!
 //! What stays true:
 //!
 //! - A job is answered only after its batch committed, so an answered
@@ -21,27 +30,28 @@
 //!   atomic job (`on_writer!(…, transaction …)`) is rolled back to its
 //!   savepoint: all of its statements or none, as a transaction was
 //!   before. Any other job's statements stand on their own, as on
-//!   PostgreSQL's pool: SQLite undoes a failing statement by itself, so it
-//!   needs no savepoint, one round trip less. If such a job fails in a way
-//!   that may have ended the transaction (anything but a broken constraint
-//!   or a row it could not decode), the whole batch fails.
+//!   PostgreSQL's pool: SQLite undoes a failing statement by itself. If a
+//!   failure ended the transaction (SQLite rolls it back on a full disk,
+//!   an I/O error, out of memory), the whole batch fails.
 //! - The jobs of a batch run one after another on one connection, each
 //!   seeing the ones before: two claims of one refresh token in a batch are
 //!   decided as two in a row were (the second finds the token used).
 //!
-//! Nothing waits forever: a job that takes longer than `JOB_WITHIN` rolls
-//! its whole batch back (its statements' state is unknown), a caller that
-//! gets no answer within `ANSWER_WITHIN` (a queue that long, or a writer
-//! that hangs) gets an error, and one whose writer is gone gets one at once.
+//! Nothing waits forever: a job still running after `JOB_WITHIN` is
+//! interrupted and its whole batch rolled back, a caller that gets no
+//! answer within `ANSWER_WITHIN` (a queue that long, or a writer that
+//! hangs) gets an error, and one whose writer is gone gets one at once.
 //! The queue is bounded: under a flood, requests wait to hand their job in.
 
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use futures_core::future::BoxFuture;
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use rusqlite::{OpenFlags, Row, ToSql};
+use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
-use tracing::Instrument;
 
 /// Jobs waiting for the writer; past this, callers wait to hand theirs in.
 const QUEUE: usize = 1024;
@@ -54,25 +64,27 @@ const JOB_WITHIN: Duration = Duration::from_secs(5);
 /// How long a caller waits for its answer, queue included. Beyond SQLite's
 /// busy timeout (5 s), which a write lock held by another process can cost.
 const ANSWER_WITHIN: Duration = Duration::from_secs(15);
+/// Statements the writer keeps prepared: every write statement there is.
+const PREPARED_STATEMENTS: usize = 64;
+/// SQLite virtual-machine steps between checks of a job's deadline.
+const STEPS_PER_DEADLINE_CHECK: i32 = 10_000;
 
 /// A write's own statements, run on the writer's connection inside the
 /// batch's transaction. Everything it uses is owned: it runs on another
 /// thread, after the caller's borrows may have ended.
-pub type Work<T> = Box<
-    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, sqlx::Error>> + Send,
->;
+pub type Work<T> = Box<dyn FnOnce(&WriterConnection) -> rusqlite::Result<T> + Send>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The job's own statement failed; its batch committed without it.
     #[error(transparent)]
-    Statement(sqlx::Error),
+    Statement(rusqlite::Error),
     /// The batch the job was in did not commit (nor begin).
     #[error("the batch of writes did not commit: {0}")]
-    Batch(Arc<sqlx::Error>),
+    Batch(Arc<rusqlite::Error>),
     #[error("a write of the same batch took over {JOB_WITHIN:?}: the batch was rolled back")]
     Stalled,
-    #[error("a write of the same batch failed in a way that may have ended its transaction: the batch was rolled back")]
+    #[error("a write of the same batch failed in a way that ended its transaction: the batch was rolled back")]
     Unsure,
     #[error("the SQLite writer has stopped")]
     Stopped,
@@ -85,8 +97,8 @@ impl WriteError {
     /// gone), as opposed to a statement the database refused.
     pub fn is_unreachable(&self) -> bool {
         match self {
-            WriteError::Statement(err) => super::is_unreachable(err),
-            WriteError::Batch(err) => super::is_unreachable(err),
+            WriteError::Statement(err) => is_unreachable(err),
+            WriteError::Batch(err) => is_unreachable(err),
             WriteError::Stalled
             | WriteError::Unsure
             | WriteError::Stopped
@@ -95,18 +107,188 @@ impl WriteError {
     }
 }
 
+/// Whether SQLite could not do the write now (locked by another process,
+/// I/O, a full disk), as opposed to refusing the statement.
+fn is_unreachable(err: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        err.sqlite_error_code(),
+        Some(
+            DatabaseBusy
+                | DatabaseLocked
+                | SystemIoFailure
+                | DiskFull
+                | CannotOpen
+                | OutOfMemory
+                | OperationInterrupted
+                | FileLockingProtocolFailed
+        )
+    )
+}
+
+/// Whether `err` is a broken UNIQUE (or primary key) constraint.
+pub fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+/// The writer's connection as a job sees it: statements with `$n`
+/// placeholders, bound by number as sqlx binds them, so that one SQL text
+/// serves this connection and PostgreSQL's. Statements stay prepared.
+pub struct WriterConnection {
+    conn: rusqlite::Connection,
+    /// When the job running now must have finished, in ns since `origin`
+    /// (`u64::MAX`: none running). SQLite's progress handler reads it.
+    deadline: Arc<AtomicU64>,
+    origin: Instant,
+}
+
+impl WriterConnection {
+    fn open(path: &Path, pragmas: &[(&str, String)]) -> rusqlite::Result<WriterConnection> {
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        for (name, value) in pragmas {
+            // `journal_mode` answers with a row; the others with none.
+            conn.query_row(&format!("PRAGMA {name} = {value}"), [], |_| Ok(()))
+                .or_else(|err| match err {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(()),
+                    err => Err(err),
+                })?;
+        }
+        conn.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS);
+        let deadline = Arc::new(AtomicU64::new(u64::MAX));
+        let origin = Instant::now();
+        let overdue = deadline.clone();
+        // SQLite interrupts the statement running when this answers true.
+        conn.progress_handler(
+            STEPS_PER_DEADLINE_CHECK,
+            Some(move || nanos_since(origin) > overdue.load(Ordering::Relaxed)),
+        );
+        Ok(WriterConnection {
+            conn,
+            deadline,
+            origin,
+        })
+    }
+
+    /// Gives the next job until `JOB_WITHIN` from now.
+    fn start_job(&self) {
+        let deadline = nanos_since(self.origin).saturating_add(JOB_WITHIN.as_nanos() as u64);
+        self.deadline.store(deadline, Ordering::Relaxed);
+    }
+
+    /// Ends the job's deadline; whether it had passed.
+    fn end_job(&self) -> bool {
+        let deadline = self.deadline.swap(u64::MAX, Ordering::Relaxed);
+        nanos_since(self.origin) > deadline
+    }
+
+    /// Runs a statement; the rows it changed.
+    pub fn execute(&self, sql: &str, args: &[&dyn ToSql]) -> rusqlite::Result<u64> {
+        log_statement(sql);
+        let mut statement = self.conn.prepare_cached(sql)?;
+        bind_numbered(&mut statement, args)?;
+        statement.raw_execute().map(|rows| rows as u64)
+    }
+
+    /// The first row a statement gives, read by `row`, if any.
+    pub fn optional<T>(
+        &self,
+        sql: &str,
+        args: &[&dyn ToSql],
+        row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Option<T>> {
+        log_statement(sql);
+        let mut statement = self.conn.prepare_cached(sql)?;
+        bind_numbered(&mut statement, args)?;
+        let mut rows = statement.raw_query();
+        let value = match rows.next()? {
+            Some(first) => Some(row(first)?),
+            None => None,
+        };
+        // Steps an INSERT … RETURNING or UPDATE … RETURNING to its end, so
+        // that every row it writes is written.
+        while rows.next()?.is_some() {}
+        Ok(value)
+    }
+
+    /// The first row a statement gives; an error if it gives none.
+    pub fn one<T>(
+        &self,
+        sql: &str,
+        args: &[&dyn ToSql],
+        row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.optional(sql, args, row)?
+            .ok_or(rusqlite::Error::QueryReturnedNoRows)
+    }
+}
+
+/// Logs a statement at debug level, under the request's span, as sqlx
+/// logs the ones it runs (the tests count a login's statements so).
+fn log_statement(sql: &str) {
+    tracing::debug!(target: "sqlite::statement", sql = %OneLine(sql));
+}
+
+/// SQL on one line: its runs of whitespace as one space.
+struct OneLine<'a>(&'a str);
+
+impl std::fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut words = self.0.split_whitespace();
+        if let Some(first) = words.next() {
+            f.write_str(first)?;
+            for word in words {
+                f.write_str(" ")?;
+                f.write_str(word)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn nanos_since(origin: Instant) -> u64 {
+    u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Binds `args[n - 1]` to each `$n` of the statement, wherever it appears
+/// (SQLite numbers parameters by first appearance, not by their digits).
+fn bind_numbered(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    args: &[&dyn ToSql],
+) -> rusqlite::Result<()> {
+    for index in 1..=statement.parameter_count() {
+        let nth = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|digits| digits.parse::<usize>().ok())
+            .filter(|n| (1..=args.len()).contains(n))
+            .ok_or(rusqlite::Error::InvalidParameterCount(
+                statement.parameter_count(),
+                args.len(),
+            ))?;
+        statement.raw_bind_parameter(index, args[nth - 1])?;
+    }
+    Ok(())
+}
+
 /// Why a whole batch failed, for each of its jobs.
 #[derive(Clone)]
 enum BatchFailure {
-    Sql(Arc<sqlx::Error>),
+    Sql(Arc<rusqlite::Error>),
     Stalled,
-    /// A job without a savepoint failed in a way that may have ended the
-    /// transaction.
+    /// A job's failure ended the transaction.
     Unsure,
 }
 
-impl From<sqlx::Error> for BatchFailure {
-    fn from(err: sqlx::Error) -> Self {
+impl From<rusqlite::Error> for BatchFailure {
+    fn from(err: rusqlite::Error) -> Self {
         BatchFailure::Sql(Arc::new(err))
     }
 }
@@ -117,8 +299,7 @@ impl From<sqlx::Error> for BatchFailure {
 pub enum Atomicity {
     /// Statements that each stand on their own, as on PostgreSQL's pool
     /// (in practice one statement, or retries of one). SQLite undoes a
-    /// failing statement by itself, so the job needs no savepoint: one
-    /// round trip to sqlx's thread less per job.
+    /// failing statement by itself, so the job needs no savepoint.
     Statements,
     /// All of its statements or none: a savepoint before it, rolled back
     /// to if it fails.
@@ -129,35 +310,18 @@ pub enum Atomicity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ran {
     Succeeded,
-    /// Its error left the batch's transaction as it was: SQLite undid at
-    /// most the failing statement.
+    /// It failed; SQLite undid at most the failing statement.
     FailedAlone,
-    /// Its error may have rolled back the whole transaction (I/O, a full
-    /// disk, memory, a lost connection).
+    /// It failed, and the transaction is gone (SQLite rolled it back, or a
+    /// statement was interrupted at its deadline).
     FailedUnsure,
-}
-
-/// Whether SQLite undid only the failing statement: a constraint it broke
-/// (a taken name), or an error on our side of the driver (decoding a row).
-/// Anything else may have ended the transaction.
-fn leaves_transaction_intact(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Database(db) => db.kind() != sqlx::error::ErrorKind::Other,
-        sqlx::Error::RowNotFound
-        | sqlx::Error::ColumnNotFound(_)
-        | sqlx::Error::ColumnIndexOutOfBounds { .. }
-        | sqlx::Error::ColumnDecode { .. }
-        | sqlx::Error::Decode(_)
-        | sqlx::Error::TypeNotFound { .. } => true,
-        _ => false,
-    }
 }
 
 /// A job as the writer sees it, whatever its answer's type.
 trait Job: Send {
     fn atomicity(&self) -> Atomicity;
     /// Runs the work, keeping its outcome until the batch's fate is known.
-    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran>;
+    fn run(&mut self, conn: &WriterConnection) -> Ran;
     /// Answers the caller once the batch committed (`Ok`) or failed.
     fn answer(self: Box<Self>, batch: Result<(), BatchFailure>);
 }
@@ -165,10 +329,9 @@ trait Job: Send {
 struct Pending<T> {
     atomicity: Atomicity,
     work: Option<Work<T>>,
-    outcome: Option<Result<T, sqlx::Error>>,
+    outcome: Option<rusqlite::Result<T>>,
     reply: oneshot::Sender<Result<T, WriteError>>,
-    /// The caller's span, so that the statements are logged under its
-    /// request.
+    /// The caller's span, so that what the work logs is under its request.
     span: tracing::Span,
 }
 
@@ -177,20 +340,24 @@ impl<T: Send + 'static> Job for Pending<T> {
         self.atomicity
     }
 
-    fn run<'c>(&'c mut self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran> {
-        Box::pin(async move {
-            let Some(work) = self.work.take() else {
-                return Ran::FailedUnsure;
-            };
-            let outcome = work(conn).instrument(self.span.clone()).await;
-            let ran = match &outcome {
-                Ok(_) => Ran::Succeeded,
-                Err(err) if leaves_transaction_intact(err) => Ran::FailedAlone,
-                Err(_) => Ran::FailedUnsure,
-            };
-            self.outcome = Some(outcome);
-            ran
-        })
+    fn run(&mut self, conn: &WriterConnection) -> Ran {
+        let Some(work) = self.work.take() else {
+            return Ran::FailedUnsure;
+        };
+        let outcome = self.span.in_scope(|| work(conn));
+        let ran = match &outcome {
+            Ok(_) => Ran::Succeeded,
+            // SQLite says itself whether the transaction is still open.
+            Err(_) if conn.conn.is_autocommit() => Ran::FailedUnsure,
+            Err(err)
+                if err.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
+            {
+                Ran::FailedUnsure
+            }
+            Err(_) => Ran::FailedAlone,
+        };
+        self.outcome = Some(outcome);
+        ran
     }
 
     fn answer(self: Box<Self>, batch: Result<(), BatchFailure>) {
@@ -209,6 +376,14 @@ impl<T: Send + 'static> Job for Pending<T> {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the write connection: {0}")]
+    Open(#[from] rusqlite::Error),
+    #[error("cannot start the writer thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
 /// Hands jobs to the writer thread. Cloned into everything that writes;
 /// the thread ends once every clone is gone and the queue is drained.
 #[derive(Clone)]
@@ -217,10 +392,16 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `pool`, whose one connection it takes
-    /// for each batch (so that an in-memory database's reads, which share
-    /// that pool, still get their turn between batches).
-    pub fn spawn(pool: SqlitePool) -> std::io::Result<Writer> {
+    /// Opens the write connection to the database at `path` (which exists,
+    /// migrated) with `pragmas`, and starts the writer thread on it. The
+    /// thread also checkpoints the WAL on `checkpointer`, if given, while
+    /// it lives.
+    pub fn spawn(
+        path: &Path,
+        pragmas: &[(&str, String)],
+        checkpointer: Option<SqlitePool>,
+    ) -> Result<Writer, StartError> {
+        let conn = WriterConnection::open(path, pragmas)?;
         let (jobs, queue) = mpsc::channel(QUEUE);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -228,7 +409,13 @@ impl Writer {
         let hold = test_hold_before_commit();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || runtime.block_on(serve(pool, queue, hold)))?;
+            .spawn(move || {
+                if let Some(checkpointer) = checkpointer {
+                    // Dropped with the runtime when `serve` returns.
+                    runtime.spawn(super::sqlite::checkpoint_wal(checkpointer));
+                }
+                runtime.block_on(serve(conn, queue, hold))
+            })?;
         Ok(Writer { jobs })
     }
 
@@ -237,9 +424,7 @@ impl Writer {
     pub async fn run<T, F>(&self, atomicity: Atomicity, work: F) -> Result<T, WriteError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>
-            + Send
-            + 'static,
+        F: FnOnce(&WriterConnection) -> rusqlite::Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Pending {
@@ -260,22 +445,24 @@ impl Writer {
 }
 
 /// The writer thread's loop: a batch of whatever is queued, until every
-/// `Writer` is gone.
-async fn serve(pool: SqlitePool, mut queue: mpsc::Receiver<Box<dyn Job>>, hold: Option<Duration>) {
+/// `Writer` is gone. The statements run on this thread; only waiting for
+/// jobs is async.
+async fn serve(
+    conn: WriterConnection,
+    mut queue: mpsc::Receiver<Box<dyn Job>>,
+    hold: Option<Duration>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        // On a task of its own so that a panic loses this batch (its
-        // callers get errors, its transaction is rolled back) and not the
-        // writer.
-        let pool = pool.clone();
-        let jobs = std::mem::take(&mut batch);
-        let run = tokio::spawn(async move {
-            let mut jobs = jobs;
-            let outcome = commit(&pool, &mut jobs, hold).await;
-            (jobs, outcome)
-        });
-        match run.await {
-            Ok((jobs, outcome)) => {
+        let mut jobs = std::mem::take(&mut batch);
+        // A panic loses this batch (its callers are told that the writer
+        // stopped, its transaction is rolled back), not the writer.
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| commit(&conn, &mut jobs, hold)));
+        match outcome {
+            Ok(outcome) => {
+                if outcome.is_err() && !conn.conn.is_autocommit() {
+                    let _ = conn.conn.execute_batch("ROLLBACK");
+                }
                 if let Err(BatchFailure::Sql(err)) = &outcome {
                     tracing::error!(error = %err, writes = jobs.len(), "a batch of writes failed");
                 }
@@ -283,52 +470,61 @@ async fn serve(pool: SqlitePool, mut queue: mpsc::Receiver<Box<dyn Job>>, hold: 
                     job.answer(outcome.clone());
                 }
             }
-            // Its jobs were dropped with the task: their callers are told
-            // that the writer stopped, and the transaction rolled back.
-            Err(err) => tracing::error!(error = %err, "a batch of writes was lost"),
+            Err(_) => {
+                if !conn.conn.is_autocommit() {
+                    let _ = conn.conn.execute_batch("ROLLBACK");
+                }
+                tracing::error!(writes = jobs.len(), "a batch of writes was lost to a panic");
+                // Dropping the jobs tells their callers.
+                drop(jobs);
+            }
         }
+        batch = Vec::with_capacity(MAX_BATCH);
     }
 }
 
 /// Runs a batch's jobs in one transaction, each atomic one in a
-/// savepoint, and commits. An error here means nothing of the batch was committed.
-async fn commit(
-    pool: &SqlitePool,
+/// savepoint, and commits. An error here means nothing of the batch was
+/// committed (the caller rolls back what is left of it).
+fn commit(
+    conn: &WriterConnection,
     jobs: &mut [Box<dyn Job>],
     hold: Option<Duration>,
 ) -> Result<(), BatchFailure> {
-    let mut conn = pool.acquire().await?;
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let started = Instant::now();
+    conn.conn.execute_batch("BEGIN IMMEDIATE")?;
     for job in jobs.iter_mut() {
         let atomic = job.atomicity() == Atomicity::Atomic;
         if atomic {
-            // Never released: the batch's COMMIT commits them all, and a
-            // RELEASE each would be one more round trip to sqlx's thread.
-            sqlx::query("SAVEPOINT job").execute(&mut *tx).await?;
+            // Never released: the batch's COMMIT commits them all.
+            conn.conn.execute_batch("SAVEPOINT job")?;
         }
-        let ran = tokio::time::timeout(JOB_WITHIN, job.run(&mut tx))
-            .await
-            .map_err(|_| BatchFailure::Stalled)?;
+        conn.start_job();
+        let ran = job.run(conn);
+        if conn.end_job() {
+            return Err(BatchFailure::Stalled);
+        }
         match ran {
             Ran::Succeeded => {}
-            // Undoes this job alone. It fails when SQLite has rolled the
-            // whole transaction back (a full disk, an I/O error): then the
-            // batch fails, and nothing of it was committed.
-            Ran::FailedAlone | Ran::FailedUnsure if atomic => {
-                sqlx::query("ROLLBACK TO job").execute(&mut *tx).await?;
-            }
+            // SQLite ended the transaction: none of the batch is left.
+            Ran::FailedUnsure => return Err(BatchFailure::Unsure),
+            // Undoes this job alone.
+            Ran::FailedAlone if atomic => conn.conn.execute_batch("ROLLBACK TO job")?,
             // SQLite undid the failing statement; the others stand.
             Ran::FailedAlone => {}
-            // Without a savepoint there is no telling what is left of the
-            // transaction: none of the batch is committed.
-            Ran::FailedUnsure => return Err(BatchFailure::Unsure),
         }
     }
     if let Some(hold) = hold {
         tracing::info!(writes = jobs.len(), "holding a batch before its commit");
-        tokio::time::sleep(hold).await;
+        std::thread::sleep(hold);
     }
-    tx.commit().await?;
+    let committing = Instant::now();
+    conn.conn.execute_batch("COMMIT")?;
+    crate::metrics::sqlite_batch(
+        jobs.len(),
+        committing.duration_since(started),
+        committing.elapsed(),
+    );
     if hold.is_some() {
         tracing::info!(writes = jobs.len(), "held batch committed");
     }
@@ -352,48 +548,41 @@ fn test_hold_before_commit() -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlx::sqlite::SqlitePoolOptions;
 
-    async fn writer() -> (Writer, SqlitePool) {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect("sqlite::memory:")
-            .await
+    /// A writer on a fresh database file with `t (x UNIQUE)`; the file's
+    /// path, to read what was committed.
+    fn writer() -> (Writer, std::path::PathBuf) {
+        let path =
+            std::env::temp_dir().join(format!("acapp-writer-{}.db", crate::secret::random_hex(8)));
+        let setup = rusqlite::Connection::open(&path).unwrap();
+        setup
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE t (x INTEGER NOT NULL UNIQUE);
+                 CREATE TABLE pair (a INTEGER, b INTEGER, c INTEGER)",
+            )
             .unwrap();
-        sqlx::query("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        (Writer::spawn(pool.clone()).unwrap(), pool)
+        let pragmas = crate::store::Database::writer_pragmas();
+        (Writer::spawn(&path, &pragmas, None).unwrap(), path)
     }
 
-    fn insert(
-        x: i64,
-    ) -> impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<(), sqlx::Error>>
-    {
+    fn insert(x: i64) -> impl FnOnce(&WriterConnection) -> rusqlite::Result<()> {
         move |conn| {
-            Box::pin(async move {
-                sqlx::query("INSERT INTO t (x) VALUES ($1)")
-                    .bind(x)
-                    .execute(&mut *conn)
-                    .await
-                    .map(drop)
-            })
+            conn.execute("INSERT INTO t (x) VALUES ($1)", &[&x])
+                .map(drop)
         }
     }
 
-    async fn stored(pool: &SqlitePool) -> Vec<i64> {
-        sqlx::query_scalar("SELECT x FROM t ORDER BY x")
-            .fetch_all(pool)
-            .await
-            .unwrap()
+    fn stored(path: &Path) -> Vec<i64> {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let mut statement = conn.prepare("SELECT x FROM t ORDER BY x").unwrap();
+        let rows = statement.query_map([], |row| row.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
     }
 
     #[tokio::test]
     async fn a_broken_constraint_fails_its_own_write_and_no_other() {
-        let (writer, pool) = writer().await;
+        let (writer, path) = writer();
         let (a, b, c, d) = tokio::join!(
             writer.run(Atomicity::Statements, insert(1)),
             writer.run(Atomicity::Statements, insert(1)),
@@ -401,27 +590,26 @@ mod tests {
             writer.run(Atomicity::Atomic, insert(2)),
         );
         assert!(a.is_ok());
-        assert!(matches!(b, Err(WriteError::Statement(_))), "{b:?}");
+        assert!(
+            matches!(&b, Err(WriteError::Statement(e)) if is_unique_violation(e)),
+            "{b:?}"
+        );
         assert!(c.is_ok());
-        assert!(matches!(d, Err(WriteError::Statement(_))), "{d:?}");
-        assert_eq!(stored(&pool).await, [1, 2]);
+        assert!(
+            matches!(&d, Err(WriteError::Statement(e)) if is_unique_violation(e)),
+            "{d:?}"
+        );
+        assert_eq!(stored(&path), [1, 2]);
     }
 
     #[tokio::test]
     async fn an_atomic_write_that_fails_leaves_none_of_its_statements() {
-        let (writer, pool) = writer().await;
+        let (writer, path) = writer();
         writer.run(Atomicity::Statements, insert(5)).await.unwrap();
-        fn two(conn: &mut SqliteConnection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
-            Box::pin(async move {
-                sqlx::query("INSERT INTO t (x) VALUES (6)")
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query("INSERT INTO t (x) VALUES (5)")
-                    .execute(&mut *conn)
-                    .await
-                    .map(drop)
-            })
-        }
+        let two = |conn: &WriterConnection| {
+            conn.execute("INSERT INTO t (x) VALUES (6)", &[])?;
+            conn.execute("INSERT INTO t (x) VALUES (5)", &[]).map(drop)
+        };
         let (atomic, after) = tokio::join!(
             writer.run(Atomicity::Atomic, two),
             writer.run(Atomicity::Statements, insert(7)),
@@ -431,6 +619,85 @@ mod tests {
             "{atomic:?}"
         );
         after.unwrap();
-        assert_eq!(stored(&pool).await, [5, 7], "6 went with its failed write");
+        assert_eq!(stored(&path), [5, 7], "6 went with its failed write");
+    }
+
+    #[tokio::test]
+    async fn placeholders_are_bound_by_their_number_wherever_they_appear() {
+        let (writer, path) = writer();
+        // SQLite numbers `$3` here 1 and `$1` 3: sqlx binds by the digits,
+        // and so must the writer, for one SQL text to serve both.
+        writer
+            .run(Atomicity::Statements, |conn| {
+                conn.execute(
+                    "INSERT INTO pair (c, a, b) VALUES ($3, $1, $2), ($3, $2, $1)",
+                    &[&10i64, &20i64, &30i64],
+                )
+            })
+            .await
+            .unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let mut statement = conn.prepare("SELECT a, b, c FROM pair ORDER BY a").unwrap();
+        let rows: Vec<(i64, i64, i64)> = statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows, [(10, 20, 30), (20, 10, 30)]);
+        let missing = writer
+            .run(Atomicity::Statements, |conn| {
+                conn.execute("INSERT INTO pair (a, b) VALUES ($1, $2)", &[&1i64])
+            })
+            .await;
+        assert!(
+            matches!(missing, Err(WriteError::Statement(_))),
+            "{missing:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_write_that_runs_past_its_deadline_is_interrupted_and_the_writer_goes_on() {
+        let (writer, path) = writer();
+        let endless = |conn: &WriterConnection| {
+            conn.one(
+                "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c)
+                 SELECT count(*) FROM c",
+                &[],
+                |row| row.get::<_, i64>(0),
+            )
+        };
+        let started = Instant::now();
+        let (beside, stuck) = tokio::join!(
+            writer.run(Atomicity::Statements, insert(1)),
+            writer.run(Atomicity::Statements, endless),
+        );
+        let took = started.elapsed();
+        assert!(took >= JOB_WITHIN && took < ANSWER_WITHIN, "{took:?}");
+        assert!(matches!(stuck, Err(WriteError::Statement(_))), "{stuck:?}");
+        writer.run(Atomicity::Statements, insert(2)).await.unwrap();
+        // The write beside it is rolled back with it if they shared a batch.
+        match beside {
+            Err(WriteError::Stalled) => assert_eq!(stored(&path), [2]),
+            Ok(()) => assert_eq!(stored(&path), [1, 2]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panic_loses_its_batch_and_not_the_writer() {
+        let (writer, path) = writer();
+        let panics = |_: &WriterConnection| -> rusqlite::Result<()> { panic!("a bug in a write") };
+        let (with_it, lost) = tokio::join!(
+            writer.run(Atomicity::Statements, insert(1)),
+            writer.run(Atomicity::Statements, panics),
+        );
+        assert!(matches!(lost, Err(WriteError::Stopped)), "{lost:?}");
+        writer.run(Atomicity::Statements, insert(3)).await.unwrap();
+        // The write beside it is lost with it if they shared a batch.
+        match with_it {
+            Err(WriteError::Stopped) => assert_eq!(stored(&path), [3]),
+            Ok(()) => assert_eq!(stored(&path), [1, 3]),
+            other => panic!("{other:?}"),
+        }
     }
 }

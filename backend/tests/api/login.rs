@@ -541,7 +541,7 @@ async fn no_acwing_token_is_ever_stored() {
     }
 }
 
-/// The statements one receive_code request ran, from sqlx's own debug log.
+/// The statements one receive_code request ran, from the debug log.
 async fn statements_of_one_login(app: &crate::support::TestApp, openid: &str) -> Vec<String> {
     let (state, redirect_uri) = app.acapp_apply().await;
     let code = app.sim.issue_code(openid).unwrap();
@@ -559,7 +559,7 @@ async fn statements_of_one_login(app: &crate::support::TestApp, openid: &str) ->
     assert_eq!(body["result"], "success");
     let logs = String::from_utf8(crate::support::captured_logs().lock().unwrap().clone()).unwrap();
     logs.lines()
-        .filter(|l| l.contains(&format!("request{{id={id}")) && l.contains("sqlx::query"))
+        .filter(|l| l.contains(&format!("request{{id={id}")) && crate::support::is_statement_log(l))
         .map(str::to_owned)
         .collect()
 }
@@ -612,7 +612,7 @@ async fn a_login_is_one_player_write_and_one_session_insert() {
     let logs = String::from_utf8(crate::support::captured_logs().lock().unwrap().clone()).unwrap();
     let replacing: Vec<String> = logs
         .lines()
-        .filter(|l| l.contains(&format!("request{{id={id}")) && l.contains("sqlx::query"))
+        .filter(|l| l.contains(&format!("request{{id={id}")) && crate::support::is_statement_log(l))
         // Transaction control is logged by sqlx for PostgreSQL only.
         .filter(|l| !l.contains("summary=\"BEGIN") && !l.contains("summary=\"COMMIT"))
         .map(|l| {

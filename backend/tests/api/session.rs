@@ -1107,7 +1107,7 @@ fn sql_statements_of(request_ids: &[String]) -> (usize, Vec<String>) {
     let statements: Vec<&str> = logs
         .lines()
         .filter(|l| {
-            l.contains("sqlx::query")
+            crate::support::is_statement_log(l)
                 && request_ids
                     .iter()
                     .any(|id| l.contains(&format!("request{{id={id}")))

@@ -516,3 +516,9 @@ pub async fn receive_at(app: &TestApp, state: &str, openid: &str) -> Value {
 pub async fn healthz(app: &TestApp) -> (u16, Value) {
     app.get_json(&browser(), "/healthz").await
 }
+
+/// Whether a captured log line is a SQL statement run: sqlx's log
+/// (PostgreSQL, and SQLite's reads) or SQLite's writer's.
+pub fn is_statement_log(line: &str) -> bool {
+    line.contains("sqlx::query") || line.contains("sqlite::statement")
+}
