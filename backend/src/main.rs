@@ -8,6 +8,9 @@ use backend::startup::Application;
 use backend::telemetry::log_filter;
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Bad settings exit with this status, like clap's own usage errors.
 const EXIT_BAD_CONFIG: u8 = 2;
 

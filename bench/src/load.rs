@@ -17,6 +17,17 @@ pub enum Players {
     Returning,
 }
 
+impl Players {
+    /// A new player costs AcWing two round trips (token, getinfo); a
+    /// returning one only the token exchange.
+    pub fn round_trips(self) -> u64 {
+        match self {
+            Players::New => 2,
+            Players::Returning => 1,
+        }
+    }
+}
+
 /// How long a cell runs and how many logins it may start at most.
 #[derive(Debug, Clone, Copy)]
 pub struct Bounds {
@@ -139,11 +150,19 @@ pub async fn web_login(
 }
 
 /// Runs `in_flight` login loops until the bounds are reached.
+///
+/// The loops start spread evenly over `spread` (a login's time upstream),
+/// as players' logins are spread in time. Started together, with an
+/// upstream whose latency never varies, they would stay in step for the
+/// whole cell: every login's work would arrive in one burst per round
+/// trip, each waiting for the burst's others, and the cores would idle
+/// between bursts. That measured the generator's lockstep, not the server.
 pub async fn run(
     stack: &Arc<Stack>,
     players: Players,
     in_flight: usize,
     bounds: Bounds,
+    spread: Duration,
     returning_pool: &Arc<Vec<String>>,
     run_id: &str,
 ) -> Outcome {
@@ -152,7 +171,8 @@ pub async fn run(
     let deadline = started + bounds.duration;
     let issued = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(in_flight);
-    for _ in 0..in_flight {
+    for nth in 0..in_flight {
+        let offset = spread.mul_f64(nth as f64 / in_flight as f64);
         let (client, stack, issued, pool) = (
             client.clone(),
             stack.clone(),
@@ -162,6 +182,7 @@ pub async fn run(
         let run_id = run_id.to_owned();
         tasks.push(tokio::spawn(async move {
             let mut mine = Outcome::default();
+            tokio::time::sleep(offset).await;
             while Instant::now() < deadline {
                 let n = issued.fetch_add(1, Ordering::Relaxed);
                 if n >= bounds.max_logins {

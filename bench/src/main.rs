@@ -214,7 +214,9 @@ async fn run(args: Args) -> Result<(), String> {
         // Unique per cell, so that a cell run twice still has new players.
         let run_id = format!("{nth}-{upstream_ms}-{in_flight}");
         let before = (stack.backend_cpu(), stack.sim_cpu(), stack::own_cpu());
-        let mut outcome = load::run(&stack, players, in_flight, bounds, &pool, &run_id).await;
+        let spread = Duration::from_millis(upstream_ms * players.round_trips());
+        let mut outcome =
+            load::run(&stack, players, in_flight, bounds, spread, &pool, &run_id).await;
         let cpu = CpuSpent {
             backend: stack.backend_cpu() - before.0,
             sim: stack.sim_cpu() - before.1,
@@ -235,6 +237,12 @@ async fn run(args: Args) -> Result<(), String> {
             }
         }
         let cell = Cell::new(players, upstream_ms, in_flight, outcome, cpu, cores());
+        if args.only.is_some() {
+            eprintln!(
+                "  cores: backend {:.2}, simulator {:.2}, generator {:.2}",
+                cell.backend_cpu_share, cell.sim_cpu_share, cell.generator_cpu_share
+            );
+        }
         eprintln!(
             "{:>9} players, {:>3} ms upstream, {:>4} in flight: {:>6.0} logins/s, p50 {:.1} ms, p99 {:.1} ms, {} errors, {:.0} µs CPU/login, {:.2} cores",
             cell.players, upstream_ms, in_flight, cell.logins_per_sec, cell.p50_ms, cell.p99_ms, cell.errors, cell.backend_cpu_us_per_login, cell.all_cpu_share

@@ -64,13 +64,7 @@ impl Cell {
         let logins = outcome.latencies.len();
         let secs = outcome.elapsed.as_secs_f64();
         let logins_per_sec = logins as f64 / secs;
-        // A new player costs AcWing two round trips (token, getinfo); a
-        // returning one only the token exchange.
-        let round_trips = match players {
-            Players::New => 2.0,
-            Players::Returning => 1.0,
-        };
-        let upstream = round_trips * upstream_ms as f64;
+        let upstream = (players.round_trips() * upstream_ms) as f64;
         let p99_ms = percentile(&outcome.latencies, 0.99);
         let ideal = (upstream_ms > 0).then(|| in_flight as f64 / (upstream / 1000.0));
         Cell {
