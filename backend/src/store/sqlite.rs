@@ -18,6 +18,8 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -110,15 +112,22 @@ impl Database {
     }
 }
 
-/// Checkpoints the WAL every `CHECKPOINT_EVERY`, for as long as it is
-/// polled (the writer's thread runs it while the writer lives). PASSIVE
+/// Checkpoints the WAL every `CHECKPOINT_EVERY` in which the writer
+/// committed something (`commits` counts its commits), for as long as it
+/// is polled (the writer's thread runs it while the writer lives). PASSIVE
 /// copies what no reader still needs and waits for nobody; what it leaves
 /// is copied next time.
-pub async fn checkpoint_wal(pool: SqlitePool) {
+pub async fn checkpoint_wal(pool: SqlitePool, commits: Arc<AtomicU64>) {
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut checkpointed = 0;
     loop {
         every.tick().await;
+        let committed = commits.load(Ordering::Relaxed);
+        if committed == checkpointed {
+            continue;
+        }
+        checkpointed = committed;
         if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&pool)
             .await

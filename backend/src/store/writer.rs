@@ -145,6 +145,8 @@ pub struct WriterConnection {
     /// (`u64::MAX`: none running). SQLite's progress handler reads it.
     deadline: Arc<AtomicU64>,
     origin: Instant,
+    /// Batches committed, for the checkpointer to skip idle spells.
+    commits: Arc<AtomicU64>,
 }
 
 impl WriterConnection {
@@ -174,6 +176,7 @@ impl WriterConnection {
             conn,
             deadline,
             origin,
+            commits: Arc::default(),
         })
     }
 
@@ -402,6 +405,7 @@ impl Writer {
         checkpointer: Option<SqlitePool>,
     ) -> Result<Writer, StartError> {
         let conn = WriterConnection::open(path, pragmas)?;
+        let commits = conn.commits.clone();
         let (jobs, queue) = mpsc::channel(QUEUE);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -412,7 +416,7 @@ impl Writer {
             .spawn(move || {
                 if let Some(checkpointer) = checkpointer {
                     // Dropped with the runtime when `serve` returns.
-                    runtime.spawn(super::sqlite::checkpoint_wal(checkpointer));
+                    runtime.spawn(super::sqlite::checkpoint_wal(checkpointer, commits));
                 }
                 runtime.block_on(serve(conn, queue, hold))
             })?;
@@ -520,6 +524,7 @@ fn commit(
     }
     let committing = Instant::now();
     conn.conn.execute_batch("COMMIT")?;
+    conn.commits.fetch_add(1, Ordering::Relaxed);
     crate::metrics::sqlite_batch(
         jobs.len(),
         committing.duration_since(started),
@@ -552,6 +557,13 @@ mod tests {
     /// A writer on a fresh database file with `t (x UNIQUE)`; the file's
     /// path, to read what was committed.
     fn writer() -> (Writer, std::path::PathBuf) {
+        let path = database();
+        let pragmas = crate::store::Database::writer_pragmas();
+        (Writer::spawn(&path, &pragmas, None).unwrap(), path)
+    }
+
+    /// A fresh database file with the tests' tables.
+    fn database() -> std::path::PathBuf {
         let path =
             std::env::temp_dir().join(format!("acapp-writer-{}.db", crate::secret::random_hex(8)));
         let setup = rusqlite::Connection::open(&path).unwrap();
@@ -562,8 +574,49 @@ mod tests {
                  CREATE TABLE pair (a INTEGER, b INTEGER, c INTEGER)",
             )
             .unwrap();
+        path
+    }
+
+    /// The WAL's size after `writes` commits of one row each, with or
+    /// without the checkpointer.
+    async fn wal_after(writes: i64, checkpointer: bool) -> u64 {
+        let path = database();
+        let pool = match checkpointer {
+            true => Some(
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .unwrap(),
+            ),
+            false => None,
+        };
         let pragmas = crate::store::Database::writer_pragmas();
-        (Writer::spawn(&path, &pragmas, None).unwrap(), path)
+        let writer = Writer::spawn(&path, &pragmas, pool).unwrap();
+        let started = Instant::now();
+        for x in 0..writes {
+            writer.run(Atomicity::Statements, insert(x)).await.unwrap();
+            // Spread over a few of the checkpointer's periods.
+            if x % 500 == 0 {
+                tokio::time::sleep(Duration::from_millis(120)).await;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::fs::metadata(path.with_extension("db-wal"))
+            .unwrap()
+            .len()
+    }
+
+    #[tokio::test]
+    async fn the_checkpointer_keeps_the_wal_short_without_the_writers_help() {
+        let (without, with) = (wal_after(3000, false).await, wal_after(3000, true).await);
+        // Each commit appends a page or two; SQLite's own checkpoint would
+        // stay away until 10,000 pages.
+        assert!(without > 2000 * 4096, "{without}");
+        println!(
+            "WAL after 3,000 commits: {without} bytes without the checkpointer, {with} with it"
+        );
+        assert!(with < without / 4, "with {with}, without {without}");
     }
 
     fn insert(x: i64) -> impl FnOnce(&WriterConnection) -> rusqlite::Result<()> {
