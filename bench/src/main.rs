@@ -342,6 +342,16 @@ fn notes(report: &mut Report) {
             .find(|c| c.players == players && c.upstream_ms == upstream && c.in_flight == in_flight)
     };
     let mut notes = Vec::new();
+    for cell in report.cells.iter().filter(|c| c.errors > 0) {
+        notes.push(format!(
+            "{} errors with {} players, {} ms upstream, {} in flight; the first: {}.",
+            cell.errors,
+            cell.players,
+            cell.upstream_ms,
+            cell.in_flight,
+            cell.error_samples.join("; ")
+        ));
+    }
     if let Some(cell) = at("new", 0, 64) {
         notes.push(format!(
             "Backend CPU per new-player login with the upstream on loopback (64 in flight): {:.0} µs (target ≤ 200 µs).",

@@ -18,6 +18,8 @@ pub struct Cell {
     pub in_flight: usize,
     pub logins: usize,
     pub errors: u64,
+    /// The first few errors' messages.
+    pub error_samples: Vec<String>,
     pub logins_per_sec: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -76,6 +78,7 @@ impl Cell {
             in_flight,
             logins,
             errors: outcome.errors,
+            error_samples: outcome.error_samples,
             logins_per_sec,
             p50_ms: percentile(&outcome.latencies, 0.5),
             p99_ms,
