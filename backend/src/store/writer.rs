@@ -475,6 +475,8 @@ async fn serve(
                 }
             }
             Err(_) => {
+                // The job that panicked left its deadline running.
+                conn.end_job();
                 if !conn.conn.is_autocommit() {
                     let _ = conn.conn.execute_batch("ROLLBACK");
                 }

@@ -53,6 +53,19 @@ async fn metrics_count_logins_upstream_latency_errcodes_and_states() {
     assert!(count(&after, rejected) >= count(&before, rejected) + 1.0);
     assert!(count(&after, exchanges) >= count(&before, exchanges) + 1.0);
     assert!(after.contains("# TYPE acapp_upstream_latency_seconds histogram"));
+    if !app.database_url.starts_with("postgres") {
+        // The login's writes went through SQLite's writer, in batches.
+        let writes = "acapp_sqlite_batch_writes_sum";
+        assert!(
+            count(&after, writes) >= count(&before, writes) + 2.0,
+            "{after}"
+        );
+        let commits = r#"acapp_sqlite_batch_seconds_count{phase="commit"}"#;
+        assert!(
+            count(&after, commits) >= count(&before, commits) + 1.0,
+            "{after}"
+        );
+    }
     assert_eq!(
         count(&after, "acapp_login_states_outstanding"),
         1.0,
@@ -108,6 +121,15 @@ async fn a_fresh_instance_shows_every_metric_family_at_zero() {
         ));
     }
     assert!(text.contains("# TYPE acapp_upstream_latency_seconds histogram"));
+    // The SQLite writer's, which readiness has already used.
+    assert!(text.contains("# TYPE acapp_sqlite_batch_writes histogram"));
+    for phase in ["statements", "commit"] {
+        let batches = format!(r#"acapp_sqlite_batch_seconds_count{{phase="{phase}"}}"#);
+        assert!(
+            metric(&text, &batches) >= Some(1.0),
+            "{batches} in:\n{text}"
+        );
+    }
     assert!(
         !text.contains("acapp_acwing_request_duration_seconds"),
         "{text}"
