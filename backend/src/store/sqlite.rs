@@ -65,7 +65,7 @@ impl Database {
         let path = options.get_filename().to_owned();
         // The writer thread opens the file a second time: an in-memory
         // database would be a different, empty one there.
-        if path == Path::new(":memory:") || url.contains("mode=memory") {
+        if is_in_memory(url, &path) {
             return Err(DatabaseError::InMemory);
         }
         if let Some(parent) = path.parent() {
@@ -112,6 +112,14 @@ impl Database {
     }
 }
 
+/// Whether `url` names an in-memory database: sqlx turns `sqlite::memory:`
+/// into a file name of its own.
+fn is_in_memory(url: &str, path: &Path) -> bool {
+    path == Path::new(":memory:")
+        || path.to_string_lossy().starts_with("file:sqlx-in-memory")
+        || url.contains("mode=memory")
+}
+
 /// Checkpoints the WAL every `CHECKPOINT_EVERY` in which the writer
 /// committed something (`commits` counts its commits), for as long as it
 /// is polled (the writer's thread runs it while the writer lives). PASSIVE
@@ -134,6 +142,26 @@ pub async fn checkpoint_wal(pool: SqlitePool, commits: Arc<AtomicU64>) {
         {
             // The writer's own checkpoint still bounds the WAL.
             tracing::warn!(error = %err, "checkpointing the WAL failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_in_memory_database_is_refused_with_its_reason() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://x.db?mode=memory",
+        ] {
+            let refused = Database::connect(url).await.err();
+            assert!(
+                matches!(refused, Some(DatabaseError::InMemory)),
+                "{url}: {refused:?}"
+            );
         }
     }
 }

@@ -192,8 +192,22 @@ impl WriterConnection {
         nanos_since(self.origin) > deadline
     }
 
+    /// Refuses another statement once the job is past its deadline: the
+    /// progress handler only counts steps within a statement, so a job of
+    /// many short ones would otherwise run on.
+    fn check_deadline(&self) -> rusqlite::Result<()> {
+        if nanos_since(self.origin) <= self.deadline.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERRUPT),
+            Some("the write ran past its deadline".to_owned()),
+        ))
+    }
+
     /// Runs a statement; the rows it changed.
     pub fn execute(&self, sql: &str, args: &[&dyn ToSql]) -> rusqlite::Result<u64> {
+        self.check_deadline()?;
         log_statement(sql);
         let mut statement = self.conn.prepare_cached(sql)?;
         bind_numbered(&mut statement, args)?;
@@ -207,6 +221,7 @@ impl WriterConnection {
         args: &[&dyn ToSql],
         row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<Option<T>> {
+        self.check_deadline()?;
         log_statement(sql);
         let mut statement = self.conn.prepare_cached(sql)?;
         bind_numbered(&mut statement, args)?;
@@ -323,6 +338,9 @@ enum Ran {
 /// A job as the writer sees it, whatever its answer's type.
 trait Job: Send {
     fn atomicity(&self) -> Atomicity;
+    /// Whether its caller stopped waiting (its client left, or it timed
+    /// out): then it is not run at all.
+    fn abandoned(&self) -> bool;
     /// Runs the work, keeping its outcome until the batch's fate is known.
     fn run(&mut self, conn: &WriterConnection) -> Ran;
     /// Answers the caller once the batch committed (`Ok`) or failed.
@@ -341,6 +359,10 @@ struct Pending<T> {
 impl<T: Send + 'static> Job for Pending<T> {
     fn atomicity(&self) -> Atomicity {
         self.atomicity
+    }
+
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
     }
 
     fn run(&mut self, conn: &WriterConnection) -> Ran {
@@ -464,22 +486,26 @@ async fn serve(
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| commit(&conn, &mut jobs, hold)));
         match outcome {
             Ok(outcome) => {
-                if outcome.is_err() && !conn.conn.is_autocommit() {
-                    let _ = conn.conn.execute_batch("ROLLBACK");
+                if outcome.is_err() {
+                    roll_back(&conn);
                 }
                 if let Err(BatchFailure::Sql(err)) = &outcome {
                     tracing::error!(error = %err, writes = jobs.len(), "a batch of writes failed");
                 }
+                let writes = jobs.len();
+                let answer = outcome.as_ref().map(drop).map_err(BatchFailure::clone);
                 for job in jobs {
-                    job.answer(outcome.clone());
+                    job.answer(answer.clone());
+                }
+                // After the answers: nothing here can undo them.
+                if let Ok(times) = outcome {
+                    crate::metrics::sqlite_batch(writes, times.statements, times.commit);
                 }
             }
             Err(_) => {
                 // The job that panicked left its deadline running.
                 conn.end_job();
-                if !conn.conn.is_autocommit() {
-                    let _ = conn.conn.execute_batch("ROLLBACK");
-                }
+                roll_back(&conn);
                 tracing::error!(writes = jobs.len(), "a batch of writes was lost to a panic");
                 // Dropping the jobs tells their callers.
                 drop(jobs);
@@ -496,10 +522,13 @@ fn commit(
     conn: &WriterConnection,
     jobs: &mut [Box<dyn Job>],
     hold: Option<Duration>,
-) -> Result<(), BatchFailure> {
+) -> Result<BatchTimes, BatchFailure> {
     let started = Instant::now();
     conn.conn.execute_batch("BEGIN IMMEDIATE")?;
     for job in jobs.iter_mut() {
+        if job.abandoned() {
+            continue;
+        }
         let atomic = job.atomicity() == Atomicity::Atomic;
         if atomic {
             // Never released: the batch's COMMIT commits them all.
@@ -510,14 +539,17 @@ fn commit(
         if conn.end_job() {
             return Err(BatchFailure::Stalled);
         }
+        // However the job says it ended: if SQLite rolled the transaction
+        // back under it (a job that swallowed the error, too), the jobs
+        // before it are gone, and a savepoint now would open a new one.
+        if ran == Ran::FailedUnsure || conn.conn.is_autocommit() {
+            return Err(BatchFailure::Unsure);
+        }
         match ran {
-            Ran::Succeeded => {}
-            // SQLite ended the transaction: none of the batch is left.
-            Ran::FailedUnsure => return Err(BatchFailure::Unsure),
             // Undoes this job alone.
             Ran::FailedAlone if atomic => conn.conn.execute_batch("ROLLBACK TO job")?,
             // SQLite undid the failing statement; the others stand.
-            Ran::FailedAlone => {}
+            Ran::Succeeded | Ran::FailedAlone | Ran::FailedUnsure => {}
         }
     }
     if let Some(hold) = hold {
@@ -527,15 +559,30 @@ fn commit(
     let committing = Instant::now();
     conn.conn.execute_batch("COMMIT")?;
     conn.commits.fetch_add(1, Ordering::Relaxed);
-    crate::metrics::sqlite_batch(
-        jobs.len(),
-        committing.duration_since(started),
-        committing.elapsed(),
-    );
     if hold.is_some() {
         tracing::info!(writes = jobs.len(), "held batch committed");
     }
-    Ok(())
+    Ok(BatchTimes {
+        statements: committing.duration_since(started),
+        commit: committing.elapsed(),
+    })
+}
+
+/// How long a committed batch took, for the metrics.
+struct BatchTimes {
+    statements: Duration,
+    commit: Duration,
+}
+
+/// Rolls back what is left of a batch that failed, if anything is.
+fn roll_back(conn: &WriterConnection) {
+    if conn.conn.is_autocommit() {
+        return;
+    }
+    if let Err(err) = conn.conn.execute_batch("ROLLBACK") {
+        // The next batch's BEGIN fails, and its ROLLBACK tries again.
+        tracing::error!(error = %err, "rolling back a failed batch failed");
+    }
 }
 
 /// For the kill -9 test alone: hold every batch this long between its last
@@ -734,6 +781,28 @@ mod tests {
         match beside {
             Err(WriteError::Stalled) => assert_eq!(stored(&path), [2]),
             Ok(()) => assert_eq!(stored(&path), [1, 2]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_that_ends_the_transaction_fails_its_batch_even_if_it_says_it_succeeded() {
+        let (writer, path) = writer();
+        // As SQLite does on a full disk: the transaction is gone, and a job
+        // that swallowed the error would answer Ok.
+        let rolls_back = |conn: &WriterConnection| {
+            conn.execute("INSERT INTO t (x) VALUES (1)", &[])?;
+            conn.conn.execute_batch("ROLLBACK")
+        };
+        let (with_it, ended) = tokio::join!(
+            writer.run(Atomicity::Statements, insert(2)),
+            writer.run(Atomicity::Atomic, rolls_back),
+        );
+        assert!(matches!(ended, Err(WriteError::Unsure)), "{ended:?}");
+        writer.run(Atomicity::Statements, insert(3)).await.unwrap();
+        match with_it {
+            Err(WriteError::Unsure) => assert_eq!(stored(&path), [3]),
+            Ok(()) => assert_eq!(stored(&path), [2, 3]),
             other => panic!("{other:?}"),
         }
     }
