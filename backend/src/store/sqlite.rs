@@ -11,15 +11,14 @@
 //! The WAL is copied back into the database (checkpointed) off the write
 //! path. SQLite's own automatic checkpoint runs inside the COMMIT that
 //! crosses 1,000 pages, and with its fsyncs it held that batch's writes
-//! for 10–25 ms. A connection of its own checkpoints every
-//! `CHECKPOINT_EVERY` instead, in the PASSIVE mode, which takes no lock a
-//! writer needs. The writer's automatic checkpoint stays as a backstop, at
-//! `WAL_BACKSTOP_PAGES`, should that connection fall behind.
+//! for 10–25 ms. A connection of its own (`checkpointer`, which the writer
+//! thread drives) checkpoints every 100 ms instead, in the PASSIVE mode,
+//! which takes no lock a writer needs. The writer's automatic checkpoint
+//! stays as a backstop, at `WAL_BACKSTOP_PAGES`, should that connection
+//! fall behind.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -32,9 +31,6 @@ const READERS: u32 = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pages are read through memory maps instead of a read(2) each.
 const MMAP_BYTES: &str = "268435456";
-/// How often the WAL is checkpointed: at a few thousand writes a second,
-/// a WAL of a few MB at most.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// Pages in the WAL past which the writer checkpoints in its own COMMIT
 /// (40 MB with 4 KiB pages), as SQLite does at 1,000 by default.
 const WAL_BACKSTOP_PAGES: &str = "10000";
@@ -118,32 +114,6 @@ fn is_in_memory(url: &str, path: &Path) -> bool {
     path == Path::new(":memory:")
         || path.to_string_lossy().starts_with("file:sqlx-in-memory")
         || url.contains("mode=memory")
-}
-
-/// Checkpoints the WAL every `CHECKPOINT_EVERY` in which the writer
-/// committed something (`commits` counts its commits), for as long as it
-/// is polled (the writer's thread runs it while the writer lives). PASSIVE
-/// copies what no reader still needs and waits for nobody; what it leaves
-/// is copied next time.
-pub async fn checkpoint_wal(pool: SqlitePool, commits: Arc<AtomicU64>) {
-    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut checkpointed = 0;
-    loop {
-        every.tick().await;
-        let committed = commits.load(Ordering::Relaxed);
-        if committed == checkpointed {
-            continue;
-        }
-        checkpointed = committed;
-        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            // The writer's own checkpoint still bounds the WAL.
-            tracing::warn!(error = %err, "checkpointing the WAL failed");
-        }
-    }
 }
 
 #[cfg(test)]

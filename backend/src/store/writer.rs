@@ -64,6 +64,9 @@ const JOB_WITHIN: Duration = Duration::from_secs(5);
 /// How long a caller waits for its answer, queue included. Beyond SQLite's
 /// busy timeout (5 s), which a write lock held by another process can cost.
 const ANSWER_WITHIN: Duration = Duration::from_secs(15);
+/// How often the WAL is checkpointed: at a few thousand writes a second,
+/// a WAL of a few MB at most.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// Statements the writer keeps prepared: every write statement there is.
 const PREPARED_STATEMENTS: usize = 64;
 /// SQLite virtual-machine steps between checks of a job's deadline.
@@ -438,7 +441,7 @@ impl Writer {
             .spawn(move || {
                 if let Some(checkpointer) = checkpointer {
                     // Dropped with the runtime when `serve` returns.
-                    runtime.spawn(super::sqlite::checkpoint_wal(checkpointer, commits));
+                    runtime.spawn(checkpoint_wal(checkpointer, commits));
                 }
                 runtime.block_on(serve(conn, queue, hold))
             })?;
@@ -585,6 +588,32 @@ fn roll_back(conn: &WriterConnection) {
     }
 }
 
+/// Checkpoints the WAL every `CHECKPOINT_EVERY` in which the writer
+/// committed something (`commits` counts its commits), for as long as it
+/// is polled (the writer's thread runs it while the writer lives). PASSIVE
+/// copies what no reader still needs and waits for nobody; what it leaves
+/// is copied next time.
+async fn checkpoint_wal(pool: SqlitePool, commits: Arc<AtomicU64>) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut checkpointed = 0;
+    loop {
+        every.tick().await;
+        let committed = commits.load(Ordering::Relaxed);
+        if committed == checkpointed {
+            continue;
+        }
+        checkpointed = committed;
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            // The writer's own checkpoint still bounds the WAL.
+            tracing::warn!(error = %err, "checkpointing the WAL failed");
+        }
+    }
+}
+
 /// For the kill -9 test alone: hold every batch this long between its last
 /// statement and its commit, so that the test can kill the server in the
 /// middle of one. Only a debug build reads it.
@@ -607,8 +636,16 @@ mod tests {
     /// path, to read what was committed.
     fn writer() -> (Writer, std::path::PathBuf) {
         let path = database();
-        let pragmas = crate::store::Database::writer_pragmas();
+        let pragmas = test_pragmas();
         (Writer::spawn(&path, &pragmas, None).unwrap(), path)
+    }
+
+    /// WAL, and SQLite's own checkpoint only as the server's backstop.
+    fn test_pragmas() -> Vec<(&'static str, String)> {
+        vec![
+            ("journal_mode", "WAL".to_owned()),
+            ("wal_autocheckpoint", "10000".to_owned()),
+        ]
     }
 
     /// A fresh database file with the tests' tables.
@@ -640,7 +677,7 @@ mod tests {
             ),
             false => None,
         };
-        let pragmas = crate::store::Database::writer_pragmas();
+        let pragmas = test_pragmas();
         let writer = Writer::spawn(&path, &pragmas, pool).unwrap();
         let started = Instant::now();
         for x in 0..writes {
