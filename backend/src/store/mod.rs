@@ -46,8 +46,6 @@ pub enum DatabaseError {
     Folder(#[from] std::io::Error),
     #[error("cannot start SQLite's writer: {0}")]
     Writer(#[from] writer::StartError),
-    #[error("an in-memory SQLite database is not supported: give a file (on a tmpfs for throwaway data)")]
-    InMemory,
 }
 
 impl DatabaseError {

@@ -49,7 +49,21 @@ pub struct Database {
 
 impl Database {
     pub async fn connect(url: &str) -> Result<Database, DatabaseError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let mut options = SqliteConnectOptions::from_str(url)?;
+        // The writer thread opens the file a second time: an in-memory
+        // database would be a different, empty one there. A throwaway
+        // file of its own behaves the same to its user: empty at start,
+        // and nothing else ever opens it.
+        if is_in_memory(url, options.get_filename()) {
+            let throwaway = std::env::temp_dir().join(format!(
+                "acapp-in-memory-{}-{}.db",
+                std::process::id(),
+                crate::secret::random_hex(8)
+            ));
+            tracing::info!(file = %throwaway.display(), "an in-memory database: using a throwaway file");
+            options = SqliteConnectOptions::new().filename(throwaway);
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // With WAL, NORMAL loses no committed data on a crash of the
@@ -59,11 +73,6 @@ impl Database {
             .foreign_keys(true)
             .pragma("mmap_size", MMAP_BYTES);
         let path = options.get_filename().to_owned();
-        // The writer thread opens the file a second time: an in-memory
-        // database would be a different, empty one there.
-        if is_in_memory(url, &path) {
-            return Err(DatabaseError::InMemory);
-        }
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent)?;
@@ -109,7 +118,7 @@ impl Database {
 }
 
 /// Whether `url` names an in-memory database: sqlx turns `sqlite::memory:`
-/// into a file name of its own.
+/// into a file name of its own, and a `mode=memory` URL into a URI.
 fn is_in_memory(url: &str, path: &Path) -> bool {
     path == Path::new(":memory:")
         || path.to_string_lossy().starts_with("file:sqlx-in-memory")
@@ -121,17 +130,25 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn an_in_memory_database_is_refused_with_its_reason() {
-        for url in [
-            "sqlite::memory:",
-            "sqlite://:memory:",
-            "sqlite://x.db?mode=memory",
-        ] {
-            let refused = Database::connect(url).await.err();
-            assert!(
-                matches!(refused, Some(DatabaseError::InMemory)),
-                "{url}: {refused:?}"
-            );
+    async fn an_in_memory_database_is_a_throwaway_file_of_its_own() {
+        for url in ["sqlite::memory:", "sqlite://:memory:"] {
+            let first = Database::connect(url).await.unwrap();
+            let second = Database::connect(url).await.unwrap();
+            assert_ne!(first.path, second.path, "{url}");
+            assert!(first.path.starts_with(std::env::temp_dir()), "{url}");
+            let players: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM players")
+                .fetch_one(&first.reader)
+                .await
+                .unwrap();
+            assert_eq!(players, 0, "migrated and empty");
+            for db in [first, second] {
+                db.writer.close().await;
+                db.reader.close().await;
+                db.checkpointer.close().await;
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", db.path.display()));
+                }
+            }
         }
     }
 }
