@@ -217,6 +217,11 @@ impl Simulator {
                 .configure(control::routes)
         })
         .workers(options.workers.max(1))
+        // nginx's default. actix's own (5 s) is shorter than a client's
+        // usual idle pool timeout (ours is 60 s): the simulator would close
+        // connections just as a burst of logins reused them, and those
+        // logins would fail as "AcWing could not be reached".
+        .keep_alive(std::time::Duration::from_secs(75))
         .tcp_nodelay(true)
         .disable_signals()
         .listen(listener)?

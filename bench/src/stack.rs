@@ -72,6 +72,12 @@ impl Stack {
                 format!("https://www.acwing.com,{sim_url}"),
             )
             .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?);
+        // The server logs to stdout; both go to the log.
+        let log_file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .map_err(|e| e.to_string())?;
+        backend.stdout(log_file);
         let mut backend = ServerProcess::spawn(backend, port).map_err(|e| e.to_string())?;
         if let Err(e) = backend.until_healthy(READY_WITHIN).await {
             return Err(format!("{e}; see {}", log.display()));
