@@ -245,7 +245,7 @@ impl Report {
     pub fn markdown(&self) -> String {
         let mut md = format!(
             "# Benchmark report\n\nMachine: {}. Mode: {}.\n\n## Full web logins\n\n\
-             | players | upstream | in flight | logins | errors | logins/s | p50 ms | p99 ms | backend CPU µs/login | achieved/ideal | p99 overhead ms | backend CPU | generator CPU | simulator CPU | all three |\n\
+             | players | upstream | in flight | logins | errors | logins/s | p50 ms | p99 ms | backend CPU µs/login | achieved / latency-bound ideal | p99 overhead ms | backend CPU | generator CPU | simulator CPU | all three |\n\
              |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
             self.machine,
             if self.quick { "quick" } else { "full" }

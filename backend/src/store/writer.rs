@@ -327,25 +327,16 @@ pub enum Atomicity {
     Atomic,
 }
 
-/// How a job's run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ran {
-    Succeeded,
-    /// It failed; SQLite undid at most the failing statement.
-    FailedAlone,
-    /// It failed, and the transaction is gone (SQLite rolled it back, or a
-    /// statement was interrupted at its deadline).
-    FailedUnsure,
-}
-
 /// A job as the writer sees it, whatever its answer's type.
 trait Job: Send {
     fn atomicity(&self) -> Atomicity;
     /// Whether its caller stopped waiting (its client left, or it timed
     /// out): then it is not run at all.
     fn abandoned(&self) -> bool;
-    /// Runs the work, keeping its outcome until the batch's fate is known.
-    fn run(&mut self, conn: &WriterConnection) -> Ran;
+    /// Runs the work, keeping its outcome until the batch's fate is known;
+    /// whether it succeeded. (Whether a failure took the transaction with
+    /// it, the batch asks SQLite.)
+    fn run(&mut self, conn: &WriterConnection) -> bool;
     /// Answers the caller once the batch committed (`Ok`) or failed.
     fn answer(self: Box<Self>, batch: Result<(), BatchFailure>);
 }
@@ -368,24 +359,14 @@ impl<T: Send + 'static> Job for Pending<T> {
         self.reply.is_closed()
     }
 
-    fn run(&mut self, conn: &WriterConnection) -> Ran {
+    fn run(&mut self, conn: &WriterConnection) -> bool {
         let Some(work) = self.work.take() else {
-            return Ran::FailedUnsure;
+            return false;
         };
         let outcome = self.span.in_scope(|| work(conn));
-        let ran = match &outcome {
-            Ok(_) => Ran::Succeeded,
-            // SQLite says itself whether the transaction is still open.
-            Err(_) if conn.conn.is_autocommit() => Ran::FailedUnsure,
-            Err(err)
-                if err.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
-            {
-                Ran::FailedUnsure
-            }
-            Err(_) => Ran::FailedAlone,
-        };
+        let succeeded = outcome.is_ok();
         self.outcome = Some(outcome);
-        ran
+        succeeded
     }
 
     fn answer(self: Box<Self>, batch: Result<(), BatchFailure>) {
@@ -483,10 +464,10 @@ async fn serve(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut jobs = std::mem::take(&mut batch);
+        let jobs = &mut batch;
         // A panic loses this batch (its callers are told that the writer
         // stopped, its transaction is rolled back), not the writer.
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| commit(&conn, &mut jobs, hold)));
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| commit(&conn, jobs, hold)));
         match outcome {
             Ok(outcome) => {
                 if outcome.is_err() {
@@ -497,7 +478,7 @@ async fn serve(
                 }
                 let writes = jobs.len();
                 let answer = outcome.as_ref().map(drop).map_err(BatchFailure::clone);
-                for job in jobs {
+                for job in jobs.drain(..) {
                     job.answer(answer.clone());
                 }
                 // After the answers: nothing here can undo them.
@@ -511,10 +492,9 @@ async fn serve(
                 roll_back(&conn);
                 tracing::error!(writes = jobs.len(), "a batch of writes was lost to a panic");
                 // Dropping the jobs tells their callers.
-                drop(jobs);
+                jobs.clear();
             }
         }
-        batch = Vec::with_capacity(MAX_BATCH);
     }
 }
 
@@ -538,21 +518,22 @@ fn commit(
             conn.conn.execute_batch("SAVEPOINT job")?;
         }
         conn.start_job();
-        let ran = job.run(conn);
+        let succeeded = job.run(conn);
+        // An interrupted statement (the progress handler, or the check
+        // before each statement) is past the deadline too.
         if conn.end_job() {
             return Err(BatchFailure::Stalled);
         }
         // However the job says it ended: if SQLite rolled the transaction
         // back under it (a job that swallowed the error, too), the jobs
         // before it are gone, and a savepoint now would open a new one.
-        if ran == Ran::FailedUnsure || conn.conn.is_autocommit() {
+        if conn.conn.is_autocommit() {
             return Err(BatchFailure::Unsure);
         }
-        match ran {
-            // Undoes this job alone.
-            Ran::FailedAlone if atomic => conn.conn.execute_batch("ROLLBACK TO job")?,
-            // SQLite undid the failing statement; the others stand.
-            Ran::Succeeded | Ran::FailedAlone | Ran::FailedUnsure => {}
+        // A failed atomic job is undone alone; otherwise SQLite undid the
+        // failing statement, and the others stand.
+        if !succeeded && atomic {
+            conn.conn.execute_batch("ROLLBACK TO job")?;
         }
     }
     if let Some(hold) = hold {
